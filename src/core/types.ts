@@ -1,0 +1,84 @@
+// Shared data shapes of the provenance core. Nothing here imports `vscode`.
+
+/** Where one repo path goes into an image: the instruction that bakes it in. */
+export interface InputVia {
+  /** Repo-relative POSIX path of the Dockerfile. */
+  dockerfile: string;
+  /** 1-based line of the instruction. */
+  line: number;
+  /** Instruction keyword plus its arguments, as written (e.g. `COPY --chmod=755 a.sh /usr/bin/`). */
+  instruction: string;
+  /** Stage name, or its index as a string when unnamed. */
+  stage: string;
+  /** Destination path inside the image (or mount target for RUN --mount); '' for the Dockerfile/ignore file. */
+  destination: string;
+}
+
+export interface ExternalInput {
+  instruction: string;
+  line: number;
+  /** URL for `ADD <url>`, image reference for `COPY --from=<image>` / `FROM <image>` / `--mount from=<image>`. */
+  source: string;
+}
+
+export interface DockerfileProblem {
+  line: number;
+  message: string;
+}
+
+export interface AffectsResult {
+  path: string;
+  affects: boolean;
+  via: InputVia[];
+}
+
+/** A Docker engine endpoint. */
+export interface DockerEndpoint {
+  /** e.g. unix:///var/run/docker.sock, tcp://127.0.0.1:2376, ssh://user@host */
+  host: string;
+  /** Where the endpoint came from: 'target', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'context:<name>', 'default'. */
+  source: string;
+  tls?: { ca?: string; cert?: string; key?: string; verify: boolean };
+}
+
+/** A revision read from an image label. */
+export type LabelRevision =
+  | { kind: 'sha'; label: string; raw: string; sha: string; dirty: boolean; short: boolean }
+  | { kind: 'garbage'; label: string; raw: string; reason: string }
+  | { kind: 'none' };
+
+export interface ImageInfo {
+  id: string;
+  tags: string[];
+  /** ISO 8601. */
+  created: string;
+  labels: Record<string, string>;
+  revision: LabelRevision;
+  endpoint: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  imageId: string;
+  image: string;
+  /** ISO 8601 time the container started. */
+  started: string;
+  state: string;
+  labels: Record<string, string>;
+  revision: LabelRevision;
+  endpoint: string;
+}
+
+export type DockerState =
+  | { reachable: true; endpoint: DockerEndpoint; images: ImageInfo[]; containers: ContainerInfo[] }
+  | { reachable: false; endpoint: DockerEndpoint; reason: string; hint: string };
+
+export interface CommitSummary {
+  sha: string;
+  subject: string;
+  /** ISO 8601 committer date. */
+  date: string;
+  author?: string;
+  files: string[];
+}
