@@ -1,0 +1,339 @@
+// Benchmarks of the `provenance` CLI against raw git, measured in the same run.
+//
+//   npm run bench                       (builds dist/ first)
+//   node bench/bench.mjs [--runs N] [--no-docker] [--fake-inputs]
+//   PROVENANCE_CLI=/path/to/cli.js node bench/bench.mjs
+//
+// Timings are reported as ratios ours/raw and never fail the run (machines are noisy). The run
+// fails (exit 1) only when a correctness check fails: the CLI must list the same commits and files
+// as raw git, and the same ones the generator knows to be image inputs.
+// --fake-inputs: use hand-written pathspecs instead of `provenance inputs` and skip every CLI
+// measurement (for working on the raw-git side while the CLI is not built).
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { COMMITS, DOCKERFILE, GEN_VERSION, IGNORE_FILE, IMAGE, ensureRepo, isImageInput } from './gen-repo.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..');
+// PROVENANCE_CLI=<path> benches another bundle of the CLI (default: dist/cli.js from `npm run build`).
+const CLI = process.env.PROVENANCE_CLI ? resolve(process.env.PROVENANCE_CLI) : join(ROOT, 'dist', 'cli.js');
+const RESULTS = join(ROOT, 'test-artifacts', 'bench.json');
+const RANGE = 10_000;
+const GOAL = 1.25;
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const RUNS = Math.max(1, Number(argv[argv.indexOf('--runs') + 1]) || 7);
+const FAKE = flag('--fake-inputs');
+const NO_DOCKER = flag('--no-docker');
+
+const failures = [];
+const check = (ok, what, detail = '') => {
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? `\n       ${detail}` : ''}`);
+  if (!ok) failures.push(detail ? `${what}: ${detail}` : what);
+  return ok;
+};
+
+function run(cmd, args, opts = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const ms = performance.now() - t0;
+  if (r.error) throw r.error;
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function must(cmd, args, opts) {
+  const r = run(cmd, args, opts);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stderr.trim()}`);
+  return r;
+}
+const git = (repo, args) => must('git', args, { cwd: repo }).stdout;
+const cli = (repo, args) => run(process.execPath, [CLI, ...args, '--json', '--cwd', repo], { cwd: ROOT });
+
+function cliJson(repo, args) {
+  const r = cli(repo, args);
+  if (r.status !== 0) throw new Error(`provenance ${args.join(' ')} exited ${r.status}\n${r.stderr.trim()}\n${r.stdout.slice(0, 2000)}`);
+  try {
+    return JSON.parse(r.stdout);
+  } catch (e) {
+    throw new Error(`provenance ${args.join(' ')}: stdout is not JSON (${e.message}): ${r.stdout.slice(0, 500)}`);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const stats = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs.map((x) => Math.round(x * 10) / 10) });
+
+/**
+ * Times each job RUNS times (after one untimed warm-up each), interleaved and with the order
+ * rotated every round so neither side always runs on a warmer cache.
+ */
+function timeInterleaved(jobs) {
+  const times = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
+  const names = Object.keys(jobs);
+  for (let round = -1; round < RUNS; round++) {
+    const order = names.map((_, i) => names[(i + Math.max(round, 0)) % names.length]);
+    for (const name of order) {
+      const r = jobs[name]();
+      if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr.trim().slice(0, 1000)}`);
+      if (round >= 0) times[name].push(r.ms);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]));
+}
+
+/** Parses `git log --name-only --format=%H`: a hash line, a blank line, then the files. */
+function parseRawLog(out) {
+  const commits = [];
+  for (const line of out.split('\n')) {
+    if (/^[0-9a-f]{40}$/.test(line)) commits.push({ sha: line, files: [] });
+    else if (line && commits.length) commits[commits.length - 1].files.push(line);
+  }
+  return commits;
+}
+
+/** First difference between two commit lists (order and files), or null. */
+function diffLists(got, want, label) {
+  if (got.length !== want.length) {
+    const gs = new Set(got.map((c) => c.sha));
+    const ws = new Set(want.map((c) => c.sha));
+    const extra = got.filter((c) => !ws.has(c.sha)).slice(0, 3).map((c) => `${c.sha.slice(0, 10)} [${c.files.join(', ')}]`);
+    const missing = want.filter((c) => !gs.has(c.sha)).slice(0, 3).map((c) => `${c.sha.slice(0, 10)} [${c.files.join(', ')}]`);
+    return `${label}: ${got.length} commits vs ${want.length}; extra: ${extra.join('; ') || '-'}; missing: ${missing.join('; ') || '-'}`;
+  }
+  for (let i = 0; i < got.length; i++) {
+    if (got[i].sha !== want[i].sha) return `${label}: position ${i}: ${got[i].sha} vs ${want[i].sha}`;
+    const a = [...got[i].files].sort().join('\n');
+    const b = [...want[i].files].sort().join('\n');
+    if (a !== b) return `${label}: files of ${got[i].sha.slice(0, 10)}: [${got[i].files.join(', ')}] vs [${want[i].files.join(', ')}]`;
+  }
+  return null;
+}
+
+const fmtMs = (ms) => (ms === undefined || ms === null ? '-' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const rows = [];
+const row = (name, s, note = '') => rows.push([name, fmtMs(s?.median), fmtMs(s?.min), note]);
+const ratioNote = (r) => `ratio ${r.toFixed(2)} (goal <= ${GOAL}) ${r <= GOAL ? 'ok' : 'OVER GOAL'}`;
+
+// ---------------------------------------------------------------------------------------------
+
+const results = { when: new Date().toISOString(), node: process.version, runs: RUNS, generator: GEN_VERSION };
+let docker = null; // { container, image, dir } to clean up
+
+function cleanupDocker() {
+  if (!docker) return;
+  const d = docker;
+  docker = null;
+  if (d.container) spawnSync('docker', ['rm', '-f', d.container], { stdio: 'ignore' });
+  if (d.image) spawnSync('docker', ['rmi', '-f', d.image], { stdio: 'ignore' });
+  if (d.dir) rmSync(d.dir, { recursive: true, force: true });
+}
+process.on('exit', cleanupDocker);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    cleanupDocker();
+    process.exit(130);
+  });
+}
+
+async function main() {
+  console.log(`Build Provenance bench (runs=${RUNS}, node ${process.version})`);
+  if (!FAKE && !existsSync(CLI)) {
+    throw new Error(`${CLI} is missing. Run \`npm run build\` first (npm run bench does), or pass --fake-inputs for the raw-git side only.`);
+  }
+
+  // 1. Repository -------------------------------------------------------------------------------
+  const t0 = performance.now();
+  const repoInfo = await ensureRepo({ log: console.log });
+  const repo = repoInfo.dir;
+  console.log(`repo: ${repo}\n  ${repoInfo.commits} commits, ${repoInfo.fileCount} files, ` +
+    (repoInfo.cached ? 'cached' : `generated in ${(repoInfo.generatedMs / 1000).toFixed(1)} s`));
+  results.repo = { dir: repo, commits: repoInfo.commits, files: repoInfo.fileCount, cached: repoInfo.cached, generatedMs: repoInfo.generatedMs ?? null };
+  void t0;
+
+  // 2. Range ------------------------------------------------------------------------------------
+  const B = repoInfo.shas[COMMITS];
+  const A = repoInfo.shas[COMMITS - RANGE];
+  const total = Number(git(repo, ['rev-list', '--count', `${A}..${B}`]).trim());
+  check(total === RANGE, `range A..B has ${RANGE} commits`, `git rev-list --count says ${total}`);
+
+  // 3. Pathspecs ----------------------------------------------------------------------------------
+  let inputs;
+  let inputsTime = null;
+  if (FAKE) {
+    inputs = {
+      dockerfile: DOCKERFILE,
+      ignoreFile: IGNORE_FILE,
+      pathspecs: [DOCKERFILE, IGNORE_FILE, 'go.mod', 'go.sum', ':(glob)api/**', ':(exclude,glob)**/*_test.go',
+        ':(exclude,glob)api/**/testdata/**', ':(exclude,glob)**/*.md', 'desktop/shared/detect-render-node.sh',
+        ':(glob)desktop/shared/start-*.sh', ':(glob)desktop/ubuntu-config/**'],
+      external: [],
+    };
+    console.log('inputs: FAKE pathspecs (--fake-inputs)');
+  } else {
+    inputs = cliJson(repo, ['inputs']);
+  }
+  if (!Array.isArray(inputs.pathspecs) || inputs.pathspecs.length === 0) throw new Error(`inputs gave no pathspecs: ${JSON.stringify(inputs).slice(0, 500)}`);
+  console.log(`inputs: dockerfile=${inputs.dockerfile} ignoreFile=${inputs.ignoreFile}\n  pathspecs (${inputs.pathspecs.length}): ${inputs.pathspecs.join('  ')}` +
+    `\n  external: ${(inputs.external ?? []).map((e) => (typeof e === 'string' ? e : e.source)).join(', ') || '-'}`);
+  results.inputs = inputs;
+
+  console.log('\ncorrectness');
+  check(inputs.dockerfile === DOCKERFILE, `inputs.dockerfile is ${DOCKERFILE}`, `got ${inputs.dockerfile}`);
+  check(inputs.ignoreFile === IGNORE_FILE, `inputs.ignoreFile is ${IGNORE_FILE}`, `got ${inputs.ignoreFile}`);
+
+  // Ground truth from the generator's own rules, over every commit of the range (untimed).
+  const everything = parseRawLog(git(repo, ['log', '--no-renames', '--name-only', '--format=%H', `${A}..${B}`]));
+  const truth = everything.map((c) => ({ sha: c.sha, files: c.files.filter(isImageInput) })).filter((c) => c.files.length > 0);
+  check(everything.length === RANGE, 'unfiltered git log lists every commit of the range', `${everything.length}`);
+
+  const rawArgs = ['log', '--no-renames', '--name-only', '--format=%H', `${A}..${B}`, '--', ...inputs.pathspecs];
+  const rawList = parseRawLog(must('git', rawArgs, { cwd: repo }).stdout);
+  check(!diffLists(rawList, truth, 'raw git vs generator'), 'pathspecs select exactly the generator\'s image inputs (raw git log vs ground truth)', diffLists(rawList, truth, 'raw git vs generator'));
+  const pct = ((100 * truth.length) / RANGE).toFixed(1);
+  console.log(`  range: ${RANGE} commits, ${truth.length} touch image inputs (${pct}%)`);
+  results.range = { from: A, to: B, total: RANGE, relevant: truth.length };
+
+  // 4. diff -----------------------------------------------------------------------------------
+  const base = timeInterleaved({ node: () => run(process.execPath, ['-e', '0']) });
+  row('node -e 0 (baseline)', base.node);
+  results.baseline = base.node;
+
+  if (!FAKE) {
+    const ours = cliJson(repo, ['diff', A, B]);
+    check(ours.from === A && ours.to === B, 'diff: from/to are the full shas of A and B', `from=${ours.from} to=${ours.to}`);
+    check(ours.total === RANGE, `diff: total is ${RANGE}`, `got ${ours.total}`);
+    check(Array.isArray(ours.relevant) && ours.relevant.every((c) => /^[0-9a-f]{40}$/.test(c.sha) && Array.isArray(c.files)),
+      'diff: relevant[] has full 40-hex shas and files[]');
+    const d = diffLists(ours.relevant ?? [], rawList, 'provenance diff vs raw git');
+    check(!d, `diff: same ${rawList.length} commits in the same order, same files each, as raw git`, d);
+    const dt = diffLists(ours.relevant ?? [], truth, 'provenance diff vs generator');
+    if (d && !dt) console.log('       (but provenance diff does match the generator\'s ground truth)');
+  }
+  console.log('\ntiming');
+  const diffJobs = { raw: () => run('git', rawArgs, { cwd: repo }) };
+  if (!FAKE) diffJobs.ours = () => cli(repo, ['diff', A, B]);
+  const dt = timeInterleaved(diffJobs);
+  row(`git log A..B -- <${inputs.pathspecs.length} pathspecs> (raw)`, dt.raw);
+  results.diff = { raw: dt.raw };
+  if (!FAKE) {
+    const r = dt.ours.median / dt.raw.median;
+    row('provenance diff A B --json', dt.ours, ratioNote(r));
+    results.diff = { ...results.diff, ours: dt.ours, ratio: r, goal: GOAL };
+  }
+
+  // 6. inputs / affects ---------------------------------------------------------------------------
+  if (!FAKE) {
+    const inputPath = 'desktop/shared/detect-render-node.sh';
+    const otherPath = truth.length ? 'frontend/package.json' : null;
+    const a1 = cliJson(repo, ['affects', inputPath]);
+    const r1 = Array.isArray(a1) ? a1[0] : a1;
+    check(r1?.affects === true, `affects ${inputPath} is true`, JSON.stringify(a1).slice(0, 300));
+    if (otherPath) {
+      const a2 = cliJson(repo, ['affects', otherPath]);
+      const r2 = Array.isArray(a2) ? a2[0] : a2;
+      check(r2?.affects === false, `affects ${otherPath} is false (only the unreachable stage copies frontend/)`, JSON.stringify(a2).slice(0, 300));
+    }
+    const at = timeInterleaved({ affects: () => cli(repo, ['affects', inputPath]), inputs: () => cli(repo, ['inputs']) });
+    row(`provenance affects ${inputPath}`, at.affects);
+    row('provenance inputs --json', at.inputs);
+    results.affects = at.affects;
+    results.inputsTime = at.inputs;
+    void inputsTime;
+  }
+
+  // 5. status -----------------------------------------------------------------------------------
+  results.status = FAKE ? { skipped: 'fake inputs' } : benchStatus(repo, repoInfo, inputs);
+
+  // Table
+  console.log('');
+  const head = ['', 'median', 'min', ''];
+  const w = [0, 1, 2].map((i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
+  const line = (r) => `  ${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  ${r[2].padStart(w[2])}  ${r[3]}`.trimEnd();
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+  console.log(`  (${RUNS} interleaved runs each after a warm-up; process spawn included; ratios use medians and never fail the run)`);
+}
+
+function benchStatus(repo, repoInfo, inputs) {
+  const R = repoInfo.shas[COMMITS - RANGE];
+  if (NO_DOCKER) {
+    console.log('\nstatus: skipped (--no-docker)');
+    return { skipped: '--no-docker' };
+  }
+  const v = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 15_000 });
+  if (v.error || v.status !== 0) {
+    const why = v.error ? v.error.message : (v.stderr || '').trim().split('\n').pop();
+    console.log(`\nstatus: SKIPPED: Docker is not reachable (${why}).\n  Start a daemon with \`bash scripts/docker-daemon.sh start\` and rerun to bench \`provenance status\`.`);
+    return { skipped: `docker unreachable: ${why}` };
+  }
+  console.log(`\nstatus (Docker ${v.stdout.trim()})`);
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+  if (!busybox) {
+    console.log('  SKIPPED: no static busybox (apt-get install -y busybox-static)');
+    return { skipped: 'no busybox' };
+  }
+  const tag = `${IMAGE}:bench`;
+  const name = `bp-bench-${process.pid}`;
+  const dir = mkdtempSync(join(tmpdir(), 'bp-bench-img-'));
+  docker = { dir };
+  copyFileSync(busybox, join(dir, 'busybox'));
+  writeFileSync(join(dir, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox',
+    `LABEL org.opencontainers.image.revision=${R}`, 'CMD ["/bin/busybox","sleep","3600"]', ''].join('\n'));
+  const env = { ...process.env, DOCKER_BUILDKIT: '0' };
+  docker.image = tag;
+  must('docker', ['build', '-q', '-t', tag, dir], { env });
+  docker.container = name;
+  must('docker', ['run', '-d', '--network', 'host', '--name', name, tag]);
+
+  const ours = cliJson(repo, ['status']);
+  // One target, or a list of snapshots: take the one for our image.
+  const snaps = Array.isArray(ours) ? ours : Array.isArray(ours.targets) ? ours.targets : [ours];
+  const snap = snaps.find((s) => s?.target?.image === IMAGE) ?? snaps[0];
+  const rawArgs = ['log', '--format=%H', `${R}..HEAD`, '--', ...inputs.pathspecs];
+  const rawShas = must('git', rawArgs, { cwd: repo }).stdout.split('\n').filter(Boolean);
+  const u = snap?.undeployed;
+  check(!!u, 'status: JSON has undeployed{}', JSON.stringify(ours).slice(0, 400));
+  if (u) {
+    check(snap.running?.some((c) => c.name === name || c.name === `/${name}`), `status: sees running container ${name}`,
+      `running: ${JSON.stringify(snap.running).slice(0, 300)}; state=${snap.state}: ${snap.summary}`);
+    check(u.total === RANGE, `status: undeployed.total is ${RANGE}`, `got ${u.total} (state=${snap.state}: ${snap.summary})`);
+    check(u.relevantCount === rawShas.length, `status: undeployed.relevantCount equals raw git (${rawShas.length})`, `got ${u.relevantCount}`);
+    const got = (u.relevant ?? []).map((c) => c.sha);
+    const want = rawShas.slice(0, got.length);
+    check(got.length > 0 && got.join() === want.join(), `status: newest ${got.length} relevant shas match the head of raw git's list`,
+      `got ${got.map((s) => s.slice(0, 8)).join(',')} want ${want.map((s) => s.slice(0, 8)).join(',')}`);
+    console.log(`  undeployed: total=${u.total} relevantCount=${u.relevantCount} (raw git: ${rawShas.length}), state=${snap.state}`);
+  }
+  const st = timeInterleaved({ raw: () => run('git', rawArgs, { cwd: repo }), ours: () => cli(repo, ['status']) });
+  const r = st.ours.median / st.raw.median;
+  row(`git log R..HEAD -- <pathspecs> (raw)`, st.raw);
+  row('provenance status --json', st.ours, ratioNote(r));
+  cleanupDocker();
+  return { raw: st.raw, ours: st.ours, ratio: r, goal: GOAL, relevant: rawShas.length, total: RANGE };
+}
+
+try {
+  await main();
+} catch (err) {
+  failures.push(String(err?.message ?? err));
+  console.error(`\nerror: ${err?.stack ?? err}`);
+}
+cleanupDocker();
+results.failures = failures;
+mkdirSync(dirname(RESULTS), { recursive: true });
+writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+console.log(`\nresults: ${RESULTS}`);
+if (failures.length) {
+  console.log(`\n${failures.length} correctness check(s) FAILED:`);
+  for (const f of failures) console.log(`  - ${f}`);
+  process.exitCode = 1;
+} else {
+  console.log('all correctness checks passed');
+}
