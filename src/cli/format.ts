@@ -1,0 +1,176 @@
+// Human and JSON renderings of core results for the CLI.
+import type { TargetConfig } from '../core/config';
+import type { DriftSnapshot } from '../core/driftModel';
+import type { DiffResult, InputsResult } from '../core/provenance';
+import type { AffectsResult } from '../core/types';
+
+export interface Style {
+  bold: (s: string) => string;
+  dim: (s: string) => string;
+  red: (s: string) => string;
+  green: (s: string) => string;
+  yellow: (s: string) => string;
+}
+
+export function makeStyle(color: boolean): Style {
+  const wrap = (open: number, close: number) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s);
+  return { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39) };
+}
+
+/** Terminal escapes and other control characters from untrusted text (labels, commit subjects, file names). */
+export function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
+}
+
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '?';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '?';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)}m`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+/** The stable `status --json` shape documented in README.md. */
+export function statusJson(s: DriftSnapshot) {
+  return {
+    state: s.state,
+    summary: s.summary,
+    hint: s.hint,
+    head: { sha: s.head.sha, branch: s.head.branch, detached: s.head.detached, dirty: s.head.dirty },
+    built: s.built
+      ? {
+          imageId: s.built.imageId,
+          tags: s.built.tags,
+          revision: s.built.revision,
+          dirty: s.built.dirty,
+          label: s.built.label,
+          labelState: s.built.labelState,
+          created: s.built.created,
+        }
+      : null,
+    running: s.running.map((r) => ({
+      containerId: r.containerId,
+      name: r.name,
+      imageId: r.imageId,
+      revision: r.revision,
+      dirty: r.dirty,
+      label: r.label,
+      labelState: r.labelState,
+      started: r.started,
+    })),
+    undeployed: {
+      against: s.undeployed.against,
+      total: s.undeployed.total,
+      relevantCount: s.undeployed.relevantCount,
+      relevant: s.undeployed.relevant.map((c) => ({ sha: c.sha, subject: c.subject, date: c.date, files: c.files })),
+      oldestRelevantDate: s.undeployed.oldestRelevantDate,
+      oldestRelevantAgeSeconds: s.undeployed.oldestRelevantAgeSeconds,
+      behind: s.undeployed.behind,
+    },
+    unbuilt: s.unbuilt,
+    uncommitted: s.uncommitted,
+    docker: s.docker,
+    target: { name: s.target.name, image: s.target.image, dockerfile: s.target.dockerfile },
+  };
+}
+
+const stateColour: Record<string, keyof Style> = {
+  'in-sync': 'green',
+  'drift-irrelevant': 'green',
+  drift: 'yellow',
+  uncommitted: 'yellow',
+  'no-container': 'yellow',
+  diverged: 'red',
+  'unknown-revision': 'red',
+  unlabeled: 'red',
+  'no-image': 'red',
+  'docker-unreachable': 'red',
+};
+
+export function formatStatus(s: DriftSnapshot, st: Style): string {
+  const paint = st[stateColour[s.state] ?? 'bold'];
+  const lines: string[] = [];
+  lines.push(`${st.bold(clean(s.target.name))} ${paint(`[${s.state}]`)} ${clean(s.summary)}`);
+  if (s.hint) lines.push(`  ${st.dim('→')} ${clean(s.hint)}`);
+  const head = `${s.head.sha.slice(0, 12)}${s.head.detached ? ' (detached)' : s.head.branch ? ` (${clean(s.head.branch)})` : ''}${s.head.dirty ? ' + uncommitted input changes' : ''}`;
+  lines.push(`  HEAD     ${head}`);
+  if (s.built) {
+    const rev = s.built.revision ? `${s.built.revision.slice(0, 12)}${s.built.dirty ? '-dirty' : ''}` : s.built.labelState;
+    const tag = s.built.tags[0] ?? s.built.imageId.replace(/^sha256:/, '').slice(0, 12);
+    const gap = s.unbuilt ? `, ${s.unbuilt.total} commit(s) behind HEAD, ${s.unbuilt.relevantCount} relevant` : '';
+    lines.push(`  Built    ${clean(tag)} @ ${rev}, ${ago(s.built.created)} ago${gap}`);
+  } else {
+    lines.push(`  Built    ${st.dim('(no image)')}`);
+  }
+  if (s.running.length === 0) lines.push(`  Running  ${st.dim('(no container)')}`);
+  for (const r of s.running) {
+    const rev = r.revision ? `${r.revision.slice(0, 12)}${r.dirty ? '-dirty' : ''}` : r.labelState;
+    lines.push(`  Running  ${clean(r.name)} @ ${rev}, since ${ago(r.started)} ago`);
+  }
+  if (s.undeployed.relevantCount > 0) {
+    const age = s.undeployed.oldestRelevantDate ? ` — oldest waiting ${ago(s.undeployed.oldestRelevantDate)}` : '';
+    lines.push(`  Undeployed changes to image inputs (${s.undeployed.relevantCount} of ${s.undeployed.total} commits)${age}:`);
+    for (const c of s.undeployed.relevant) {
+      lines.push(`    ${st.yellow(c.sha.slice(0, 10))} ${clean(c.subject)} ${st.dim(`(${ago(c.date)} ago)`)}`);
+      for (const f of c.files.slice(0, 8)) lines.push(`      ${clean(f)}`);
+      if (c.files.length > 8) lines.push(`      … ${c.files.length - 8} more`);
+    }
+    if (s.undeployed.relevantCount > s.undeployed.relevant.length) {
+      lines.push(`    … ${s.undeployed.relevantCount - s.undeployed.relevant.length} older (provenance diff shows them all)`);
+    }
+  }
+  if (s.uncommitted.length > 0) {
+    lines.push(`  Uncommitted input changes:`);
+    for (const f of s.uncommitted.slice(0, 20)) lines.push(`    ${clean(f)}`);
+    if (s.uncommitted.length > 20) lines.push(`    … ${s.uncommitted.length - 20} more`);
+  }
+  return lines.join('\n');
+}
+
+export function formatDiff(t: TargetConfig, r: DiffResult, st: Style): string {
+  const lines = [
+    `${st.bold(clean(t.name))}: ${r.relevant.length} of ${r.total} commit(s) in ${r.from.slice(0, 12)}..${r.to.slice(0, 12)} change files baked into ${clean(t.image)}`,
+  ];
+  for (const c of r.relevant) {
+    lines.push(`  ${st.yellow(c.sha.slice(0, 12))} ${c.date.slice(0, 16).replace('T', ' ')} ${clean(c.subject)}`);
+    for (const f of c.files) lines.push(`      ${clean(f)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatAffects(t: TargetConfig, results: AffectsResult[], st: Style): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (!r.affects) {
+      lines.push(`${clean(r.path)}: ${st.dim(`not an input of ${clean(t.image)}`)}`);
+      continue;
+    }
+    lines.push(`${clean(r.path)}: ${st.yellow(`baked into ${clean(t.image)}`)}`);
+    for (const v of r.via) {
+      const dest = v.destination ? ` → ${clean(v.destination)}` : '';
+      lines.push(`  ${clean(v.dockerfile)}:${v.line} [stage ${clean(v.stage)}] ${clean(v.instruction)}${dest}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatInputs(r: InputsResult, st: Style): string {
+  const lines = [
+    `${st.bold(clean(r.target))} (${clean(r.image)}): ${clean(r.dockerfile)}, context ${clean(r.context)}, ignore file ${r.ignoreFile ? clean(r.ignoreFile) : '(none)'}`,
+    '  Inputs (git pathspecs):',
+    ...r.pathspecs.map((p) => `    ${clean(p)}`),
+  ];
+  if (r.external.length) {
+    lines.push('  External inputs:');
+    for (const e of r.external) lines.push(`    line ${e.line}: ${clean(e.source)} (${clean(e.instruction)})`);
+  }
+  if (r.problems.length) {
+    lines.push('  Problems:');
+    for (const p of r.problems) lines.push(`    line ${p.line}: ${clean(p.message)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,215 @@
+// `provenance`: a thin shell over src/core. Human output by default, --json for machines.
+// Exit codes: 0 ok, 1 drift found (check) or failure, 2 usage/environment errors.
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../core/config';
+import { GitError, GitNotFoundError, isAbortError } from '../core/gitExec';
+import { NotARepoError } from '../core/gitQueries';
+import { DockerfileError } from '../core/imageInputs';
+import {
+  computeAffects,
+  computeDiff,
+  computeInputs,
+  computeStatus,
+  openWorkspace,
+  ProvenanceError,
+  type Workspace,
+} from '../core/provenance';
+import { formatAffects, formatDiff, formatInputs, formatStatus, makeStyle, statusJson } from './format';
+
+declare const PROVENANCE_VERSION: string | undefined;
+const VERSION = typeof PROVENANCE_VERSION === 'string' ? PROVENANCE_VERSION : '0.0.0-dev';
+
+const USAGE = `provenance — which of your commits are in the image that is running
+
+Usage:
+  provenance status   [--json]            HEAD → built image → running containers, and the drift
+  provenance diff <from> <to> [--json]    commits in from..to that change image inputs
+  provenance affects <path>... [--json]   is a file baked into the image, and where?
+  provenance inputs   [--json]            what goes into the image (pathspecs, external inputs)
+  provenance check                        exit 1 on relevant drift or uncommitted input changes
+
+Global flags:
+  --cwd DIR          repository (or a folder above it); default: the current folder
+  --target NAME      one target from .provenance.json (default: all)
+  --image NAME       image repository name or glob (overrides the config)
+  --dockerfile PATH  Dockerfile (overrides the config)
+  --context DIR      build context (overrides the config)
+  --json             machine-readable output (stable; see README)
+  --no-color         no colours (also NO_COLOR=1)
+  -h, --help         this help
+  --version          print the version
+
+Exit codes: 0 ok · 1 drift (check) · 2 usage or environment error`;
+
+export class UsageError extends Error {}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        cwd: { type: 'string' },
+        target: { type: 'string' },
+        image: { type: 'string' },
+        dockerfile: { type: 'string' },
+        context: { type: 'string' },
+        'no-color': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    io.err(`provenance: ${(err as Error).message}\nRun provenance --help for usage.`);
+    return 2;
+  }
+  const { values: flags, positionals } = parsed;
+  if (flags.version) {
+    io.out(VERSION);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  if (flags.help || !command) {
+    io.out(USAGE);
+    return command || flags.help ? 0 : 2;
+  }
+  const style = makeStyle(io.isTTY && !flags['no-color'] && !io.env.NO_COLOR && !flags.json);
+  const json = Boolean(flags.json);
+  const cwd = flags.cwd ?? io.cwd;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    const known = ['status', 'diff', 'affects', 'inputs', 'check'];
+    if (!known.includes(command)) throw new UsageError(`unknown command "${command}". Commands: ${known.join(', ')}.`);
+    if (command === 'diff' && args.length !== 2) throw new UsageError('diff needs two revisions: provenance diff <from> <to>');
+    if (command === 'affects' && args.length === 0) throw new UsageError('affects needs at least one path: provenance affects <path>...');
+    if (['status', 'inputs', 'check'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
+
+    const ws: Workspace = await openWorkspace(cwd, {
+      target: flags.target,
+      overrides: { image: flags.image, dockerfile: flags.dockerfile, context: flags.context },
+      signal: controller.signal,
+    });
+    const signal = controller.signal;
+    switch (command) {
+      case 'status':
+      case 'check': {
+        const snaps = await Promise.all(ws.targets.map((t) => computeStatus(ws, t, { signal })));
+        if (command === 'status') {
+          if (json) io.out(JSON.stringify(snaps.length === 1 ? statusJson(snaps[0]) : snaps.map(statusJson), null, 2));
+          else io.out(snaps.map((s) => formatStatus(s, style)).join('\n\n'));
+          return 0;
+        }
+        return checkExit(snaps, io, style);
+      }
+      case 'diff': {
+        const results = await Promise.all(ws.targets.map((t) => computeDiff(ws, t, args[0], args[1], { signal })));
+        for (const r of results) for (const w of r.warnings) io.err(`warning: ${w}`);
+        if (json) {
+          const shape = results.map((r) => ({ from: r.from, to: r.to, total: r.total, relevant: r.relevant }));
+          io.out(JSON.stringify(shape.length === 1 ? shape[0] : shape.map((s, k) => ({ target: ws.targets[k].name, ...s })), null, 2));
+        } else {
+          io.out(results.map((r, k) => formatDiff(ws.targets[k], r, style)).join('\n\n'));
+        }
+        return 0;
+      }
+      case 'affects': {
+        const results = await Promise.all(ws.targets.map((t) => computeAffects(ws, t, args, cwd, signal)));
+        if (json) {
+          io.out(JSON.stringify(results.length === 1 ? results[0] : results.map((r, k) => ({ target: ws.targets[k].name, results: r })), null, 2));
+        } else {
+          io.out(results.map((r, k) => formatAffects(ws.targets[k], r, style)).join('\n\n'));
+        }
+        return 0;
+      }
+      case 'inputs': {
+        const results = await Promise.all(ws.targets.map((t) => computeInputs(ws, t, signal)));
+        if (json) {
+          const shape = results.map((r) => ({ dockerfile: r.dockerfile, ignoreFile: r.ignoreFile, pathspecs: r.pathspecs, external: r.external, problems: r.problems }));
+          io.out(JSON.stringify(shape.length === 1 ? shape[0] : shape.map((s, k) => ({ target: ws.targets[k].name, ...s })), null, 2));
+        } else {
+          io.out(results.map((r) => formatInputs(r, style)).join('\n\n'));
+        }
+        return 0;
+      }
+    }
+    return 2;
+  } catch (err) {
+    return reportError(err, io, json);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
+function checkExit(snaps: Awaited<ReturnType<typeof computeStatus>>[], io: Io, style: ReturnType<typeof makeStyle>): number {
+  let code = 0;
+  for (const s of snaps) {
+    const relevant = s.undeployed.relevantCount > 0 || s.uncommitted.length > 0;
+    if (['docker-unreachable', 'unlabeled', 'unknown-revision', 'no-image'].includes(s.state) && !relevant) {
+      io.err(`${s.target.name}: cannot check: ${s.summary}${s.hint ? `\n  → ${s.hint}` : ''}`);
+      code = Math.max(code, 2);
+    } else if (relevant) {
+      io.out(formatStatus(s, style));
+      code = Math.max(code, 1);
+    } else {
+      io.out(`${s.target.name}: ${s.summary}`);
+    }
+  }
+  return code;
+}
+
+function reportError(err: unknown, io: Io, json: boolean): number {
+  let message: string;
+  let hint = '';
+  if (err instanceof ProvenanceError) {
+    message = err.message;
+    hint = err.hint;
+  } else if (err instanceof UsageError) {
+    message = err.message;
+    hint = 'Run provenance --help for usage.';
+  } else if (err instanceof ConfigError || err instanceof NotARepoError || err instanceof GitNotFoundError) {
+    message = err.message;
+  } else if (err instanceof DockerfileError) {
+    message = `${err.message}`;
+  } else if (err instanceof GitError) {
+    message = `${err.message}`;
+    hint = 'This is git refusing the request; the message above is what git said.';
+  } else if (isAbortError(err)) {
+    message = 'Interrupted.';
+  } else {
+    message = `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    hint = 'This is a bug in provenance; please report it with the command you ran.';
+  }
+  if (json) io.out(JSON.stringify({ error: message, hint: hint || null }, null, 2));
+  io.err(`provenance: ${message}${hint ? `\n  → ${hint}` : ''}`);
+  return 2;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s + '\n'),
+    err: (s) => process.stderr.write(s + '\n'),
+    isTTY: Boolean(process.stdout.isTTY),
+    env: process.env,
+    cwd: process.cwd(),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`provenance: ${String(err)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,210 @@
+// The committed, schema-validated `.provenance.json` shared by the CLI and the extension.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import validateConfig from './generated/validateConfig';
+
+export const CONFIG_FILE = '.provenance.json';
+export const DEFAULT_IMAGE = 'helix-ubuntu';
+export const DEFAULT_REVISION_LABELS = ['org.opencontainers.image.revision'];
+
+export type CommandSpec = string[] | string;
+
+export interface BuildSettings {
+  mode?: 'builtin' | 'command';
+  command?: CommandSpec;
+  shell?: boolean;
+  cwd?: string;
+  env?: Record<string, string>;
+  tags?: string[];
+}
+
+export interface SmokeSettings {
+  command?: CommandSpec;
+  env?: Record<string, string>;
+  network?: 'host' | 'none';
+  extraArgs?: string[];
+  timeoutSeconds?: number;
+  ready?: { http?: string; tcp?: number; log?: string; exec?: string[] };
+}
+
+export interface DeploySettings {
+  mode?: 'none' | 'command' | 'replace-container';
+  command?: CommandSpec;
+  shell?: boolean;
+}
+
+/** A target with every default filled in. Paths are repo-relative POSIX. */
+export interface TargetConfig {
+  name: string;
+  image: string;
+  /** Undefined until found (zero-config): from image labels or by name. */
+  dockerfile?: string;
+  context: string;
+  targetStage?: string;
+  buildArgs: Record<string, string>;
+  revisionLabels: string[];
+  include: string[];
+  exclude: string[];
+  endpoints: string[];
+  build?: BuildSettings;
+  smoke?: SmokeSettings;
+  deploy?: DeploySettings;
+}
+
+export interface LoadedConfig {
+  /** Absolute path of the config file, or null for the zero-config default. */
+  file: string | null;
+  targets: TargetConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly file: string | null,
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+interface RawTarget {
+  name?: string;
+  image: string;
+  dockerfile?: string;
+  context?: string;
+  targetStage?: string;
+  buildArgs?: Record<string, string>;
+  revisionLabels?: string[];
+  include?: string[];
+  exclude?: string[];
+  docker?: { endpoints?: string[] };
+  build?: BuildSettings;
+  smoke?: SmokeSettings;
+  deploy?: DeploySettings;
+}
+
+/** Normalises a user path to repo-relative POSIX ('' for the root). Rejects paths leaving the repo. */
+export function normaliseRepoPath(p: string, what: string, file: string | null): string {
+  const posix = path.posix.normalize(p.replace(/\\/g, '/'));
+  if (path.posix.isAbsolute(posix) || posix === '..' || posix.startsWith('../')) {
+    throw new ConfigError(`${what} "${p}" must be a path inside the repository, relative to its root.`, file);
+  }
+  return posix === '.' ? '' : posix.replace(/\/$/, '');
+}
+
+function defaultName(image: string): string {
+  const last = image.split('/').pop() ?? image;
+  const name = last.replace(/[:@].*$/, '').replace(/[^A-Za-z0-9._-]/g, '-');
+  return /^[A-Za-z0-9]/.test(name) ? name : `target-${name}`;
+}
+
+function normaliseTarget(raw: RawTarget, file: string | null): TargetConfig {
+  return {
+    name: raw.name ?? defaultName(raw.image),
+    image: raw.image,
+    dockerfile: raw.dockerfile === undefined ? undefined : normaliseRepoPath(raw.dockerfile, 'dockerfile', file),
+    context: normaliseRepoPath(raw.context ?? '.', 'context', file),
+    targetStage: raw.targetStage,
+    buildArgs: raw.buildArgs ?? {},
+    revisionLabels: raw.revisionLabels?.length ? raw.revisionLabels : DEFAULT_REVISION_LABELS,
+    include: raw.include ?? [],
+    exclude: raw.exclude ?? [],
+    endpoints: raw.docker?.endpoints ?? [],
+    build: raw.build,
+    smoke: raw.smoke,
+    deploy: raw.deploy,
+  };
+}
+
+/** The zero-config default: one target, image `helix-ubuntu`, Dockerfile found later. */
+export function defaultConfig(): LoadedConfig {
+  return { file: null, targets: [normaliseTarget({ image: DEFAULT_IMAGE }, null)] };
+}
+
+/** Parses and validates config text. Throws ConfigError with line:column and what to fix. */
+export function parseConfig(text: string, file: string | null): LoadedConfig {
+  const errors: ParseError[] = [];
+  const data: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const where = file ?? CONFIG_FILE;
+  if (errors.length > 0) {
+    const e = errors[0];
+    const { line, column } = lineColumn(text, e.offset);
+    throw new ConfigError(`${where}:${line}:${column}: invalid JSON (${printParseErrorCode(e.error)}). Fix the syntax and try again.`, file);
+  }
+  if (!validateConfig(data)) {
+    const msgs = (validateConfig.errors ?? []).slice(0, 5).map((e) => {
+      const at = e.instancePath || '(top level)';
+      const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : '';
+      return `${at}: ${e.message ?? 'is invalid'}${extra}`;
+    });
+    throw new ConfigError(
+      `${where} does not match its schema:\n  ${msgs.join('\n  ')}\nSee the schema in schema/provenance.schema.json.`,
+      file,
+    );
+  }
+  const raw = data as { targets: RawTarget[] };
+  const targets = raw.targets.map((t) => normaliseTarget(t, file));
+  const seen = new Set<string>();
+  for (const t of targets) {
+    if (seen.has(t.name)) {
+      throw new ConfigError(`${where}: two targets are named "${t.name}"; give each a unique "name".`, file);
+    }
+    seen.add(t.name);
+  }
+  return { file, targets };
+}
+
+/** Loads `<root>/.provenance.json`, or the zero-config default when it does not exist. */
+export function loadConfig(root: string): LoadedConfig {
+  const file = path.join(root, CONFIG_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig();
+    throw new ConfigError(`Cannot read ${file}: ${(err as Error).message}`, file);
+  }
+  return parseConfig(text, file);
+}
+
+export interface TargetOverrides {
+  image?: string;
+  dockerfile?: string;
+  context?: string;
+}
+
+/** Picks targets by name (all when no name) and applies CLI overrides. */
+export function selectTargets(cfg: LoadedConfig, name: string | undefined, overrides: TargetOverrides = {}): TargetConfig[] {
+  let targets = cfg.targets;
+  if (name !== undefined) {
+    targets = targets.filter((t) => t.name === name);
+    if (targets.length === 0) {
+      const known = cfg.targets.map((t) => t.name).join(', ');
+      throw new ConfigError(`No target named "${name}". Known targets: ${known}.`, cfg.file);
+    }
+  }
+  if (overrides.image || overrides.dockerfile || overrides.context) {
+    if (targets.length > 1 && !name) targets = [targets[0]];
+    targets = targets.map((t) => ({
+      ...t,
+      image: overrides.image ?? t.image,
+      name: overrides.image && !cfg.file ? defaultName(overrides.image) : t.name,
+      dockerfile: overrides.dockerfile !== undefined ? normaliseRepoPath(overrides.dockerfile, '--dockerfile', null) : t.dockerfile,
+      context: overrides.context !== undefined ? normaliseRepoPath(overrides.context, '--context', null) : t.context,
+    }));
+  }
+  return targets;
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      last = i;
+    }
+  }
+  return { line, column: offset - last };
+}

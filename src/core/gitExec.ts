@@ -1,0 +1,128 @@
+// The one process layer for git: argument arrays only, an AbortSignal that kills the child,
+// typed errors that carry stderr and the exit code, and streaming for large outputs.
+import { spawn } from 'node:child_process';
+
+export class GitError extends Error {
+  constructor(
+    message: string,
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'GitError';
+  }
+}
+
+export class GitNotFoundError extends Error {
+  constructor() {
+    super('git was not found on PATH. Install git (e.g. `apt-get install git`) and try again.');
+    this.name = 'GitNotFoundError';
+  }
+}
+
+export interface GitRunOptions {
+  cwd: string;
+  signal?: AbortSignal;
+  /** Written to stdin, then stdin is closed. */
+  input?: string;
+  /** Exit codes that are not errors (e.g. 1 for `merge-base --is-ancestor`). */
+  okCodes?: number[];
+}
+
+const gitEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  LC_ALL: 'C',
+  GIT_PAGER: 'cat',
+  PAGER: 'cat',
+  GIT_TERMINAL_PROMPT: '0',
+  // Never take locks for read-only queries (editor refreshes must not block the user's git).
+  GIT_OPTIONAL_LOCKS: '0',
+  // Never fetch missing objects of a partial clone behind the user's back (git >= 2.44).
+  GIT_NO_LAZY_FETCH: '1',
+};
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/**
+ * Runs git and streams stdout chunks to `onStdout`. Resolves with the exit code and stderr.
+ * Rejects with GitError on a non-ok exit code, AbortError when aborted.
+ */
+export function streamGit(
+  args: readonly string[],
+  opts: GitRunOptions,
+  onStdout: (chunk: string) => void,
+): Promise<{ stderr: string; exitCode: number }> {
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const child = spawn('git', args as string[], {
+      cwd: opts.cwd,
+      env: gitEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    let stderr = '';
+    let settled = false;
+    const onAbort = () => {
+      child.kill('SIGTERM');
+      finish(() => reject(abortError()));
+    };
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (!settled) onStdout(chunk);
+    });
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 64 * 1024) stderr += chunk;
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      finish(() => reject(err.code === 'ENOENT' ? new GitNotFoundError() : err));
+    });
+    child.on('close', (code) => {
+      finish(() => {
+        const exitCode = code ?? -1;
+        if (exitCode === 0 || opts.okCodes?.includes(exitCode)) {
+          resolve({ stderr, exitCode });
+        } else {
+          const first = stderr.trim().split('\n')[0] || `exit code ${exitCode}`;
+          reject(new GitError(`git ${args[0]} failed: ${first}`, args, exitCode, stderr));
+        }
+      });
+    });
+    child.stdin.on('error', () => {
+      /* the child may exit before reading stdin; its exit code tells what happened */
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs git and buffers stdout. */
+export async function runGit(args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
+  const parts: string[] = [];
+  const { stderr, exitCode } = await streamGit(args, opts, (c) => parts.push(c));
+  return { stdout: parts.join(''), stderr, exitCode };
+}
+
+export function abortError(): Error {
+  const err = new Error('The operation was aborted');
+  err.name = 'AbortError';
+  return err;
+}
+
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}

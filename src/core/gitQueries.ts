@@ -1,0 +1,300 @@
+// Git queries of the provenance core. Every call goes through gitExec (argument arrays,
+// AbortSignal). Nothing here needs blobs except reading the Dockerfile/ignore file at a
+// revision, so the range queries work in blobless partial clones without fetching.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { abortError, GitError, runGit, streamGit } from './gitExec';
+import type { CommitSummary } from './types';
+
+export interface RepoInfo {
+  /** Absolute path of the work tree root. */
+  root: string;
+  /** Absolute git dir of this work tree (differs from commonDir in a linked worktree). */
+  gitDir: string;
+  /** Absolute common git dir (shared by all worktrees). */
+  commonDir: string;
+  shallow: boolean;
+  /** Blobless/treeless partial clone (has a promisor remote). */
+  partial: boolean;
+  isWorktree: boolean;
+}
+
+export class NotARepoError extends Error {
+  constructor(dir: string, detail?: string) {
+    super(
+      `No git repository at or below ${dir}.${detail ? ` ${detail}` : ''} ` +
+        'Run provenance inside a git work tree, or pass --cwd <repo>.',
+    );
+    this.name = 'NotARepoError';
+  }
+}
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', 'vendor', '.cache']);
+
+/**
+ * Finds the repository that contains `startDir`. When `startDir` is not inside a repo, looks
+ * for exactly one repo in the folders below it (depth 3), so `provenance` works from a parent
+ * folder that holds one checkout.
+ */
+export async function findRepo(startDir: string, signal?: AbortSignal): Promise<RepoInfo> {
+  const dir = path.resolve(startDir);
+  if (!existsSync(dir)) throw new NotARepoError(dir, 'That folder does not exist.');
+  const here = await repoAt(dir, signal);
+  if (here) return here;
+  const found: string[] = [];
+  const walk = (d: string, depth: number) => {
+    if (depth > 3 || found.length > 5) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (depth > 0 && entries.some((e) => e.name === '.git')) {
+      found.push(d);
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory() && !SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(path.join(d, e.name), depth + 1);
+    }
+  };
+  walk(dir, 0);
+  if (found.length === 1) {
+    const below = await repoAt(found[0], signal);
+    if (below) return below;
+  }
+  if (found.length > 1) {
+    throw new NotARepoError(dir, `Found several repositories below it (${found.map((f) => path.relative(dir, f)).join(', ')}); choose one with --cwd.`);
+  }
+  throw new NotARepoError(dir);
+}
+
+async function repoAt(dir: string, signal?: AbortSignal): Promise<RepoInfo | null> {
+  let out: string;
+  try {
+    out = (
+      await runGit(
+        ['rev-parse', '--show-toplevel', '--absolute-git-dir', '--git-common-dir', '--is-shallow-repository'],
+        { cwd: dir, signal },
+      )
+    ).stdout;
+  } catch (err) {
+    if (err instanceof GitError) return null;
+    throw err;
+  }
+  const [root, gitDir, common, shallow] = out.split('\n');
+  if (!root) return null; // a bare repo or inside .git
+  const commonDir = path.resolve(dir, common);
+  return {
+    root,
+    gitDir,
+    commonDir,
+    shallow: shallow === 'true',
+    partial: isPartialClone(commonDir),
+    isWorktree: path.resolve(gitDir) !== commonDir,
+  };
+}
+
+function isPartialClone(commonDir: string): boolean {
+  try {
+    const cfg = readFileSync(path.join(commonDir, 'config'), 'utf8');
+    return /^\s*(partialclone\s*=|promisor\s*=\s*true)/im.test(cfg);
+  } catch {
+    return false;
+  }
+}
+
+export interface HeadInfo {
+  /** Full SHA, or null in an empty repo (no commits yet). */
+  sha: string | null;
+  /** Branch name, or null when detached (or unborn in an empty repo: then the unborn branch). */
+  branch: string | null;
+  detached: boolean;
+  empty: boolean;
+}
+
+export async function readHead(root: string, signal?: AbortSignal): Promise<HeadInfo> {
+  const [rev, sym] = await Promise.all([
+    runGit(['rev-parse', '--verify', '-q', 'HEAD'], { cwd: root, signal, okCodes: [1] }),
+    runGit(['symbolic-ref', '-q', '--short', 'HEAD'], { cwd: root, signal, okCodes: [1] }),
+  ]);
+  const sha = rev.stdout.trim() || null;
+  const branch = sym.stdout.trim() || null;
+  return { sha, branch, detached: branch === null, empty: sha === null };
+}
+
+export interface WorktreeChange {
+  path: string;
+  /** Porcelain XY status, e.g. ' M', '??', 'A '. */
+  status: string;
+}
+
+/** Uncommitted changes (staged, unstaged, untracked) limited to pathspecs. */
+export async function worktreeChanges(root: string, pathspecs: string[], signal?: AbortSignal): Promise<WorktreeChange[]> {
+  if (pathspecs.length === 0) return [];
+  const { stdout } = await runGit(
+    ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', ...pathspecs],
+    { cwd: root, signal },
+  );
+  const out: WorktreeChange[] = [];
+  for (const entry of stdout.split('\0')) {
+    if (entry.length < 4) continue;
+    out.push({ status: entry.slice(0, 2), path: entry.slice(3) });
+  }
+  return out;
+}
+
+export type CatFileResult = { oid: string; type: string; content: Buffer } | null;
+
+/**
+ * Reads several objects in one `git cat-file --batch` process. Each spec is `rev^{commit}`,
+ * `rev:path`, or an oid. Missing objects (unknown revisions, absent paths) give null.
+ */
+export async function catFileBatch(root: string, specs: string[], signal?: AbortSignal): Promise<CatFileResult[]> {
+  if (specs.length === 0) return [];
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    // streamGit decodes utf8; cat-file sizes are in bytes, so collect raw bytes here.
+    const child = spawn('git', ['cat-file', '--batch'], {
+      cwd: root,
+      env: { ...process.env, LC_ALL: 'C', GIT_NO_LAZY_FETCH: '1', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const onAbort = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) reject(abortError());
+      else if (code === 0) resolve();
+      else reject(new GitError(`git cat-file failed with exit code ${code}`, ['cat-file', '--batch'], code, ''));
+    });
+    child.stdin.on('error', () => undefined);
+    // Specs with a newline cannot be expressed in batch mode; they resolve to "missing".
+    child.stdin.end(specs.map((s) => (s.includes('\n') ? 'invalid\u0001spec' : s)).join('\n') + '\n');
+  });
+  const buf = Buffer.concat(chunks);
+  const results: CatFileResult[] = [];
+  let pos = 0;
+  for (let i = 0; i < specs.length; i++) {
+    const nl = buf.indexOf(0x0a, pos);
+    if (nl < 0) {
+      results.push(null);
+      continue;
+    }
+    const header = buf.subarray(pos, nl).toString('utf8');
+    pos = nl + 1;
+    const m = /^([0-9a-f]{40,64}) (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      results.push(null); // "<spec> missing" / "ambiguous"
+      continue;
+    }
+    const size = Number(m[3]);
+    results.push({ oid: m[1], type: m[2], content: buf.subarray(pos, pos + size) });
+    pos += size + 1;
+  }
+  return results;
+}
+
+/** Full SHA of a commit-ish, or null when it is not known locally. */
+export async function resolveCommits(root: string, revs: string[], signal?: AbortSignal): Promise<(string | null)[]> {
+  if (revs.length === 0) return [];
+  const { stdout } = await runGit(['cat-file', '--batch-check'], {
+    cwd: root,
+    signal,
+    input: revs.map((r) => (/^[\w./@^~{}-]+$/.test(r) && !r.startsWith('-') ? `${r}^{commit}` : 'invalid\u0001rev')).join('\n') + '\n',
+  });
+  const lines = stdout.split('\n');
+  return revs.map((_, i) => {
+    const m = /^([0-9a-f]{40,64}) commit /.exec(lines[i] ?? '');
+    return m ? m[1] : null;
+  });
+}
+
+export interface SideCounts {
+  /** Commits reachable from `to` but not from `from` (what `to` has that `from` lacks). */
+  ahead: number;
+  /** Commits reachable from `from` but not from `to` (non-zero means diverged). */
+  behind: number;
+}
+
+export async function countSides(root: string, from: string, to: string, signal?: AbortSignal): Promise<SideCounts> {
+  const { stdout } = await runGit(['rev-list', '--left-right', '--count', `${from}...${to}`], { cwd: root, signal });
+  const [left, right] = stdout.trim().split(/\s+/).map(Number);
+  return { behind: left, ahead: right };
+}
+
+const FIELD = '\x1f';
+const RECORD = '\x1e';
+const LOG_FORMAT = `--format=${RECORD}%H${FIELD}%ct${FIELD}%an${FIELD}%s`;
+
+/**
+ * Streams a path-limited `git log from..to -- pathspecs`. No rename detection, so no blobs
+ * are needed. `withFiles` adds the matching files of each commit (--name-only).
+ */
+export async function logRange(
+  root: string,
+  range: { from: string | null; to: string },
+  pathspecs: string[] | null,
+  opts: { withFiles: boolean; maxCount?: number; signal?: AbortSignal },
+  onCommit?: (c: CommitSummary) => void,
+): Promise<CommitSummary[]> {
+  const args = ['log', '--no-renames', '--no-color', '-z', LOG_FORMAT];
+  if (opts.withFiles) args.push('--name-only');
+  if (opts.maxCount !== undefined) args.push(`--max-count=${opts.maxCount}`);
+  args.push(range.from ? `${range.from}..${range.to}` : range.to);
+  args.push('--');
+  if (pathspecs) args.push(...pathspecs);
+  const commits: CommitSummary[] = [];
+  let current: CommitSummary | null = null;
+  let rest = '';
+  const emit = () => {
+    if (current) {
+      commits.push(current);
+      onCommit?.(current);
+    }
+  };
+  const handleToken = (tok: string) => {
+    if (tok.startsWith(RECORD)) {
+      emit();
+      const [sha, ct, author, ...subject] = tok.slice(1).split(FIELD);
+      current = { sha, subject: subject.join(FIELD), date: new Date(Number(ct) * 1000).toISOString(), author, files: [] };
+    } else if (current && tok) {
+      const file = tok.startsWith('\n') ? tok.slice(1) : tok;
+      if (file) (current as CommitSummary).files.push(file);
+    }
+  };
+  await streamGit(args, { cwd: root, signal: opts.signal }, (chunk) => {
+    const parts = (rest + chunk).split('\0');
+    rest = parts.pop() ?? '';
+    for (const p of parts) handleToken(p);
+  });
+  if (rest) handleToken(rest);
+  emit();
+  return commits;
+}
+
+/** Number of commits in from..to (no path limit). */
+export async function countRange(root: string, from: string | null, to: string, signal?: AbortSignal): Promise<number> {
+  const { stdout } = await runGit(['rev-list', '--count', from ? `${from}..${to}` : to], { cwd: root, signal });
+  return Number(stdout.trim());
+}
+
+/** Reads a work-tree file, or null when absent. */
+export function readWorktreeFile(root: string, rel: string): string | null {
+  const abs = path.join(root, rel);
+  try {
+    if (!statSync(abs).isFile()) return null;
+    return readFileSync(abs, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Origin's fetch URL (for hints). */
+export async function remoteNames(root: string, signal?: AbortSignal): Promise<string[]> {
+  const { stdout } = await runGit(['remote'], { cwd: root, signal });
+  return stdout.split('\n').filter(Boolean);
+}

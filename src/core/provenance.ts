@@ -1,0 +1,436 @@
+// Orchestration: the queries the CLI and the extension ask (status, diff, affects, inputs).
+// Independent git and docker calls overlap; nothing is asked twice.
+import * as path from 'node:path';
+import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from './config';
+import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
+import { resolveDockerEndpoints } from './dockerEndpoints';
+import { readDockerState } from './dockerState';
+import { runGit } from './gitExec';
+import {
+  catFileBatch,
+  countRange,
+  countSides,
+  findRepo,
+  logRange,
+  readHead,
+  readWorktreeFile,
+  worktreeChanges,
+  type HeadInfo,
+  type RepoInfo,
+} from './gitQueries';
+import {
+  analyzeImageInputs,
+  dockerfileCandidatesForImage,
+  ignoreFileCandidates,
+  unionInputs,
+  type ImageInputs,
+} from './imageInputs';
+import type { AffectsResult, CommitSummary, DockerState, ExternalInput, ImageInfo, LabelRevision } from './types';
+
+/** How many of the newest relevant commits a status carries with their files. */
+export const STATUS_RELEVANT_LIMIT = 20;
+
+export const DOCKERFILE_LABELS = ['com.docker.image.source.entrypoint', 'dev.build-provenance.dockerfile'];
+
+/** A user-facing problem with what was asked: exit code 2 in the CLI, a message in the editor. */
+export class ProvenanceError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly code: 'empty-repo' | 'unknown-revision' | 'no-dockerfile' | 'dockerfile' | 'usage' = 'usage',
+  ) {
+    super(message);
+    this.name = 'ProvenanceError';
+  }
+}
+
+export interface Workspace {
+  repo: RepoInfo;
+  config: LoadedConfig;
+  targets: TargetConfig[];
+}
+
+export async function openWorkspace(
+  cwd: string,
+  opts: { target?: string; overrides?: TargetOverrides; signal?: AbortSignal } = {},
+): Promise<Workspace> {
+  const repo = await findRepo(cwd, opts.signal);
+  const config = loadConfig(repo.root);
+  const overrides = { ...opts.overrides };
+  // Paths given on the command line are relative to where the user is, not the repo root.
+  for (const key of ['dockerfile', 'context'] as const) {
+    const v = overrides[key];
+    if (v !== undefined) overrides[key] = path.relative(repo.root, path.resolve(cwd, v)).split(path.sep).join('/') || '.';
+  }
+  return { repo, config, targets: selectTargets(config, opts.target, overrides) };
+}
+
+/** Docker state over all of a target's endpoints, merged. Never throws. */
+export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal): Promise<DockerState> {
+  const endpoints = resolveDockerEndpoints({ targetEndpoints: target.endpoints });
+  const states = await Promise.all(
+    endpoints.map((ep) => readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal })),
+  );
+  const up = states.filter((s): s is Extract<DockerState, { reachable: true }> => s.reachable);
+  if (up.length === 0) return states[0];
+  return {
+    reachable: true,
+    endpoint: up[0].endpoint,
+    images: up.flatMap((s) => s.images).sort((a, b) => b.created.localeCompare(a.created)),
+    containers: up.flatMap((s) => s.containers),
+  };
+}
+
+async function requireHead(repo: RepoInfo, signal?: AbortSignal): Promise<HeadInfo & { sha: string }> {
+  const head = await readHead(repo.root, signal);
+  if (head.sha === null) {
+    throw new ProvenanceError(
+      `The repository at ${repo.root} has no commits yet${head.branch ? ` (branch ${head.branch} is unborn)` : ''}.`,
+      'Make a first commit, then run provenance again.',
+      'empty-repo',
+    );
+  }
+  return head as HeadInfo & { sha: string };
+}
+
+/**
+ * The target's Dockerfile: configured, else from an image label, else by name tokens
+ * (`helix-ubuntu` → `Dockerfile.ubuntu-helix`), else a clear error saying how to configure it.
+ */
+export async function resolveDockerfile(
+  repo: RepoInfo,
+  target: TargetConfig,
+  images: ImageInfo[] | null,
+  signal?: AbortSignal,
+): Promise<string> {
+  if (target.dockerfile) return target.dockerfile;
+  for (const img of images ?? []) {
+    for (const key of DOCKERFILE_LABELS) {
+      const v = img.labels[key];
+      if (v && !v.includes('\0')) {
+        const rel = path.posix.normalize(path.posix.join(target.context, v.replace(/\\/g, '/')));
+        if (!rel.startsWith('../') && readWorktreeFile(repo.root, rel) !== null) return rel;
+      }
+    }
+  }
+  const { stdout } = await runGit(
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', ':(glob,icase)**/*dockerfile*'],
+    { cwd: repo.root, signal },
+  );
+  const files = stdout.split('\0').filter(Boolean);
+  const found = dockerfileCandidatesForImage(target.image, files);
+  if (found.length > 0) return found[0];
+  throw new ProvenanceError(
+    `Cannot tell which Dockerfile builds ${target.image}.`,
+    `Create .provenance.json with {"targets":[{"image":"${target.image}","dockerfile":"path/to/Dockerfile"}]}, ` +
+      'or pass --dockerfile, or name the file Dockerfile.<image> / <image>.Dockerfile.',
+    'no-dockerfile',
+  );
+}
+
+/** resolveDockerfile for commands that otherwise never talk to Docker: only a zero-config target asks it. */
+export async function dockerfileFor(repo: RepoInfo, target: TargetConfig, signal?: AbortSignal): Promise<string> {
+  if (target.dockerfile) return target.dockerfile;
+  const docker = await dockerStateFor(target, signal);
+  return resolveDockerfile(repo, target, docker.reachable ? docker.images : null, signal);
+}
+
+interface DockerfileAt {
+  text: string;
+  ignoreFile: string | null;
+  ignoreText: string | null;
+}
+
+/** Specs for one cat-file batch: the Dockerfile and every ignore candidate at `rev`. */
+function dockerfileSpecs(target: TargetConfig, dockerfile: string, rev: string): string[] {
+  return [dockerfile, ...ignoreFileCandidates(dockerfile, target.context)].map((p) => `${rev}:${p}`);
+}
+
+function pickDockerfileAt(
+  target: TargetConfig,
+  dockerfile: string,
+  results: ({ content: Buffer } | null)[],
+): DockerfileAt | null {
+  if (!results[0]) return null;
+  const candidates = ignoreFileCandidates(dockerfile, target.context);
+  for (let k = 0; k < candidates.length; k++) {
+    const r = results[k + 1];
+    if (r) return { text: results[0].content.toString('utf8'), ignoreFile: candidates[k], ignoreText: r.content.toString('utf8') };
+  }
+  return { text: results[0].content.toString('utf8'), ignoreFile: null, ignoreText: null };
+}
+
+function worktreeDockerfile(repo: RepoInfo, target: TargetConfig, dockerfile: string): DockerfileAt | null {
+  const text = readWorktreeFile(repo.root, dockerfile);
+  if (text === null) return null;
+  for (const c of ignoreFileCandidates(dockerfile, target.context)) {
+    const t = readWorktreeFile(repo.root, c);
+    if (t !== null) return { text, ignoreFile: c, ignoreText: t };
+  }
+  return { text, ignoreFile: null, ignoreText: null };
+}
+
+function analyze(target: TargetConfig, dockerfile: string, at: DockerfileAt): ImageInputs {
+  return analyzeImageInputs({
+    dockerfile,
+    context: target.context,
+    dockerfileText: at.text,
+    ignoreFile: at.ignoreFile,
+    ignoreText: at.ignoreText,
+    buildArgs: target.buildArgs,
+    targetStage: target.targetStage,
+    include: target.include,
+    exclude: target.exclude,
+  });
+}
+
+function unionAll(list: ImageInputs[]): ImageInputs {
+  return list.reduce((a, b) => unionInputs(a, b));
+}
+
+/** Inputs of the Dockerfile as it is in the work tree (HEAD's when the file is not checked out). */
+export async function worktreeInputs(repo: RepoInfo, target: TargetConfig, dockerfile: string, signal?: AbortSignal): Promise<ImageInputs> {
+  const at = worktreeDockerfile(repo, target, dockerfile);
+  if (at) return analyze(target, dockerfile, at);
+  const res = await catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, 'HEAD'), signal);
+  const head = pickDockerfileAt(target, dockerfile, res);
+  if (!head) {
+    throw new ProvenanceError(
+      `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
+      'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
+      'no-dockerfile',
+    );
+  }
+  return analyze(target, dockerfile, head);
+}
+
+// ---------------------------------------------------------------------------------------------
+// status
+
+export interface StatusOptions {
+  signal?: AbortSignal;
+  now?: Date;
+  /** Docker state already read (e.g. by the extension's event-driven cache). */
+  docker?: DockerState;
+}
+
+export async function computeStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<DriftSnapshot> {
+  const { repo } = ws;
+  const signal = opts.signal;
+  const [head, docker] = await Promise.all([
+    requireHead(repo, signal),
+    opts.docker ? Promise.resolve(opts.docker) : dockerStateFor(target, signal),
+  ]);
+  const images = docker.reachable ? docker.images : [];
+  const dockerfile = await resolveDockerfile(repo, target, docker.reachable ? images : null, signal);
+  const built = images[0] ?? null;
+  const containers = docker.reachable ? docker.containers.filter((c) => c.state === 'running') : [];
+
+  // Every revision read from labels, resolved and with its Dockerfile, in one cat-file process.
+  const labelShas = new Map<string, LabelRevision & { kind: 'sha' }>();
+  for (const r of [built?.revision, ...containers.map((c) => c.revision)]) {
+    if (r && r.kind === 'sha') labelShas.set(r.sha, r);
+  }
+  const revs = [...labelShas.keys()];
+  const perRev = 1 + 1 + ignoreFileCandidates(dockerfile, target.context).length;
+  const specs = [...dockerfileSpecs(target, dockerfile, head.sha)];
+  for (const r of revs) specs.push(`${r}^{commit}`, ...dockerfileSpecs(target, dockerfile, r));
+  const batch = await catFileBatch(repo.root, specs, signal);
+  const headAt = pickDockerfileAt(target, dockerfile, batch.slice(0, perRev - 1));
+  const wtAt = worktreeDockerfile(repo, target, dockerfile);
+  const headInputs = headAt ? analyze(target, dockerfile, headAt) : wtAt ? analyze(target, dockerfile, wtAt) : null;
+  if (!headInputs) {
+    throw new ProvenanceError(
+      `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
+      'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
+      'no-dockerfile',
+    );
+  }
+  const wtInputs = wtAt ? unionInputs(headInputs, analyze(target, dockerfile, wtAt)) : headInputs;
+
+  const factsBySha = new Map<string, Promise<RevisionFacts>>();
+  revs.forEach((r, k) => {
+    const base = perRev - 1 + k * perRev;
+    const commit = batch[base];
+    const label = labelShas.get(r)!;
+    if (!commit) {
+      factsBySha.set(r, Promise.resolve(unknownFacts(label)));
+      return;
+    }
+    const at = pickDockerfileAt(target, dockerfile, batch.slice(base + 1, base + perRev));
+    const inputs = at ? unionInputs(headInputs, analyze(target, dockerfile, at)) : headInputs;
+    factsBySha.set(r, revisionFacts(repo, commit.oid, head.sha, inputs, label, signal));
+  });
+  const [uncommitted, ...facts] = await Promise.all([
+    worktreeChanges(repo.root, wtInputs.pathspecs, signal),
+    ...revs.map((r) => factsBySha.get(r)!),
+  ]);
+  const factOf = (rev: LabelRevision): RevisionFacts | null =>
+    rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null;
+
+  return computeDrift({
+    now: opts.now ?? new Date(),
+    target: { name: target.name, image: target.image, dockerfile },
+    head: { sha: head.sha, branch: head.branch, detached: head.detached },
+    uncommitted: uncommitted.map((c) => c.path),
+    docker: docker.reachable ? { reachable: true } : { reachable: false, reason: docker.reason, hint: docker.hint },
+    built,
+    builtFacts: built ? factOf(built.revision) : null,
+    running: containers,
+    runningFacts: containers.map((c) => factOf(c.revision) ?? unknownFacts(c.revision)),
+    shallow: repo.shallow,
+    partial: repo.partial,
+  });
+}
+
+function unknownFacts(label: LabelRevision): RevisionFacts {
+  return { sha: null, label, ahead: 0, behind: 0, relevantCount: 0, relevant: [], oldestRelevantDate: null };
+}
+
+async function revisionFacts(
+  repo: RepoInfo,
+  sha: string,
+  headSha: string,
+  inputs: ImageInputs,
+  label: LabelRevision,
+  signal?: AbortSignal,
+): Promise<RevisionFacts> {
+  // The count walk needs no files; the newest few carry theirs. Both run at once.
+  const [sides, all, newest] = await Promise.all([
+    countSides(repo.root, sha, headSha, signal),
+    logRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, { withFiles: false, signal }),
+    logRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, {
+      withFiles: true,
+      maxCount: STATUS_RELEVANT_LIMIT,
+      signal,
+    }),
+  ]);
+  return {
+    sha,
+    label,
+    ahead: sides.ahead,
+    behind: sides.behind,
+    relevantCount: all.length,
+    relevant: newest,
+    oldestRelevantDate: all.length ? all[all.length - 1].date : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff
+
+export interface DiffResult {
+  from: string;
+  to: string;
+  total: number;
+  relevant: CommitSummary[];
+  /** The pathspecs used (union of the inputs at both ends). */
+  pathspecs: string[];
+  warnings: string[];
+}
+
+/** Strips a `-dirty` suffix and checks the revision is something git can be asked about. */
+export function cleanRevision(rev: string): string {
+  const r = rev.trim().replace(/-dirty$/i, '');
+  if (!r || r.startsWith('-') || /[\s\0:]/.test(r)) {
+    throw new ProvenanceError(`"${rev}" is not a revision.`, 'Give a commit SHA, branch, tag or HEAD~N.', 'usage');
+  }
+  return r;
+}
+
+export async function computeDiff(
+  ws: Workspace,
+  target: TargetConfig,
+  fromRev: string,
+  toRev: string,
+  opts: { signal?: AbortSignal; onCommit?: (c: CommitSummary) => void } = {},
+): Promise<DiffResult> {
+  const { repo } = ws;
+  const signal = opts.signal;
+  const from = cleanRevision(fromRev);
+  const to = cleanRevision(toRev);
+  const dockerfile = await dockerfileFor(repo, target, signal);
+  const perRev = 2 + ignoreFileCandidates(dockerfile, target.context).length;
+  const specs = [`${from}^{commit}`, ...dockerfileSpecs(target, dockerfile, from), `${to}^{commit}`, ...dockerfileSpecs(target, dockerfile, to)];
+  // The total count does not depend on the Dockerfile: start it now, alongside cat-file.
+  const totalP = countRange(repo.root, from, to, signal).catch(() => null);
+  const batch = await catFileBatch(repo.root, specs, signal);
+  const fromSha = batch[0]?.oid;
+  const toSha = batch[perRev]?.oid;
+  for (const [rev, sha] of [
+    [from, fromSha],
+    [to, toSha],
+  ] as const) {
+    if (!sha) {
+      const hint = repo.shallow
+        ? `This is a shallow clone: git fetch --unshallow, or git fetch origin ${rev}.`
+        : `Fetch it (git fetch --all, or git fetch origin ${rev}); check for typos.`;
+      throw new ProvenanceError(`Revision ${rev} is not known in this clone.`, hint, 'unknown-revision');
+    }
+  }
+  const warnings: string[] = [];
+  const analyses: ImageInputs[] = [];
+  for (const [k, rev] of [
+    [0, from],
+    [perRev, to],
+  ] as const) {
+    const at = pickDockerfileAt(target, dockerfile, batch.slice(k + 1, k + perRev));
+    if (at) analyses.push(analyze(target, dockerfile, at));
+    else warnings.push(`${dockerfile} does not exist at ${rev}${repo.partial ? ' (or its blob is not in this partial clone)' : ''}; used the other end's inputs.`);
+  }
+  if (analyses.length === 0) {
+    analyses.push(await worktreeInputs(repo, target, dockerfile, signal));
+    warnings.push(`Used the work tree's ${dockerfile}, since it exists at neither end.`);
+  }
+  const inputs = unionAll(analyses);
+  const [relevant, total] = await Promise.all([
+    logRange(repo.root, { from: fromSha!, to: toSha! }, inputs.pathspecs, { withFiles: true, signal }, opts.onCommit),
+    totalP,
+  ]);
+  return {
+    from: fromSha!,
+    to: toSha!,
+    total: total ?? (await countRange(repo.root, fromSha!, toSha!, signal)),
+    relevant,
+    pathspecs: inputs.pathspecs,
+    warnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// affects / inputs
+
+export async function computeAffects(ws: Workspace, target: TargetConfig, paths: string[], cwd: string, signal?: AbortSignal): Promise<AffectsResult[]> {
+  const dockerfile = await dockerfileFor(ws.repo, target, signal);
+  const inputs = await worktreeInputs(ws.repo, target, dockerfile, signal);
+  return paths.map((p) => {
+    const rel = path.relative(ws.repo.root, path.resolve(cwd, p)).split(path.sep).join('/');
+    return { ...inputs.affects(rel), path: rel };
+  });
+}
+
+export interface InputsResult {
+  target: string;
+  image: string;
+  dockerfile: string;
+  context: string;
+  ignoreFile: string | null;
+  pathspecs: string[];
+  external: ExternalInput[];
+  problems: { line: number; message: string }[];
+}
+
+export async function computeInputs(ws: Workspace, target: TargetConfig, signal?: AbortSignal): Promise<InputsResult> {
+  const dockerfile = await dockerfileFor(ws.repo, target, signal);
+  const inputs = await worktreeInputs(ws.repo, target, dockerfile, signal);
+  return {
+    target: target.name,
+    image: target.image,
+    dockerfile,
+    context: target.context || '.',
+    ignoreFile: inputs.ignoreFile,
+    pathspecs: inputs.pathspecs,
+    external: inputs.external,
+    problems: inputs.problems,
+  };
+}
