@@ -30,7 +30,7 @@ export interface GitRunOptions {
   okCodes?: number[];
 }
 
-const gitEnv: NodeJS.ProcessEnv = {
+export const gitEnv: NodeJS.ProcessEnv = {
   ...process.env,
   LC_ALL: 'C',
   GIT_PAGER: 'cat',
@@ -40,6 +40,9 @@ const gitEnv: NodeJS.ProcessEnv = {
   GIT_OPTIONAL_LOCKS: '0',
   // Never fetch missing objects of a partial clone behind the user's back (git >= 2.44).
   GIT_NO_LAZY_FETCH: '1',
+  // Older git has no GIT_NO_LAZY_FETCH: allowing no transport makes a lazy fetch fail at once,
+  // locally, instead of reaching the network. Our queries never fetch on purpose.
+  GIT_ALLOW_PROTOCOL: 'none',
 };
 
 export interface GitResult {

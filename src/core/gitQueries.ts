@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { abortError, GitError, runGit, streamGit } from './gitExec';
+import { abortError, GitError, gitEnv, runGit, streamGit } from './gitExec';
 import type { CommitSummary } from './types';
 
 export interface RepoInfo {
@@ -149,53 +149,61 @@ export type CatFileResult = { oid: string; type: string; content: Buffer } | nul
 
 /**
  * Reads several objects in one `git cat-file --batch` process. Each spec is `rev^{commit}`,
- * `rev:path`, or an oid. Missing objects (unknown revisions, absent paths) give null.
+ * `rev:path`, or an oid. Missing objects (unknown revisions, absent paths, blobs a partial
+ * clone does not have) give null.
  */
 export async function catFileBatch(root: string, specs: string[], signal?: AbortSignal): Promise<CatFileResult[]> {
-  if (specs.length === 0) return [];
+  const results: CatFileResult[] = [];
+  while (results.length < specs.length) {
+    const { parsed, complete } = await catFileOnce(root, specs.slice(results.length), signal);
+    results.push(...parsed);
+    // In a partial clone cat-file dies on the first blob it would have to fetch (fetching is
+    // disabled, see gitEnv). That spec is missing; carry on with the rest in a new process.
+    if (!complete) results.push(null);
+  }
+  return results;
+}
+
+async function catFileOnce(root: string, specs: string[], signal?: AbortSignal): Promise<{ parsed: CatFileResult[]; complete: boolean }> {
   const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    // streamGit decodes utf8; cat-file sizes are in bytes, so collect raw bytes here.
-    const child = spawn('git', ['cat-file', '--batch'], {
-      cwd: root,
-      env: { ...process.env, LC_ALL: 'C', GIT_NO_LAZY_FETCH: '1', GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    // cat-file sizes are in bytes, so this collects raw bytes rather than using streamGit.
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: root, env: gitEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (exitCode) => {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) reject(abortError());
-      else if (code === 0) resolve();
-      else reject(new GitError(`git cat-file failed with exit code ${code}`, ['cat-file', '--batch'], code, ''));
+      else resolve(exitCode);
     });
     child.stdin.on('error', () => undefined);
-    // Specs with a newline cannot be expressed in batch mode; they resolve to "missing".
+    // A spec with a newline cannot be expressed in batch mode; it resolves to "missing".
     child.stdin.end(specs.map((s) => (s.includes('\n') ? 'invalid\u0001spec' : s)).join('\n') + '\n');
   });
   const buf = Buffer.concat(chunks);
-  const results: CatFileResult[] = [];
+  const parsed: CatFileResult[] = [];
   let pos = 0;
-  for (let i = 0; i < specs.length; i++) {
+  while (parsed.length < specs.length) {
     const nl = buf.indexOf(0x0a, pos);
-    if (nl < 0) {
-      results.push(null);
-      continue;
-    }
+    if (nl < 0) break;
     const header = buf.subarray(pos, nl).toString('utf8');
-    pos = nl + 1;
     const m = /^([0-9a-f]{40,64}) (\w+) (\d+)$/.exec(header);
     if (!m) {
-      results.push(null); // "<spec> missing" / "ambiguous"
+      parsed.push(null); // "<spec> missing" / "<spec> ambiguous"
+      pos = nl + 1;
       continue;
     }
     const size = Number(m[3]);
-    results.push({ oid: m[1], type: m[2], content: buf.subarray(pos, pos + size) });
-    pos += size + 1;
+    if (nl + 1 + size > buf.length) break; // cut off mid-object
+    parsed.push({ oid: m[1], type: m[2], content: buf.subarray(nl + 1, nl + 1 + size) });
+    pos = nl + 1 + size + 1;
   }
-  return results;
+  if (code !== 0 && parsed.length === 0 && specs.length > 0 && code !== 128) {
+    throw new GitError(`git cat-file failed with exit code ${code}`, ['cat-file', '--batch'], code, '');
+  }
+  return { parsed, complete: parsed.length === specs.length };
 }
 
 /** Full SHA of a commit-ish, or null when it is not known locally. */

@@ -1,0 +1,190 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  catFileBatch,
+  countRange,
+  countSides,
+  findRepo,
+  logRange,
+  NotARepoError,
+  readHead,
+  resolveCommits,
+  worktreeChanges,
+} from '../../src/core/gitQueries';
+import { runGit } from '../../src/core/gitExec';
+import { FixtureRepo, tempDir } from '../support/gitFixture';
+
+function fixture(t: { after: (fn: () => void) => void }): FixtureRepo {
+  const r = FixtureRepo.create();
+  t.after(() => r.cleanup());
+  return r;
+}
+
+test('git: findRepo at the root, in a subfolder, and for one repo below the folder', async (t) => {
+  const r = fixture(t);
+  r.commit('init', { 'a/b/c.txt': 'x' });
+  assert.equal((await findRepo(r.dir)).root, r.dir);
+  assert.equal((await findRepo(path.join(r.dir, 'a/b'))).root, r.dir);
+  const parent = tempDir();
+  t.after(() => execFileSync('rm', ['-rf', parent]));
+  const below = FixtureRepo.create();
+  const moved = path.join(parent, 'projects', 'helix');
+  mkdirSync(path.dirname(moved), { recursive: true });
+  renameSync(below.dir, moved);
+  const found = await findRepo(parent);
+  assert.equal(found.root, moved);
+  const empty = tempDir();
+  t.after(() => execFileSync('rm', ['-rf', empty]));
+  await assert.rejects(findRepo(empty), (e: Error) => e instanceof NotARepoError && /pass --cwd/.test(e.message));
+});
+
+test('git: several repos below the folder is a clear error', async (t) => {
+  const parent = tempDir();
+  t.after(() => execFileSync('rm', ['-rf', parent]));
+  for (const n of ['one', 'two']) {
+    const r = FixtureRepo.create();
+    renameSync(r.dir, path.join(parent, n));
+  }
+  await assert.rejects(findRepo(parent), /several repositories below it \((one, two|two, one)\)/);
+});
+
+test('git: empty repo has no HEAD sha and names the unborn branch', async (t) => {
+  const r = fixture(t);
+  const head = await readHead(r.dir);
+  assert.deepEqual(head, { sha: null, branch: 'main', detached: false, empty: true });
+});
+
+test('git: detached HEAD', async (t) => {
+  const r = fixture(t);
+  const first = r.commit('one', { 'f.txt': '1' });
+  r.commit('two', { 'f.txt': '2' });
+  r.git('checkout', '-q', '--detach', first);
+  const head = await readHead(r.dir);
+  assert.equal(head.sha, first);
+  assert.equal(head.detached, true);
+  assert.equal(head.branch, null);
+});
+
+test('git: linked worktree is found and shares history', async (t) => {
+  const r = fixture(t);
+  const sha = r.commit('one', { 'f.txt': '1' });
+  const wt = path.join(tempDir(), 'wt');
+  t.after(() => execFileSync('rm', ['-rf', path.dirname(wt)]));
+  r.git('worktree', 'add', '-q', '--detach', wt, sha);
+  const info = await findRepo(wt);
+  assert.equal(info.root, wt);
+  assert.equal(info.isWorktree, true);
+  assert.equal(info.commonDir, path.join(r.dir, '.git'));
+  assert.equal((await readHead(wt)).sha, sha);
+});
+
+test('git: resolveCommits handles full, short, unknown and hostile revisions', async (t) => {
+  const r = fixture(t);
+  const sha = r.commit('one', { 'f.txt': '1' });
+  const res = await resolveCommits(r.dir, [sha, sha.slice(0, 8), 'f'.repeat(40), '--output=/tmp/x', 'HEAD']);
+  assert.deepEqual(res, [sha, sha, null, null, sha]);
+});
+
+test('git: catFileBatch reads files at revisions, null for missing paths and revisions', async (t) => {
+  const r = fixture(t);
+  const a = r.commit('one', { 'Dockerfile': 'FROM scratch\n', 'ünï code.txt': 'héllo\n' });
+  r.commit('two', { 'Dockerfile': 'FROM scratch\nCOPY x /x\n' });
+  const res = await catFileBatch(r.dir, [`${a}:Dockerfile`, 'HEAD:Dockerfile', 'HEAD:nope', `${'e'.repeat(40)}^{commit}`, `${a}:ünï code.txt`, `${a}^{commit}`]);
+  assert.equal(res[0]?.content.toString(), 'FROM scratch\n');
+  assert.equal(res[1]?.content.toString(), 'FROM scratch\nCOPY x /x\n');
+  assert.equal(res[2], null);
+  assert.equal(res[3], null);
+  assert.equal(res[4]?.content.toString(), 'héllo\n');
+  assert.equal(res[5]?.oid, a);
+});
+
+test('git: logRange is path-limited, newest first, with matching files only', async (t) => {
+  const r = fixture(t);
+  const base = r.commit('base', { 'app/a.sh': '1', 'docs/x.md': '1' });
+  const c1 = r.commit('touch app', { 'app/a.sh': '2', 'docs/x.md': '2' });
+  r.commit('docs only', { 'docs/x.md': '3' });
+  const c3 = r.commit('subject with \x1f and tab\tand "quotes"', { 'app/sub dir/ü.sh': 'new' });
+  const log = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: true });
+  assert.deepEqual(log.map((c) => c.sha), [c3, c1]);
+  assert.deepEqual(log[0].files, ['app/sub dir/ü.sh']);
+  assert.deepEqual(log[1].files, ['app/a.sh']);
+  assert.equal(log[0].subject, 'subject with \x1f and tab\tand "quotes"');
+  assert.equal(log[0].author, 'Fixture Author');
+  assert.match(log[0].date, /^\d{4}-\d\d-\d\dT/);
+  const noFiles = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: false });
+  assert.deepEqual(noFiles.map((c) => c.files.length), [0, 0]);
+  const newest = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: true, maxCount: 1 });
+  assert.deepEqual(newest.map((c) => c.sha), [c3]);
+  assert.equal(await countRange(r.dir, base, 'HEAD'), 3);
+});
+
+test('git: countSides reports both sides of diverged history', async (t) => {
+  const r = fixture(t);
+  r.commit('base', { 'f': '0' });
+  r.git('checkout', '-q', '-b', 'side');
+  const side = r.commit('side 1', { 'f': 's1' });
+  r.commit('side 2', { 'f': 's2' });
+  r.git('checkout', '-q', 'main');
+  r.commit('main 1', { 'g': '1' });
+  const counts = await countSides(r.dir, 'side', 'main');
+  assert.deepEqual(counts, { ahead: 1, behind: 2 });
+  assert.deepEqual(await countSides(r.dir, side, 'side'), { ahead: 1, behind: 0 });
+});
+
+test('git: worktreeChanges lists staged, unstaged and untracked input changes only', async (t) => {
+  const r = fixture(t);
+  r.commit('base', { 'app/a.sh': '1', 'app/b.sh': '1', 'docs/x.md': '1' });
+  r.write('app/a.sh', '2').write('app/new file.sh', 'n').write('docs/x.md', '2');
+  r.write('app/b.sh', '2');
+  r.git('add', 'app/b.sh');
+  const changes = await worktreeChanges(r.dir, ['app']);
+  assert.deepEqual(changes.map((c) => c.path).sort(), ['app/a.sh', 'app/b.sh', 'app/new file.sh']);
+});
+
+test('git: a shallow clone knows its shallowness and not the old revisions', async (t) => {
+  const r = fixture(t);
+  const old = r.commit('one', { 'f': '1' });
+  r.commit('two', { 'f': '2' });
+  r.commit('three', { 'f': '3' });
+  const dest = path.join(tempDir(), 'shallow');
+  t.after(() => execFileSync('rm', ['-rf', path.dirname(dest)]));
+  execFileSync('git', ['clone', '-q', '--depth', '1', `file://${r.dir}`, dest]);
+  const info = await findRepo(dest);
+  assert.equal(info.shallow, true);
+  assert.deepEqual(await resolveCommits(dest, [old]), [null]);
+});
+
+test('git: a blobless partial clone answers range queries without fetching', async (t) => {
+  const r = fixture(t);
+  r.git('config', 'uploadpack.allowFilter', 'true');
+  const base = r.commit('one', { 'app/a.sh': '1', 'docs/x.md': '1' });
+  const c = r.commit('two', { 'app/a.sh': '2' });
+  r.commit('three', { 'docs/x.md': '2' });
+  const dest = path.join(tempDir(), 'partial');
+  t.after(() => execFileSync('rm', ['-rf', path.dirname(dest)]));
+  execFileSync('git', ['clone', '-q', '--filter=blob:none', `file://${r.dir}`, dest]);
+  // Make any lazy fetch fail loudly: the promisor remote is gone.
+  execFileSync('git', ['remote', 'set-url', 'origin', 'file:///nonexistent/repo'], { cwd: dest });
+  const info = await findRepo(dest);
+  assert.equal(info.partial, true);
+  const log = await logRange(dest, { from: base, to: 'HEAD' }, ['app'], { withFiles: true });
+  assert.deepEqual(log.map((x) => x.sha), [c]);
+  assert.deepEqual(log[0].files, ['app/a.sh']);
+  // The old blob is not here; reading it gives null, not a hang or a throw.
+  const [old] = await catFileBatch(dest, [`${base}:app/a.sh`]);
+  assert.equal(old, null);
+  const { stdout } = await runGit(['rev-list', '--count', '--all'], { cwd: dest });
+  assert.equal(stdout.trim(), '3');
+});
+
+test('git: an aborted query kills git and rejects with AbortError', async (t) => {
+  const r = fixture(t);
+  r.commit('one', { f: '1' });
+  const ac = new AbortController();
+  const p = logRange(r.dir, { from: null, to: 'HEAD' }, null, { withFiles: true, signal: ac.signal });
+  ac.abort();
+  await assert.rejects(p, { name: 'AbortError' });
+});
