@@ -1,0 +1,201 @@
+// Endpoint resolution against temp docker config dirs; nothing here touches the network.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  DEFAULT_DOCKER_HOST,
+  DockerEndpointError,
+  dockerodeOptions,
+  parseDockerHost,
+  resolveDockerEndpoints,
+} from '../../src/core/dockerEndpoints';
+
+function tempConfigDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bp-docker-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function writeContext(configDir: string, name: string, host: string, opts: { skipTLSVerify?: boolean; tls?: string[] } = {}) {
+  const id = createHash('sha256').update(name).digest('hex');
+  const metaDir = join(configDir, 'contexts', 'meta', id);
+  mkdirSync(metaDir, { recursive: true });
+  writeFileSync(
+    join(metaDir, 'meta.json'),
+    JSON.stringify({ Name: name, Metadata: {}, Endpoints: { docker: { Host: host, SkipTLSVerify: opts.skipTLSVerify ?? false } } }),
+  );
+  if (opts.tls) {
+    const tlsDir = join(configDir, 'contexts', 'tls', id, 'docker');
+    mkdirSync(tlsDir, { recursive: true });
+    for (const f of opts.tls) writeFileSync(join(tlsDir, `${f}.pem`), `${f} data`);
+  }
+  return id;
+}
+
+function setCurrentContext(configDir: string, name: string) {
+  writeFileSync(join(configDir, 'config.json'), JSON.stringify({ auths: {}, currentContext: name }));
+}
+
+describe('resolveDockerEndpoints precedence', () => {
+  test('default socket when nothing is configured', (t) => {
+    const dir = tempConfigDir(t);
+    assert.deepEqual(resolveDockerEndpoints({ env: {}, dockerConfigDir: dir }), [{ host: DEFAULT_DOCKER_HOST, source: 'default' }]);
+  });
+
+  test('target endpoints win over everything, and may be several', (t) => {
+    const dir = tempConfigDir(t);
+    writeContext(dir, 'remote', 'ssh://me@build-box');
+    setCurrentContext(dir, 'remote');
+    const eps = resolveDockerEndpoints({
+      targetEndpoints: ['unix:///run/user/1000/docker.sock', ' tcp://127.0.0.1:2375 ', '', 'context:remote'],
+      env: { DOCKER_HOST: 'tcp://10.0.0.1:2375', DOCKER_CONTEXT: 'nope' },
+      dockerConfigDir: dir,
+    });
+    assert.deepEqual(eps, [
+      { host: 'unix:///run/user/1000/docker.sock', source: 'target' },
+      { host: 'tcp://127.0.0.1:2375', source: 'target' },
+      { host: 'ssh://me@build-box', source: 'target' },
+    ]);
+  });
+
+  test('an empty target list falls through to DOCKER_HOST', (t) => {
+    const dir = tempConfigDir(t);
+    const eps = resolveDockerEndpoints({ targetEndpoints: [], env: { DOCKER_HOST: 'unix:///tmp/d.sock', DOCKER_CONTEXT: 'x' }, dockerConfigDir: dir });
+    assert.deepEqual(eps, [{ host: 'unix:///tmp/d.sock', source: 'DOCKER_HOST' }]);
+  });
+
+  test('DOCKER_CONTEXT beats the current context', (t) => {
+    const dir = tempConfigDir(t);
+    writeContext(dir, 'a', 'tcp://127.0.0.1:1111');
+    writeContext(dir, 'b', 'tcp://127.0.0.1:2222');
+    setCurrentContext(dir, 'a');
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_CONTEXT: 'b' }, dockerConfigDir: dir }), [
+      { host: 'tcp://127.0.0.1:2222', source: 'DOCKER_CONTEXT' },
+    ]);
+    assert.deepEqual(resolveDockerEndpoints({ env: {}, dockerConfigDir: dir }), [{ host: 'tcp://127.0.0.1:1111', source: 'context:a' }]);
+  });
+
+  test('DOCKER_CONFIG picks the config dir; "default" context is the default socket', (t) => {
+    const dir = tempConfigDir(t);
+    writeContext(dir, 'rootless', 'unix:///run/user/1000/docker.sock');
+    setCurrentContext(dir, 'rootless');
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_CONFIG: dir } }), [
+      { host: 'unix:///run/user/1000/docker.sock', source: 'context:rootless' },
+    ]);
+    setCurrentContext(dir, 'default');
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_CONFIG: dir } }), [{ host: DEFAULT_DOCKER_HOST, source: 'context:default' }]);
+  });
+
+  test('context TLS material and SkipTLSVerify', (t) => {
+    const dir = tempConfigDir(t);
+    const id = writeContext(dir, 'secure', 'tcp://127.0.0.1:2376', { tls: ['ca', 'cert', 'key'] });
+    const tlsDir = join(dir, 'contexts', 'tls', id, 'docker');
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_CONTEXT: 'secure' }, dockerConfigDir: dir }), [
+      {
+        host: 'tcp://127.0.0.1:2376',
+        source: 'DOCKER_CONTEXT',
+        tls: { verify: true, ca: join(tlsDir, 'ca.pem'), cert: join(tlsDir, 'cert.pem'), key: join(tlsDir, 'key.pem') },
+      },
+    ]);
+    writeContext(dir, 'skip', 'tcp://127.0.0.1:2376', { skipTLSVerify: true });
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_CONTEXT: 'skip' }, dockerConfigDir: dir })[0].tls, { verify: false });
+  });
+
+  test('DOCKER_HOST tcp with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH', (t) => {
+    const dir = tempConfigDir(t);
+    const certs = join(dir, 'certs');
+    const [ep] = resolveDockerEndpoints({
+      env: { DOCKER_HOST: 'tcp://127.0.0.1', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs },
+      dockerConfigDir: dir,
+    });
+    assert.deepEqual(ep, {
+      host: 'tcp://127.0.0.1:2376',
+      source: 'DOCKER_HOST',
+      tls: { verify: true, ca: join(certs, 'ca.pem'), cert: join(certs, 'cert.pem'), key: join(certs, 'key.pem') },
+    });
+    // Certificates are read lazily: the missing files surface only when connecting, with the path.
+    assert.throws(() => dockerodeOptions(ep), (e: Error) => e instanceof DockerEndpointError && e.message.includes(join(certs, 'ca.pem')));
+    // Plain tcp defaults to 2375; a bare host:port is tcp, like the docker CLI.
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_HOST: '127.0.0.1' }, dockerConfigDir: dir }), [
+      { host: 'tcp://127.0.0.1:2375', source: 'DOCKER_HOST' },
+    ]);
+    assert.deepEqual(resolveDockerEndpoints({ env: { DOCKER_HOST: 'localhost:4243' }, dockerConfigDir: dir }), [
+      { host: 'tcp://localhost:4243', source: 'DOCKER_HOST' },
+    ]);
+  });
+
+  test('clear errors for malformed hosts, unknown contexts and broken config', (t) => {
+    const dir = tempConfigDir(t);
+    const expectError = (fn: () => unknown, re: RegExp) =>
+      assert.throws(fn, (e: Error) => e instanceof DockerEndpointError && re.test(e.message), re.source);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'unix://' }, dockerConfigDir: dir }), /unix socket needs an absolute path.*DOCKER_HOST/);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'http://x:1' }, dockerConfigDir: dir }), /unsupported scheme "http:\/\/"/);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'tcp://' }, dockerConfigDir: dir }), /Malformed Docker host "tcp:\/\/"/);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'tcp://h:99999' }, dockerConfigDir: dir }), /Malformed/);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'tcp://h:1/path' }, dockerConfigDir: dir }), /unexpected path/);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'npipe:////./pipe/docker_engine' }, dockerConfigDir: dir }), /only on Windows/);
+    expectError(() => resolveDockerEndpoints({ targetEndpoints: ['ssh://u:pw@h'], dockerConfigDir: dir }), /no password.*ssh-agent/);
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_CONTEXT: 'ghost' }, dockerConfigDir: dir }), /context "ghost".*does not exist/);
+    writeFileSync(join(dir, 'config.json'), '{ not json');
+    expectError(() => resolveDockerEndpoints({ env: {}, dockerConfigDir: dir }), /config\.json is not valid JSON/);
+    writeContext(dir, 'hostless', '');
+    expectError(() => resolveDockerEndpoints({ env: { DOCKER_CONTEXT: 'hostless' }, dockerConfigDir: dir }), /no Endpoints\.docker\.Host/);
+  });
+
+  test('config.json without currentContext falls back to the default socket', (t) => {
+    const dir = tempConfigDir(t);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: {} }));
+    assert.deepEqual(resolveDockerEndpoints({ env: {}, dockerConfigDir: dir }), [{ host: DEFAULT_DOCKER_HOST, source: 'default' }]);
+  });
+});
+
+describe('parseDockerHost', () => {
+  test('schemes', () => {
+    assert.deepEqual(parseDockerHost('unix:///var/run/docker.sock'), { scheme: 'unix', socketPath: '/var/run/docker.sock' });
+    assert.deepEqual(parseDockerHost('tcp://[::1]:2375'), { scheme: 'tcp', hostname: '::1', port: 2375 });
+    assert.deepEqual(parseDockerHost('tcp://docker.example', true), { scheme: 'tcp', hostname: 'docker.example', port: 2376 });
+    assert.deepEqual(parseDockerHost('ssh://build-box'), { scheme: 'ssh', hostname: 'build-box', port: 22 });
+    assert.deepEqual(parseDockerHost('ssh://ci@build-box:2222'), { scheme: 'ssh', hostname: 'build-box', port: 2222, username: 'ci' });
+  });
+});
+
+describe('dockerodeOptions', () => {
+  test('unix socket clears every tcp key docker-modem would take from the environment', () => {
+    const o = dockerodeOptions({ host: 'unix:///tmp/d.sock', source: 'target' });
+    assert.equal(o.socketPath, '/tmp/d.sock');
+    assert.ok('host' in o && o.host === undefined);
+    assert.ok('port' in o && o.port === undefined);
+  });
+
+  test('tcp plain and with TLS files', (t) => {
+    assert.deepEqual(
+      { ...dockerodeOptions({ host: 'tcp://127.0.0.1:2375', source: 'DOCKER_HOST' }) },
+      { socketPath: undefined, host: '127.0.0.1', port: 2375, protocol: 'http', username: undefined, ca: undefined, cert: undefined, key: undefined, pathPrefix: '/' },
+    );
+    const dir = tempConfigDir(t);
+    for (const f of ['ca', 'cert', 'key']) writeFileSync(join(dir, `${f}.pem`), `${f}!`);
+    const tls = { verify: true, ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+    const o = dockerodeOptions({ host: 'tcp://127.0.0.1:2376', source: 'DOCKER_HOST', tls });
+    assert.equal(o.protocol, 'https');
+    assert.equal(String(o.ca), 'ca!');
+    assert.equal(String(o.cert), 'cert!');
+    assert.equal(String(o.key), 'key!');
+    assert.equal((o as { agent?: unknown }).agent, undefined);
+    const skip = dockerodeOptions({ host: 'tcp://127.0.0.1:2376', source: 'context:x', tls: { verify: false } });
+    assert.equal(skip.protocol, 'https');
+    assert.equal((skip as { agent?: { options: { rejectUnauthorized?: boolean } } }).agent?.options.rejectUnauthorized, false);
+  });
+
+  test('ssh uses the agent and the URL user, else $USER', () => {
+    const o = dockerodeOptions({ host: 'ssh://ci@build-box:2222', source: 'target' }, { SSH_AUTH_SOCK: '/tmp/agent.sock', USER: 'me' });
+    assert.equal(o.protocol, 'ssh');
+    assert.equal(o.host, 'build-box');
+    assert.equal(o.port, 2222);
+    assert.equal(o.username, 'ci');
+    assert.deepEqual(o.sshOptions, { agent: '/tmp/agent.sock' });
+    assert.equal(dockerodeOptions({ host: 'ssh://build-box', source: 'target' }, { USER: 'me' }).username, 'me');
+  });
+});

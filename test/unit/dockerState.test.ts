@@ -1,0 +1,121 @@
+// Pure parts of dockerState: revision labels and image reference matching.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { describeFailure, imageRefMatches, parseRevisionLabel } from '../../src/core/dockerState';
+
+const REV = 'org.opencontainers.image.revision';
+const FULL = '0123456789abcdef0123456789abcdef01234567';
+
+describe('parseRevisionLabel', () => {
+  test('absent', () => {
+    assert.deepEqual(parseRevisionLabel(null, [REV]), { kind: 'none' });
+    assert.deepEqual(parseRevisionLabel(undefined, [REV]), { kind: 'none' });
+    assert.deepEqual(parseRevisionLabel({ other: FULL }, [REV]), { kind: 'none' });
+    assert.deepEqual(parseRevisionLabel({ [REV]: FULL }, []), { kind: 'none' });
+  });
+
+  test('full, short, upper case, whitespace, dirty', () => {
+    assert.deepEqual(parseRevisionLabel({ [REV]: FULL }, [REV]), { kind: 'sha', label: REV, raw: FULL, sha: FULL, dirty: false, short: false });
+    assert.deepEqual(parseRevisionLabel({ [REV]: ` ${FULL.toUpperCase()}\n` }, [REV]), {
+      kind: 'sha', label: REV, raw: ` ${FULL.toUpperCase()}\n`, sha: FULL, dirty: false, short: false,
+    });
+    assert.deepEqual(parseRevisionLabel({ [REV]: 'abc1234' }, [REV]), { kind: 'sha', label: REV, raw: 'abc1234', sha: 'abc1234', dirty: false, short: true });
+    assert.deepEqual(parseRevisionLabel({ [REV]: `${FULL}-dirty` }, [REV]), {
+      kind: 'sha', label: REV, raw: `${FULL}-dirty`, sha: FULL, dirty: true, short: false,
+    });
+    assert.deepEqual(parseRevisionLabel({ [REV]: 'ABC1234-DIRTY' }, [REV]), {
+      kind: 'sha', label: REV, raw: 'ABC1234-DIRTY', sha: 'abc1234', dirty: true, short: true,
+    });
+  });
+
+  test('first present key wins, even when later keys look better', () => {
+    assert.deepEqual(parseRevisionLabel({ b: 'abc1234', a: FULL }, ['a', 'b']), { kind: 'sha', label: 'a', raw: FULL, sha: FULL, dirty: false, short: false });
+    assert.deepEqual(parseRevisionLabel({ b: FULL }, ['a', 'b']), { kind: 'sha', label: 'b', raw: FULL, sha: FULL, dirty: false, short: false });
+    const r = parseRevisionLabel({ a: 'main', b: FULL }, ['a', 'b']);
+    assert.equal(r.kind, 'garbage');
+  });
+
+  test('garbage with a reason', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['', /empty/],
+      ['   ', /empty/],
+      ['abc12', /Too short.*5 hex digits/],
+      [`${FULL}0`, /Too long/],
+      ['main', /Not a git commit SHA/],
+      ['v1.2.3', /Not a git commit SHA/],
+      [`sha256:${'a'.repeat(64)}`, /image digest/],
+      [`${FULL}-modified`, /Not a git commit SHA/],
+      [`${FULL} ${FULL}`, /Not a git commit SHA/],
+      ['-dirty', /Not a git commit SHA/],
+    ];
+    for (const [raw, re] of cases) {
+      const r = parseRevisionLabel({ [REV]: raw }, [REV]);
+      assert.ok(r.kind === 'garbage', `${JSON.stringify(raw)} should be garbage`);
+      assert.equal(r.raw, raw);
+      assert.equal(r.label, REV);
+      assert.match(r.reason, re, JSON.stringify(raw));
+    }
+  });
+});
+
+describe('imageRefMatches', () => {
+  test('repository names', () => {
+    assert.ok(imageRefMatches('helix-ubuntu', 'helix-ubuntu:latest'));
+    assert.ok(imageRefMatches('helix-ubuntu', 'helix-ubuntu:3f2a1b'));
+    assert.ok(imageRefMatches('helix-ubuntu', 'helix-ubuntu'));
+    assert.ok(!imageRefMatches('helix-ubuntu', 'helix-ubuntu-dev:latest'));
+    assert.ok(!imageRefMatches('helix-ubuntu', 'team/helix-ubuntu:latest'));
+    assert.ok(!imageRefMatches('helix-ubuntu', '<none>:<none>'));
+    assert.ok(!imageRefMatches('', 'helix-ubuntu:latest'));
+  });
+
+  test('Docker Hub long forms', () => {
+    assert.ok(imageRefMatches('docker.io/library/helix-ubuntu', 'helix-ubuntu:latest'));
+    assert.ok(imageRefMatches('helix-ubuntu', 'docker.io/library/helix-ubuntu:latest'));
+    assert.ok(imageRefMatches('library/helix-ubuntu', 'helix-ubuntu:latest'));
+    assert.ok(imageRefMatches('docker.io/team/app', 'team/app:1'));
+    assert.ok(!imageRefMatches('docker.io/team/app', 'app:1'));
+  });
+
+  test('registries with ports and globs', () => {
+    assert.ok(imageRefMatches('registry:5000/team/helix-*', 'registry:5000/team/helix-ubuntu:latest'));
+    assert.ok(!imageRefMatches('registry:5000/team/helix-*', 'registry:5000/team/other:latest'));
+    assert.ok(!imageRefMatches('registry:5000/team/helix-*', 'registry:5000/team/helix-a/b:latest'), '* stays in one segment');
+    assert.ok(imageRefMatches('registry:5000/**/helix-?', 'registry:5000/a/b/helix-x:1'));
+    assert.ok(imageRefMatches('*/helix-ubuntu', 'team/helix-ubuntu:1'));
+    assert.ok(imageRefMatches('helix.ubuntu', 'helix.ubuntu:1'));
+    assert.ok(!imageRefMatches('helix.ubuntu', 'helixXubuntu:1'), 'dots are literal');
+  });
+
+  test('tags in the pattern', () => {
+    assert.ok(imageRefMatches('helix-ubuntu:latest', 'helix-ubuntu:latest'));
+    assert.ok(imageRefMatches('helix-ubuntu:latest', 'helix-ubuntu'));
+    assert.ok(!imageRefMatches('helix-ubuntu:latest', 'helix-ubuntu:3f2a1b'));
+    assert.ok(imageRefMatches('helix-*:v*', 'helix-ubuntu:v2'));
+    assert.ok(imageRefMatches('registry:5000/helix:v1', 'registry:5000/helix:v1'));
+    assert.ok(imageRefMatches('helix', 'helix@sha256:abcd'));
+  });
+});
+
+describe('describeFailure', () => {
+  const unix = { host: 'unix:///var/run/docker.sock', source: 'default' };
+  const err = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
+
+  test('unix socket problems say what to do', () => {
+    const missing = describeFailure(unix, err('ENOENT'));
+    assert.equal(missing.reason, 'Cannot connect to Docker at unix:///var/run/docker.sock: socket not found.');
+    assert.match(missing.hint, /Start the Docker daemon/);
+    assert.match(describeFailure(unix, err('EACCES')).hint, /docker group/);
+    assert.match(describeFailure(unix, err('ECONNREFUSED')).reason, /no daemon is listening/);
+  });
+
+  test('ssh and http failures', () => {
+    const ssh = { host: 'ssh://me@box', source: 'target' };
+    const auth = describeFailure(ssh, Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }));
+    assert.match(auth.reason, /SSH authentication failed/);
+    assert.match(auth.hint, /ssh-agent/);
+    const http = describeFailure(unix, Object.assign(new Error('(HTTP code 500) server error - boom '), { statusCode: 500 }));
+    assert.match(http.reason, /HTTP 500/);
+    assert.ok(describeFailure(unix, 'weird').reason.includes('weird'));
+  });
+});
