@@ -1,10 +1,34 @@
 // Bundles the extension and the CLI with esbuild. Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 const watch = process.argv.includes('--watch');
+
+/**
+ * dockerode loads ssh2 (for ssh:// endpoints) and gRPC/protobuf (for BuildKit sessions) at
+ * start-up, which costs the CLI ~100 ms on every run. Defer those requires to first use.
+ */
+const lazyHeavyDeps = {
+  name: 'lazy-heavy-deps',
+  setup(b) {
+    const patches = [
+      [/docker-modem[\\/]lib[\\/]modem\.js$/, "ssh = require('./ssh'),", "ssh = function (o) { return require('./ssh')(o); },"],
+      [/dockerode[\\/]lib[\\/]docker\.js$/, "withSession = require('./session'),", 'withSession = function () { return require(\'./session\').apply(this, arguments); },'],
+    ];
+    b.onLoad({ filter: /(docker-modem|dockerode)[\\/]lib[\\/](modem|docker)\.js$/ }, async (args) => {
+      let text = await readFile(args.path, 'utf8');
+      for (const [file, from, to] of patches) {
+        if (!file.test(args.path)) continue;
+        if (!text.includes(from)) throw new Error(`lazy-heavy-deps: "${from}" not found in ${args.path}; update scripts/build.mjs`);
+        text = text.replace(from, to);
+      }
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
 const common = {
   bundle: true,
   platform: 'node',
@@ -13,6 +37,9 @@ const common = {
   sourcemap: true,
   minify: !watch,
   logLevel: 'warning',
+  // jsonc-parser's 'main' is a UMD build whose dynamic requires esbuild cannot follow.
+  mainFields: ['module', 'main'],
+  plugins: [lazyHeavyDeps],
   define: { PROVENANCE_VERSION: JSON.stringify(pkg.version) },
   // ssh2's optional native helpers are loaded with try/require; they are not needed.
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
@@ -20,10 +47,20 @@ const common = {
 
 await import('./gen-validator.mjs');
 
+/** dockerode (with ssh2 and gRPC, ~700 KB) lives in its own file, parsed only when Docker is used. */
+const dockerodeApart = {
+  name: 'dockerode-apart',
+  setup(b) {
+    b.onResolve({ filter: /^dockerode$/ }, () => ({ path: './dockerode.js', external: true }));
+  },
+};
+
 await Promise.all([
-  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+  build({ ...common, entryPoints: ['node_modules/dockerode/lib/docker.js'], outfile: 'dist/dockerode.js' }),
+  build({ ...common, plugins: [...common.plugins, dockerodeApart], entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
   build({
     ...common,
+    plugins: [...common.plugins, dockerodeApart],
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from './config';
 import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
-import { resolveDockerEndpoints } from './dockerEndpoints';
+import { DockerEndpointError, resolveDockerEndpoints } from './dockerEndpoints';
 import { readDockerState } from './dockerState';
 import { runGit } from './gitExec';
 import {
@@ -67,7 +67,18 @@ export async function openWorkspace(
 
 /** Docker state over all of a target's endpoints, merged. Never throws. */
 export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal): Promise<DockerState> {
-  const endpoints = resolveDockerEndpoints({ targetEndpoints: target.endpoints });
+  let endpoints;
+  try {
+    endpoints = resolveDockerEndpoints({ targetEndpoints: target.endpoints });
+  } catch (err) {
+    if (!(err instanceof DockerEndpointError)) throw err;
+    return {
+      reachable: false,
+      endpoint: { host: target.endpoints[0] ?? process.env.DOCKER_HOST ?? '(unknown)', source: 'configuration' },
+      reason: err.message,
+      hint: 'Fix the Docker endpoint (DOCKER_HOST, DOCKER_CONTEXT, or "docker.endpoints" in .provenance.json).',
+    };
+  }
   const states = await Promise.all(
     endpoints.map((ep) => readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal })),
   );

@@ -1,0 +1,229 @@
+// Every drift state, end to end: a real repo, a real Docker daemon, busybox images FROM scratch
+// with labels, containers on host networking. Every test removes what it created.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { main } from '../../src/cli/main';
+import { FixtureRepo } from '../support/gitFixture';
+import { buildBusyboxImage, cleanupDocker, removeContainer, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
+
+after(() => cleanupDocker());
+
+const REV = 'org.opencontainers.image.revision';
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env: {}, cwd: process.cwd() });
+  return { code, out, err, json: () => JSON.parse(out) };
+}
+
+/** A repo whose image `image` is built from `app/` plus an ADDed script; docs are not inputs. */
+function appRepo(image: string, extra: Record<string, unknown> = {}) {
+  const repo = FixtureRepo.create('bp-status-');
+  const base = repo.commit('init', {
+    '.provenance.json': JSON.stringify({ targets: [{ name: 'app', image, dockerfile: 'Dockerfile', ...extra }] }),
+    Dockerfile: 'FROM scratch\nCOPY app/ /app/\nADD scripts/start.sh /usr/local/bin/start.sh\nCMD ["/app/run"]\n',
+    'app/run': 'v1\n',
+    'scripts/start.sh': '#!/bin/sh\n',
+    'docs/readme.md': 'docs\n',
+  });
+  return { repo, base };
+}
+
+async function status(dir: string) {
+  const r = await run(['status', '--json', '--cwd', dir]);
+  assert.equal(r.code, 0, r.err);
+  return r.json();
+}
+
+test('status: in-sync, then drift after a commit to an input, then check exits 1', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  const img = await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
+  const ctr = await runContainer({ image: `${image}:latest` });
+
+  let s = await status(repo.dir);
+  assert.equal(s.state, 'in-sync', s.summary);
+  assert.equal(s.head.sha, base);
+  assert.equal(s.built.imageId, img.id);
+  assert.equal(s.built.revision, base);
+  assert.deepEqual(s.running.map((r: { name: string; revision: string }) => [r.name, r.revision]), [[ctr.name, base]]);
+  assert.equal((await run(['check', '--cwd', repo.dir])).code, 0);
+
+  repo.commit('docs only', { 'docs/readme.md': 'more\n' });
+  s = await status(repo.dir);
+  assert.equal(s.state, 'drift-irrelevant');
+  assert.equal(s.undeployed.total, 1);
+  assert.equal(s.undeployed.relevantCount, 0);
+
+  const c1 = repo.commit('change the start script', { 'scripts/start.sh': '#!/bin/sh\nexport MESA_GL_VERSION_OVERRIDE=4.5\n' });
+  const c2 = repo.commit('app + docs', { 'app/run': 'v2\n', 'docs/readme.md': 'again\n' });
+  s = await status(repo.dir);
+  assert.equal(s.state, 'drift');
+  assert.equal(s.undeployed.against, 'running');
+  assert.equal(s.undeployed.total, 3);
+  assert.equal(s.undeployed.relevantCount, 2);
+  assert.deepEqual(s.undeployed.relevant.map((c: { sha: string; files: string[] }) => [c.sha, c.files]), [[c2, ['app/run']], [c1, ['scripts/start.sh']]]);
+  assert.ok(s.undeployed.oldestRelevantAgeSeconds > 0);
+  assert.deepEqual(s.unbuilt, { total: 3, relevantCount: 2 });
+  const check = await run(['check', '--cwd', repo.dir]);
+  assert.equal(check.code, 1);
+  assert.match(check.out, /2 undeployed commits change files baked into/);
+  const human = await run(['status', '--cwd', repo.dir]);
+  assert.match(human.out, /app \[drift\]/);
+  assert.match(human.out, /change the start script/);
+});
+
+test('status: uncommitted changes to inputs (but not to docs)', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
+  await runContainer({ image: `${image}:latest` });
+  repo.write('docs/readme.md', 'edited\n');
+  assert.equal((await status(repo.dir)).state, 'in-sync');
+  repo.write('app/new-file', 'untracked input\n');
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'uncommitted');
+  assert.deepEqual(s.uncommitted, ['app/new-file']);
+  assert.equal(s.head.dirty, true);
+  assert.equal((await run(['check', '--cwd', repo.dir])).code, 1);
+});
+
+test('status: diverged history counts both sides', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo } = appRepo(image);
+  t.after(() => repo.cleanup());
+  repo.git('checkout', '-q', '-b', 'experiment');
+  const exp = repo.commit('experiment', { 'app/run': 'exp\n' });
+  repo.git('checkout', '-q', 'main');
+  repo.commit('main work', { 'app/run': 'main\n' });
+  repo.commit('main docs', { 'docs/readme.md': 'x\n' });
+  await buildBusyboxImage({ tags: [`${image}:exp`], labels: { [REV]: exp } });
+  await runContainer({ image: `${image}:exp` });
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'diverged');
+  assert.equal(s.undeployed.behind, 1);
+  assert.equal(s.undeployed.total, 2);
+  assert.equal(s.undeployed.relevantCount, 1);
+});
+
+test('status: unknown revision (not in this clone) says to fetch', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo } = appRepo(image);
+  t.after(() => repo.cleanup());
+  const ghost = '0123456789abcdef0123456789abcdef01234567';
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: `${ghost}-dirty` } });
+  await runContainer({ image: `${image}:latest` });
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'unknown-revision');
+  assert.match(s.hint, /git fetch/);
+  assert.equal(s.running[0].labelState, 'unknown');
+  assert.equal(s.running[0].dirty, true);
+  const check = await run(['check', '--cwd', repo.dir]);
+  assert.equal(check.code, 2);
+  assert.match(check.err, /cannot check/);
+});
+
+test('status: short SHA labels resolve; a dirty build says so', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: `${base.slice(0, 8)}-dirty` } });
+  await runContainer({ image: `${image}:latest` });
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'in-sync');
+  assert.equal(s.running[0].revision, base);
+  assert.equal(s.running[0].dirty, true);
+  assert.match((await run(['status', '--cwd', repo.dir])).out, new RegExp(`${base.slice(0, 12)}-dirty`));
+});
+
+test('status: unlabeled image, and a garbage label, are "unlabeled" with how to label', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo } = appRepo(image);
+  t.after(() => repo.cleanup());
+  await buildBusyboxImage({ tags: [`${image}:latest`] });
+  const c = await runContainer({ image: `${image}:latest` });
+  let s = await status(repo.dir);
+  assert.equal(s.state, 'unlabeled');
+  assert.match(s.hint, /--label org\.opencontainers\.image\.revision=\$\(git rev-parse HEAD\)/);
+
+  await run(['status', '--cwd', repo.dir]);
+  await removeContainer(c.name);
+  await buildBusyboxImage({ tags: [`${image}:garbage`], labels: { [REV]: '<img src=x onerror=alert(1)> [click](command:evil)' } });
+  await runContainer({ image: `${image}:garbage` });
+  s = await status(repo.dir);
+  assert.equal(s.state, 'unlabeled');
+  assert.match(s.summary, /not a git commit/);
+  assert.equal(s.running[0].labelState, 'garbage');
+});
+
+test('status: no image, then an image but no container', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  assert.equal((await status(repo.dir)).state, 'no-image');
+  assert.equal((await run(['check', '--cwd', repo.dir])).code, 2);
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
+  repo.commit('app change', { 'app/run': 'v2\n' });
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'no-container');
+  assert.equal(s.undeployed.against, 'built');
+  assert.equal(s.undeployed.relevantCount, 1);
+});
+
+test('status: Docker down is a state with a reason and a hint, never a crash', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo } = appRepo(image, { docker: { endpoints: ['unix:///tmp/bp-no-such-docker.sock'] } });
+  t.after(() => repo.cleanup());
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'docker-unreachable');
+  assert.equal(s.docker.reachable, false);
+  assert.match(s.summary, /bp-no-such-docker\.sock/);
+  assert.ok(s.hint.length > 10);
+  const check = await run(['check', '--cwd', repo.dir]);
+  assert.equal(check.code, 2);
+  assert.match(check.err, /cannot check: Docker unreachable/);
+});
+
+test('status: detached HEAD and zero-config Dockerfile from the image label', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('helix');
+  const repo = FixtureRepo.create('bp-status-');
+  t.after(() => repo.cleanup());
+  const base = repo.commit('init', {
+    'build/desktop.Containerfile-ish': 'FROM scratch\nCOPY desktop/ /d/\n',
+    'desktop/a.sh': '1\n',
+  });
+  repo.commit('second', { 'desktop/a.sh': '2\n' });
+  repo.git('checkout', '-q', '--detach', 'HEAD');
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base, 'com.docker.image.source.entrypoint': 'build/desktop.Containerfile-ish' } });
+  await runContainer({ image: `${image}:latest` });
+  const r = await run(['status', '--json', '--image', image, '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  const s = r.json();
+  assert.equal(s.target.dockerfile, 'build/desktop.Containerfile-ish');
+  assert.equal(s.head.detached, true);
+  assert.equal(s.state, 'drift');
+  assert.equal(s.undeployed.relevantCount, 1);
+});
+
+test('status: an empty repo is a clear error', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const repo = FixtureRepo.create('bp-status-');
+  t.after(() => repo.cleanup());
+  repo.write('.provenance.json', JSON.stringify({ targets: [{ image: uniqueName('x'), dockerfile: 'Dockerfile' }] })).write('Dockerfile', 'FROM scratch\n');
+  const r = await run(['status', '--cwd', repo.dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /has no commits yet \(branch main is unborn\)/);
+  assert.match(r.err, /Make a first commit/);
+});

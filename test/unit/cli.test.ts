@@ -1,0 +1,190 @@
+// The `provenance` CLI against real git repos (commands that need no Docker).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { main } from '../../src/cli/main';
+import { createIncidentRepo } from '../support/incidentRepo';
+import { FixtureRepo, tempDir } from '../support/gitFixture';
+
+async function run(args: string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = {}) {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env, cwd });
+  return { code, out, err, json: () => JSON.parse(out) };
+}
+
+test('cli: diff over the incident history names exactly the commits that touch inputs', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const r = await run(['diff', inc.base, 'HEAD', '--json', '--cwd', inc.repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  const res = r.json();
+  assert.equal(res.from, inc.base);
+  assert.equal(res.to, inc.repo.head());
+  assert.equal(res.total, inc.steps.length);
+  const expected = inc.steps
+    .map((s, k) => ({ sha: inc.shas[k], subject: s.subject, files: (s.inputs ?? Object.keys(s.files)).sort(), relevant: s.relevant }))
+    .filter((s) => s.relevant)
+    .reverse();
+  assert.ok(inc.steps.length > 20 && expected.length >= 8);
+  assert.deepEqual(
+    res.relevant.map((c: { sha: string; subject: string; files: string[] }) => ({ sha: c.sha, subject: c.subject, files: [...c.files].sort() })),
+    expected.map(({ relevant: _r, ...rest }) => rest),
+  );
+  for (const c of res.relevant) {
+    assert.match(c.sha, /^[0-9a-f]{40}$/);
+    assert.match(c.date, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+  }
+});
+
+test('cli: diff between two middle commits, the human output, and the MESA commit in it', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const mesa = inc.steps.findIndex((s) => s.subject.includes('MESA'));
+  const r = await run(['diff', inc.shas[mesa - 1], inc.shas[mesa + 3], '--cwd', inc.repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /1 of 4 commit\(s\) in [0-9a-f]{12}\.\.[0-9a-f]{12} change files baked into helix-ubuntu/);
+  assert.match(r.out, /export MESA_GL_VERSION_OVERRIDE=4\.5 globally\n\s+desktop\/shared\/detect-render-node\.sh/);
+  assert.doesNotMatch(r.out, /\x1b\[/, 'no colour when not a TTY');
+});
+
+test('cli: inputs pathspecs select exactly the commits diff reports', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const inputs = (await run(['inputs', '--json', '--cwd', inc.repo.dir])).json();
+  assert.equal(inputs.dockerfile, 'Dockerfile.ubuntu-helix');
+  assert.equal(inputs.ignoreFile, 'Dockerfile.ubuntu-helix.dockerignore');
+  assert.ok(inputs.external.some((e: { source: string }) => e.source.startsWith('ubuntu:22.04')));
+  const mid = inc.shas[14];
+  const diff = (await run(['diff', mid, 'HEAD', '--json', '--cwd', inc.repo.dir])).json();
+  const raw = execFileSync('git', ['log', '--format=%H', `${mid}..HEAD`, '--', ...inputs.pathspecs], { cwd: inc.repo.dir, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+  assert.deepEqual(diff.relevant.map((c: { sha: string }) => c.sha), raw);
+  assert.ok(raw.length > 0);
+});
+
+test('cli: affects says through which instruction and where a file lands', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const r = await run(['affects', 'desktop/shared/detect-render-node.sh', 'docs/streaming.md', 'api/pkg/sync/sync.go', '--json', '--cwd', inc.repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  const [script, doc, go] = r.json();
+  assert.equal(script.affects, true);
+  assert.deepEqual(
+    { line: script.via[0].line, stage: script.via[0].stage, destination: script.via[0].destination, dockerfile: script.via[0].dockerfile },
+    { line: 18, stage: '3', destination: '/usr/local/bin/detect-render-node.sh', dockerfile: 'Dockerfile.ubuntu-helix' },
+  );
+  assert.match(script.via[0].instruction, /^ADD desktop\/shared\/detect-render-node\.sh/);
+  assert.equal(doc.affects, false);
+  assert.deepEqual(doc.via, []);
+  assert.equal(go.affects, true);
+  assert.equal(go.via[0].stage, 'go-build');
+  // Relative to where the user stands.
+  const rel = await run(['affects', 'detect-render-node.sh'], path.join(inc.repo.dir, 'desktop/shared'));
+  assert.equal(rel.code, 0, rel.err);
+  assert.match(rel.out, /desktop\/shared\/detect-render-node\.sh: baked into helix-ubuntu\n\s+Dockerfile\.ubuntu-helix:18 \[stage 3\] ADD/);
+});
+
+test('cli: unknown revision, a shallow clone, is exit 2 with a fetch hint', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const dest = path.join(tempDir(), 'shallow');
+  t.after(() => execFileSync('rm', ['-rf', path.dirname(dest)]));
+  execFileSync('git', ['clone', '-q', '--depth', '2', `file://${inc.repo.dir}`, dest]);
+  const r = await run(['diff', inc.base, 'HEAD', '--cwd', dest]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, new RegExp(`Revision ${inc.base} is not known in this clone`));
+  assert.match(r.err, /shallow clone: git fetch --unshallow/);
+  const j = await run(['diff', 'nope-not-a-ref', 'HEAD', '--json', '--cwd', dest]);
+  assert.equal(j.code, 2);
+  assert.match(j.json().error, /nope-not-a-ref is not known/);
+});
+
+test('cli: -dirty suffixes and short SHAs are accepted as revisions', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const r = await run(['diff', `${inc.shas[3].slice(0, 9)}-dirty`, inc.shas[5], '--json', '--cwd', inc.repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.json().from, inc.shas[3]);
+  assert.equal(r.json().total, 2);
+});
+
+test('cli: a malformed Dockerfile is exit 2 with a clear message', async (t) => {
+  const repo = FixtureRepo.create();
+  t.after(() => repo.cleanup());
+  repo.commit('init', {
+    '.provenance.json': '{"targets":[{"image":"app","dockerfile":"Dockerfile"}]}',
+    Dockerfile: 'COPY . /app\nRUN echo no FROM here\n',
+  });
+  const r = await run(['inputs', '--cwd', repo.dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /FROM/);
+  assert.doesNotMatch(r.err, /unexpected error|at .*\.ts:\d+/);
+});
+
+test('cli: empty repo, no repo, bad config and usage errors are exit 2 with what to do', async (t) => {
+  const empty = FixtureRepo.create();
+  t.after(() => empty.cleanup());
+  empty.write('.provenance.json', '{"targets":[{"image":"app","dockerfile":"Dockerfile"}]}').write('Dockerfile', 'FROM scratch\n');
+  const e = await run(['diff', 'HEAD~1', 'HEAD', '--cwd', empty.dir]);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /not known in this clone/);
+
+  const none = tempDir();
+  t.after(() => execFileSync('rm', ['-rf', none]));
+  const n = await run(['inputs', '--cwd', none]);
+  assert.equal(n.code, 2);
+  assert.match(n.err, /No git repository at or below .* pass --cwd/);
+
+  const bad = FixtureRepo.create();
+  t.after(() => bad.cleanup());
+  bad.commit('init', { '.provenance.json': '{"targets":[{"image":"app",}' });
+  const b = await run(['inputs', '--cwd', bad.dir]);
+  assert.equal(b.code, 2);
+  assert.match(b.err, /\.provenance\.json:1:\d+: invalid JSON/);
+
+  assert.equal((await run(['frobnicate'])).code, 2);
+  assert.equal((await run(['diff', 'HEAD'])).code, 2);
+  assert.equal((await run(['--bogus-flag'])).code, 2);
+  const help = await run(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /provenance status/);
+});
+
+test('cli: zero-config finds Dockerfile.ubuntu-helix for helix-ubuntu by name tokens', async (t) => {
+  const inc = createIncidentRepo({ config: false });
+  t.after(() => inc.repo.cleanup());
+  const r = await run(['inputs', '--json', '--cwd', inc.repo.dir], undefined, { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.json().dockerfile, 'Dockerfile.ubuntu-helix');
+});
+
+test('cli: zero-config with no matching Dockerfile says how to configure it', async (t) => {
+  const repo = FixtureRepo.create();
+  t.after(() => repo.cleanup());
+  repo.commit('init', { 'Dockerfile.web': 'FROM scratch\n' });
+  const saved = process.env.DOCKER_HOST;
+  process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
+  t.after(() => (saved === undefined ? delete process.env.DOCKER_HOST : (process.env.DOCKER_HOST = saved)));
+  const r = await run(['inputs', '--cwd', repo.dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /Cannot tell which Dockerfile builds helix-ubuntu/);
+  assert.match(r.err, /\.provenance\.json/);
+  const o = await run(['inputs', '--json', '--image', 'web', '--dockerfile', 'Dockerfile.web', '--cwd', repo.dir]);
+  assert.equal(o.code, 0, o.err);
+  assert.equal(o.json().dockerfile, 'Dockerfile.web');
+});
+
+test('cli: the bundled bin (npm run build) runs with plain node', (t) => {
+  assert.ok(existsSync(path.join(__dirname, '../../dist/cli.js')), 'dist/cli.js is missing: run npm run build first (npm test does)');
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const res = spawnSync(process.execPath, [path.join(__dirname, '../../dist/cli.js'), 'affects', 'desktop/shared/detect-render-node.sh', '--json', '--cwd', inc.repo.dir], { encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(JSON.parse(res.stdout)[0].affects, true);
+  const v = spawnSync(process.execPath, [path.join(__dirname, '../../dist/cli.js'), '--version'], { encoding: 'utf8' });
+  assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+/);
+});
