@@ -1,0 +1,229 @@
+// Dockerfile lexing and variable expansion, following BuildKit's frontend closely enough to find
+// image inputs. dockerfile-ast is not used for this: it drops flags from COPY/RUN arguments,
+// mangles JSON arrays with spaces ("a b.sh" -> "ab.sh") and has no --mount parsing.
+// Reference: https://docs.docker.com/reference/dockerfile/
+
+export interface Heredoc {
+  name: string;
+  body: string;
+}
+
+export interface RawInstruction {
+  /** Upper-case keyword. */
+  keyword: string;
+  /** Arguments after the keyword, continuation lines joined with a space. */
+  args: string;
+  /** 1-based line of the keyword. */
+  line: number;
+  /** Keyword plus arguments on one line, for display. */
+  text: string;
+  heredocs: Heredoc[];
+}
+
+export interface LexedDockerfile {
+  escape: string;
+  instructions: RawInstruction[];
+}
+
+const HEREDOC_RE = /<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+
+/** Splits a Dockerfile into logical instructions. Never throws. */
+export function lexDockerfile(text: string): LexedDockerfile {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  let escape = '\\';
+  let i = 0;
+  // Parser directives: only at the very top, `# key=value`.
+  for (; i < lines.length; i++) {
+    const m = /^\s*#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$/.exec(lines[i]);
+    if (!m) break;
+    if (m[1].toLowerCase() === 'escape' && (m[2] === '`' || m[2] === '\\')) escape = m[2];
+  }
+  const out: RawInstruction[] = [];
+  const isComment = (l: string) => /^\s*#/.test(l);
+  const continues = (l: string) => {
+    const t = l.replace(/\s+$/, '');
+    return t.endsWith(escape) && !t.endsWith(escape + escape);
+  };
+  while (i < lines.length) {
+    const first = lines[i];
+    if (first.trim() === '' || isComment(first)) {
+      i++;
+      continue;
+    }
+    const startLine = i + 1;
+    let logical = first;
+    while (continues(logical) && i + 1 < lines.length) {
+      logical = logical.replace(/\s+$/, '').slice(0, -escape.length);
+      i++;
+      while (i < lines.length && isComment(lines[i])) i++;
+      if (i < lines.length) logical += ' ' + lines[i].trim();
+    }
+    i++;
+    const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(logical)!;
+    const keyword = m[1].toUpperCase();
+    const args = m[2].trim();
+    const heredocs: Heredoc[] = [];
+    if (keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD') {
+      for (const hm of args.matchAll(HEREDOC_RE)) {
+        const strip = hm[1] === '-';
+        const body: string[] = [];
+        while (i < lines.length) {
+          const l = strip ? lines[i].replace(/^\t+/, '') : lines[i];
+          i++;
+          if (l === hm[3]) break;
+          body.push(l);
+        }
+        heredocs.push({ name: hm[3], body: body.join('\n') });
+      }
+    }
+    out.push({ keyword, args, line: startLine, text: `${m[1]} ${args}`.trim().replace(/\s+/g, ' '), heredocs });
+  }
+  return { escape, instructions: out };
+}
+
+export interface Word {
+  raw: string;
+  start: number;
+  end: number;
+}
+
+/** Splits on unquoted whitespace; quotes and escapes stay in `raw`. */
+export function splitWords(s: string, escape: string): Word[] {
+  const out: Word[] = [];
+  let i = 0;
+  while (i < s.length) {
+    while (i < s.length && /\s/.test(s[i])) i++;
+    if (i >= s.length) break;
+    const start = i;
+    let quote: string | null = null;
+    while (i < s.length) {
+      const c = s[i];
+      if (c === escape && quote !== "'") {
+        i += 2;
+        continue;
+      }
+      if (quote) {
+        if (c === quote) quote = null;
+      } else if (c === '"' || c === "'") quote = c;
+      else if (/\s/.test(c)) break;
+      i++;
+    }
+    out.push({ raw: s.slice(start, Math.min(i, s.length)), start, end: Math.min(i, s.length) });
+  }
+  return out;
+}
+
+export type Lookup = (name: string) => string | undefined;
+
+export interface ExpandOptions {
+  escape: string;
+  /** Quotes are syntax (shell-form words); false for JSON-array elements. */
+  quotes: boolean;
+  /** Called for `$VAR` / `${VAR}` that is not defined and has no default. */
+  onUndefined?: (name: string) => void;
+  onUnsupported?: (expr: string) => void;
+}
+
+/** Expands `$VAR`, `${VAR}`, `${VAR:-d}`, `${VAR-d}`, `${VAR:+a}`, `${VAR+a}`, `${VAR:?m}` and removes quotes. */
+export function expandWord(word: string, lookup: Lookup, opts: ExpandOptions): string {
+  let out = '';
+  let quote: string | null = null;
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i];
+    if (opts.quotes && quote === "'") {
+      if (c === "'") quote = null;
+      else out += c;
+      continue;
+    }
+    if (c === opts.escape && i + 1 < word.length && (opts.quotes || word[i + 1] === '$')) {
+      const n = word[i + 1];
+      // Inside double quotes the escape only escapes specials, like a POSIX shell.
+      if (quote === '"' && !['"', '$', opts.escape].includes(n)) out += c;
+      out += n;
+      i++;
+      continue;
+    }
+    if (opts.quotes && (c === '"' || c === "'")) {
+      if (quote === c) quote = null;
+      else if (!quote) quote = c;
+      else out += c;
+      continue;
+    }
+    if (c !== '$') {
+      out += c;
+      continue;
+    }
+    const rest = word.slice(i + 1);
+    const simple = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest);
+    if (simple) {
+      const v = lookup(simple[0]);
+      if (v === undefined) opts.onUndefined?.(simple[0]);
+      out += v ?? '';
+      i += simple[0].length;
+      continue;
+    }
+    if (rest[0] !== '{') {
+      out += '$';
+      continue;
+    }
+    // ${...}: find the matching brace.
+    let depth = 0;
+    let j = 0;
+    for (; j < rest.length; j++) {
+      if (rest[j] === opts.escape) j++;
+      else if (rest[j] === '{') depth++;
+      else if (rest[j] === '}' && --depth === 0) break;
+    }
+    if (j >= rest.length) {
+      opts.onUnsupported?.('$' + rest);
+      out += '$' + rest;
+      break;
+    }
+    const inner = rest.slice(1, j);
+    i += j + 1;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])([\s\S]*))?$/.exec(inner);
+    if (!m) {
+      opts.onUnsupported?.('${' + inner + '}');
+      continue;
+    }
+    const [, name, op, arg = ''] = m;
+    const v = lookup(name);
+    const sub = () => expandWord(arg, lookup, { ...opts, quotes: false });
+    if (!op) {
+      if (v === undefined) opts.onUndefined?.(name);
+      out += v ?? '';
+    } else if (op === ':-') out += v === undefined || v === '' ? sub() : v;
+    else if (op === '-') out += v === undefined ? sub() : v;
+    else if (op === ':+') out += v === undefined || v === '' ? '' : sub();
+    else if (op === '+') out += v === undefined ? '' : sub();
+    else {
+      // :? / ? fail the build when unset; report it and go on with ''.
+      if (v === undefined || (op === ':?' && v === '')) opts.onUndefined?.(name);
+      out += v ?? '';
+    }
+  }
+  return out;
+}
+
+/** Splits `a=b,c="d,e"` (BuildKit's CSV flag syntax) into key/value pairs; keys lower-cased. */
+export function parseCsvFlag(value: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  let cur = '';
+  let quote = false;
+  const fields: string[] = [];
+  for (const c of value) {
+    if (c === '"') quote = !quote;
+    else if (c === ',' && !quote) {
+      fields.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  fields.push(cur);
+  for (const f of fields) {
+    if (f.trim() === '') continue;
+    const eq = f.indexOf('=');
+    if (eq < 0) out.push([f.trim().toLowerCase(), '']);
+    else out.push([f.slice(0, eq).trim().toLowerCase(), f.slice(eq + 1)]);
+  }
+  return out;
+}

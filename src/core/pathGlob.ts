@@ -1,0 +1,422 @@
+// Path globs in Go filepath.Match / dockerignore syntax, compiled once into matchers and
+// translated into git pathspecs. A glob here has "region" semantics: it selects every path
+// it matches *and everything below such a path* (a COPY of a directory, a dockerignore line).
+//
+// The small glob algebra (minus a literal path, restrict to a directory) exists because git
+// pathspecs cannot re-include what an exclude removed: `!keep` exceptions are turned into
+// excludes that never cover the kept path. Nothing here imports `vscode`.
+
+/** One character-level token of a path segment. */
+export type Tok =
+  | { k: 'lit'; c: string }
+  | { k: 'any' } // ?
+  | { k: 'star' } // *
+  | { k: 'cls'; neg: boolean; ranges: Array<[string, string]> }; // [a-z] / [^a-z]
+
+/** A path segment: `**` (any number of segments) or a token list. */
+export type Seg = '**' | Tok[];
+
+export interface ParseOptions {
+  /** A whole `**` segment spans directories (dockerignore, config globs). Otherwise it is `*` (COPY sources). */
+  doubleStar: boolean;
+  /**
+   * Reject characters that @balena/dockerignore passes unescaped into its RegExp
+   * (`+(){}|^` outside classes, `**` inside a segment) so the pathspec never disagrees with it.
+   */
+  dockerignoreCompatible?: boolean;
+}
+
+/** Parses a slash-separated glob (already cleaned, no leading '/'). Returns null if unsupported. */
+export function parseGlob(pattern: string, opts: ParseOptions): Seg[] | null {
+  if (pattern === '' || pattern === '.') return [];
+  const segs: Seg[] = [];
+  for (const raw of splitSegments(pattern)) {
+    if (raw === '') continue;
+    if (raw === '**' && opts.doubleStar) {
+      if (segs[segs.length - 1] !== '**') segs.push('**');
+      continue;
+    }
+    const toks = parseSegment(raw, opts);
+    if (!toks) return null;
+    segs.push(toks);
+  }
+  return segs;
+}
+
+function splitSegments(pattern: string): string[] {
+  // '/' inside a class or after '\' does not split (it could never match anyway, but keep tokens intact).
+  const out: string[] = [];
+  let cur = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\' && i + 1 < pattern.length) {
+      cur += ch + pattern[++i];
+    } else if (ch === '[' && !inClass) {
+      inClass = true;
+      cur += ch;
+    } else if (ch === ']' && inClass) {
+      inClass = false;
+      cur += ch;
+    } else if (ch === '/' && !inClass) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+function parseSegment(s: string, opts: ParseOptions): Tok[] | null {
+  const toks: Tok[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '*') {
+      if (s[i + 1] === '*' && opts.dockerignoreCompatible) return null;
+      while (s[i + 1] === '*') i++;
+      if (toks.length === 0 || toks[toks.length - 1].k !== 'star') toks.push({ k: 'star' });
+    } else if (ch === '?') toks.push({ k: 'any' });
+    else if (ch === '\\') {
+      if (i + 1 >= s.length) return null;
+      toks.push({ k: 'lit', c: s[++i] });
+    } else if (ch === '[') {
+      let j = i + 1;
+      let neg = false;
+      if (s[j] === '^') {
+        neg = true;
+        j++;
+      }
+      const ranges: Array<[string, string]> = [];
+      let closed = false;
+      while (j < s.length) {
+        let c = s[j];
+        if (c === ']') {
+          closed = true;
+          break;
+        }
+        if (c === '\\') c = s[++j];
+        if (c === undefined) return null;
+        let hi = c;
+        if (s[j + 1] === '-' && s[j + 2] !== undefined && s[j + 2] !== ']') {
+          hi = s[j + 2] === '\\' ? s[j + 3] : s[j + 2];
+          j += s[j + 2] === '\\' ? 3 : 2;
+          if (hi === undefined || hi < c) return null;
+        }
+        ranges.push([c, hi]);
+        j++;
+      }
+      if (!closed || ranges.length === 0) return null;
+      // `[*]` is just an escaped literal; keeping it literal lets more pathspecs stay exact.
+      if (!neg && ranges.length === 1 && ranges[0][0] === ranges[0][1]) toks.push({ k: 'lit', c: ranges[0][0] });
+      else toks.push({ k: 'cls', neg, ranges });
+      i = j;
+    } else {
+      if (opts.dockerignoreCompatible && /[+(){}|^]/.test(ch)) return null;
+      toks.push({ k: 'lit', c: ch });
+    }
+  }
+  return toks;
+}
+
+export function isLiteralSeg(seg: Seg): seg is Tok[] {
+  return seg !== '**' && seg.every((t) => t.k === 'lit');
+}
+export function isLiteral(segs: Seg[]): boolean {
+  return segs.every(isLiteralSeg);
+}
+export function literalSeg(seg: Tok[]): string {
+  return seg.map((t) => (t.k === 'lit' ? t.c : '')).join('');
+}
+export function literalPath(segs: Seg[]): string {
+  return segs.map((s) => literalSeg(s as Tok[])).join('/');
+}
+export function litSegs(path: string): Seg[] {
+  return path === '' ? [] : path.split('/').map((p) => [...p].map((c): Tok => ({ k: 'lit', c })));
+}
+
+// ---------------------------------------------------------------- matching
+
+function reEscape(c: string): string {
+  return c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+function tokRegex(t: Tok): string {
+  switch (t.k) {
+    case 'lit':
+      return reEscape(t.c);
+    case 'any':
+      return '[^/]';
+    case 'star':
+      return '[^/]*';
+    case 'cls':
+      return `[${t.neg ? '^/' : ''}${t.ranges.map(([a, b]) => (a === b ? reEscape(a) : `${reEscape(a)}-${reEscape(b)}`)).join('')}]`;
+  }
+}
+
+/** Regex source matching exactly the paths the glob matches (no region semantics). */
+export function globRegexSource(segs: Seg[]): string {
+  let re = '';
+  segs.forEach((seg, i) => {
+    const sep = i === 0 ? '' : '/';
+    if (seg === '**') {
+      // `a/**/b` matches a/b; a leading `**/` matches no directory at all; trailing `**` anything.
+      if (i === segs.length - 1) re += i === 0 ? '.*' : '/.*';
+      else re += i === 0 ? '(?:.*/)?' : '(?:/.*)?';
+      return;
+    }
+    const prevStar = i > 0 && segs[i - 1] === '**';
+    re += (prevStar ? (i === 1 ? '' : '/') : sep) + seg.map(tokRegex).join('');
+  });
+  return re;
+}
+
+/** Compiles a region matcher: true for paths matched by the glob or lying below one. */
+export function compileRegion(segs: Seg[]): (path: string) => boolean {
+  if (segs.length === 0) return () => true;
+  const re = new RegExp(`^${globRegexSource(segs)}(?:/.*)?$`, 's');
+  return (p) => re.test(p);
+}
+
+/** Compiles an exact matcher (no descendants). */
+export function compileExact(segs: Seg[]): (path: string) => boolean {
+  if (segs.length === 0) return (p) => p === '';
+  const re = new RegExp(`^${globRegexSource(segs)}$`, 's');
+  return (p) => re.test(p);
+}
+
+// ---------------------------------------------------------------- git pathspecs
+
+function gitTok(t: Tok): string {
+  switch (t.k) {
+    case 'lit':
+      return /[*?[\]\\]/.test(t.c) ? `\\${t.c}` : t.c;
+    case 'any':
+      return '?';
+    case 'star':
+      return '*';
+    case 'cls':
+      return `[${t.neg ? '!' : ''}${t.ranges.map(([a, b]) => (a === b ? clsChar(a) : `${clsChar(a)}-${clsChar(b)}`)).join('')}]`;
+  }
+}
+function clsChar(c: string): string {
+  return /[\]\\!^[-]/.test(c) ? `\\${c}` : c;
+}
+
+export function gitGlobBody(segs: Seg[]): string {
+  return segs.map((s) => (s === '**' ? '**' : s.map(gitTok).join(''))).join('/');
+}
+
+/**
+ * Git pathspecs selecting the region of `segs`. Verified with git 2.39: a literal spec also
+ * selects everything below a directory, a `glob` spec does NOT (`src/*.go` misses
+ * `src/x.go/a`), hence the extra `/**` spec; `:(top)` alone selects the whole repo.
+ */
+export function regionPathspecs(segs: Seg[], exclude: boolean): string[] {
+  const ex = exclude ? 'exclude,' : '';
+  if (segs.length === 0) return exclude ? [`:(top,exclude)`] : [':(top)'];
+  if (isLiteral(segs)) return [`:(top,${ex}literal)${literalPath(segs)}`];
+  const body = gitGlobBody(segs);
+  if (segs[segs.length - 1] === '**') return [`:(top,${ex}glob)${body}`];
+  return [`:(top,${ex}glob)${body}`, `:(top,${ex}glob)${body}/**`];
+}
+
+/** Literal directory prefix of a glob (segments before the first wildcard). */
+export function literalPrefix(segs: Seg[]): string[] {
+  const out: string[] = [];
+  for (const s of segs) {
+    if (!isLiteralSeg(s)) break;
+    out.push(literalSeg(s));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- algebra
+
+const LIMIT = 150;
+class TooBig extends Error {}
+
+function tokMatchesChar(t: Tok, c: string): boolean {
+  switch (t.k) {
+    case 'lit':
+      return t.c === c;
+    case 'any':
+    case 'star':
+      return c !== '/';
+    case 'cls': {
+      const hit = t.ranges.some(([a, b]) => c >= a && c <= b);
+      return t.neg ? !hit : hit;
+    }
+  }
+}
+
+/** A single-char token matching what `t` matches, except `c`; null if empty. */
+function charTokMinus(t: Tok, c: string): Tok | null {
+  if (t.k === 'any' || t.k === 'star') return { k: 'cls', neg: true, ranges: [[c, c]] };
+  if (t.k === 'lit') return t.c === c ? null : t;
+  if (t.k === 'cls') {
+    if (t.neg) return { k: 'cls', neg: true, ranges: [...t.ranges, [c, c]] };
+    const ranges: Array<[string, string]> = [];
+    for (const [a, b] of t.ranges) {
+      if (c < a || c > b) ranges.push([a, b]);
+      else {
+        if (a < c) ranges.push([a, String.fromCharCode(c.charCodeAt(0) - 1)]);
+        if (c < b) ranges.push([String.fromCharCode(c.charCodeAt(0) + 1), b]);
+      }
+    }
+    return ranges.length ? { k: 'cls', neg: false, ranges } : null;
+  }
+  return null;
+}
+
+/** Token lists whose union matches every name `toks` matches except exactly `s`. */
+function segMinusLiteral(toks: Tok[], s: string, budget: { n: number }): Tok[][] {
+  if (--budget.n < 0) throw new TooBig();
+  if (toks.length === 0) return s === '' ? [] : [[]];
+  if (s === '') {
+    // Every non-empty match: if toks can match '' it is all stars; then "one char, then anything".
+    return toks.every((t) => t.k === 'star') ? [[{ k: 'any' }, { k: 'star' }]] : [toks];
+  }
+  const [t, ...rest] = toks;
+  const c = s[0];
+  if (t.k === 'star') {
+    const out = segMinusLiteral(rest, s, budget); // star matches nothing
+    const other = charTokMinus(t, c);
+    if (other) out.push([other, ...toks]); // first char differs from s
+    for (const r of segMinusLiteral(toks, s.slice(1), budget)) out.push([{ k: 'lit', c }, ...r]);
+    return out;
+  }
+  const out: Tok[][] = [];
+  const other = charTokMinus(t, c);
+  if (other) out.push([other, ...rest]);
+  if (tokMatchesChar(t, c)) for (const r of segMinusLiteral(rest, s.slice(1), budget)) out.push([{ k: 'lit', c }, ...r]);
+  return out;
+}
+
+function segMatchesLiteral(seg: Tok[], s: string): boolean {
+  return compileExact([seg])(s);
+}
+
+/**
+ * Globs whose regions together cover region(segs) minus region(lit), where lit is a literal path
+ * (its segments). Paths that are exactly a proper ancestor of `lit` (a file where the kept path
+ * needs a directory) are dropped from the result, making it a subset.
+ */
+function minusLiteral(segs: Seg[], lit: string[], budget: { n: number }): Seg[][] {
+  if (--budget.n < 0) throw new TooBig();
+  if (lit.length === 0) return [];
+  if (segs.length === 0) {
+    // Everything below here, except region(lit): diverge from lit at some depth.
+    const out: Seg[][] = [];
+    for (let i = 0; i < lit.length; i++) {
+      for (const piece of segMinusLiteral([{ k: 'star' }], lit[i], budget)) {
+        if (piece.length > 0) out.push([...litSegs(lit.slice(0, i).join('/')), piece]);
+      }
+    }
+    return out;
+  }
+  const [head, ...rest] = segs;
+  const out: Seg[][] = [];
+  if (head === '**') {
+    // `**` consumes no segment ...
+    out.push(...minusLiteral(rest, lit, budget));
+    // ... or one segment that differs from lit[0] (then `**` goes on), or that equals it.
+    for (const piece of segMinusLiteral([{ k: 'star' }], lit[0], budget)) if (piece.length > 0) out.push([piece, ...segs]);
+    for (const r of minusLiteral(segs, lit.slice(1), budget)) out.push([...litSegs(lit[0]), ...r]);
+    return out;
+  }
+  for (const piece of segMinusLiteral(head, lit[0], budget)) if (piece.length > 0) out.push([piece, ...rest]);
+  if (segMatchesLiteral(head, lit[0])) {
+    for (const r of minusLiteral(rest, lit.slice(1), budget)) out.push([...litSegs(lit[0]), ...r]);
+  }
+  return out;
+}
+
+/** region(segs) minus the regions of literal paths; null when the result would be too large. */
+export function minusLiterals(segs: Seg[], lits: string[][]): Seg[][] | null {
+  let cur: Seg[][] = [segs];
+  try {
+    for (const lit of lits) {
+      const next: Seg[][] = [];
+      for (const c of cur) next.push(...minusLiteral(c, lit, { n: LIMIT * 4 }));
+      if (next.length > LIMIT) return null;
+      cur = next;
+    }
+  } catch (e) {
+    if (e instanceof TooBig) return null;
+    throw e;
+  }
+  return cur;
+}
+
+/** Restricts region(segs) to paths below the literal directory `dir`; globs all start with `dir`. */
+export function restrictToDir(segs: Seg[], dir: string[]): Seg[][] {
+  if (dir.length === 0) return [segs];
+  if (segs.length === 0) return [litSegs(dir.join('/'))];
+  const [head, ...rest] = segs;
+  const d0 = litSegs(dir[0]);
+  if (head === '**') {
+    const out = restrictToDir(rest, dir);
+    for (const r of restrictToDir(segs, dir.slice(1))) out.push([...d0, ...r]);
+    return dedupe(out);
+  }
+  if (!segMatchesLiteral(head, dir[0])) return [];
+  return restrictToDir(rest, dir.slice(1)).map((r) => [...d0, ...r]);
+}
+
+function dedupe(list: Seg[][]): Seg[][] {
+  const seen = new Set<string>();
+  return list.filter((s) => {
+    const k = gitGlobBody(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Conservative overlap test of two regions: false only when no path can be in both.
+ * Compares the leading literal segments; any wildcard means "maybe".
+ */
+export function mayOverlap(a: Seg[], b: Seg[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === '**' || y === '**') return true;
+    if (isLiteralSeg(x) && isLiteralSeg(y)) {
+      if (literalSeg(x) !== literalSeg(y)) return false;
+      continue;
+    }
+    if (!segsIntersect(x, y)) return false;
+  }
+  return true;
+}
+
+function charsIntersect(a: Tok, b: Tok): boolean {
+  if (a.k === 'lit') return tokMatchesChar(b, a.c);
+  if (b.k === 'lit') return tokMatchesChar(a, b.c);
+  if (a.k === 'cls' && b.k === 'cls' && !a.neg && !b.neg) {
+    return a.ranges.some(([lo, hi]) => b.ranges.some(([lo2, hi2]) => lo <= hi2 && lo2 <= hi));
+  }
+  return true; // `?` or negated classes: assume some common character
+}
+
+/** Whether some name matches both segment globs. */
+function segsIntersect(a: Tok[], b: Tok[]): boolean {
+  const memo = new Map<number, boolean>();
+  const go = (i: number, j: number): boolean => {
+    const key = i * (b.length + 1) + j;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    memo.set(key, false);
+    let r: boolean;
+    if (i === a.length) r = b.slice(j).every((t) => t.k === 'star');
+    else if (j === b.length) r = a.slice(i).every((t) => t.k === 'star');
+    else if (a[i].k === 'star') r = go(i + 1, j) || go(i, j + 1);
+    else if (b[j].k === 'star') r = go(i, j + 1) || go(i + 1, j);
+    else r = charsIntersect(a[i], b[j]) && go(i + 1, j + 1);
+    memo.set(key, r);
+    return r;
+  };
+  return go(0, 0);
+}
