@@ -1,7 +1,10 @@
-// Dockerfile lexing and variable expansion, following BuildKit's frontend closely enough to find
-// image inputs. dockerfile-ast is not used for this: it drops flags from COPY/RUN arguments,
-// mangles JSON arrays with spaces ("a b.sh" -> "ab.sh") and has no --mount parsing.
+// Dockerfile structure comes from dockerfile-ast: instruction boundaries, line continuations,
+// comments inside them, the escape directive and heredoc bodies. The arguments are then read
+// from the raw source text ourselves, because dockerfile-ast's argument API drops flags from
+// COPY/RUN (`--chmod`, `--mount`, ...), mangles JSON arrays with spaces ("a b.sh" -> "ab.sh")
+// and has no --mount parsing. Variable expansion follows BuildKit's shell lexer.
 // Reference: https://docs.docker.com/reference/dockerfile/
+import { DockerfileParser } from 'dockerfile-ast';
 
 export interface Heredoc {
   name: string;
@@ -25,58 +28,49 @@ export interface LexedDockerfile {
   instructions: RawInstruction[];
 }
 
-const HEREDOC_RE = /<<(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+interface AstHeredoc {
+  getName(): string;
+  getContentRange(): { start: { line: number }; end: { line: number } } | null;
+  getDelimiterRange(): { start: { line: number } } | null;
+  getStartRange(): { start: { line: number; character: number } };
+}
 
 /** Splits a Dockerfile into logical instructions. Never throws. */
 export function lexDockerfile(text: string): LexedDockerfile {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  let escape = '\\';
-  let i = 0;
-  // Parser directives: only at the very top, `# key=value`.
-  for (; i < lines.length; i++) {
-    const m = /^\s*#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$/.exec(lines[i]);
-    if (!m) break;
-    if (m[1].toLowerCase() === 'escape' && (m[2] === '`' || m[2] === '\\')) escape = m[2];
-  }
+  const source = text.replace(/^\uFEFF/, '');
+  const df = DockerfileParser.parse(source);
+  const escape = df.getEscapeCharacter();
+  const lines = source.split(/\r?\n/);
   const out: RawInstruction[] = [];
-  const isComment = (l: string) => /^\s*#/.test(l);
-  const continues = (l: string) => {
-    const t = l.replace(/\s+$/, '');
-    return t.endsWith(escape) && !t.endsWith(escape + escape);
-  };
-  while (i < lines.length) {
-    const first = lines[i];
-    if (first.trim() === '' || isComment(first)) {
-      i++;
-      continue;
+  for (const ins of df.getInstructions()) {
+    const range = ins.getRange();
+    const kw = ins.getInstructionRange();
+    const keyword = ins.getKeyword().toUpperCase();
+    const withHeredocs = ins as unknown as { getHeredocs?: () => AstHeredoc[] };
+    const docs = (keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD') && withHeredocs.getHeredocs ? withHeredocs.getHeredocs() : [];
+    // The instruction's own words end where the first heredoc body begins.
+    let headerEnd = range.end.line;
+    for (const h of docs) {
+      const bodyStart = h.getContentRange()?.start.line ?? h.getDelimiterRange()?.start.line;
+      if (bodyStart !== undefined) headerEnd = Math.min(headerEnd, bodyStart - 1);
     }
-    const startLine = i + 1;
-    let logical = first;
-    while (continues(logical) && i + 1 < lines.length) {
-      logical = logical.replace(/\s+$/, '').slice(0, -escape.length);
-      i++;
-      while (i < lines.length && isComment(lines[i])) i++;
-      if (i < lines.length) logical += ' ' + lines[i].trim();
+    const parts: string[] = [];
+    for (let l = range.start.line; l <= headerEnd && l < lines.length; l++) {
+      let line = l === range.start.line ? lines[l].slice(kw.end.character) : lines[l];
+      if (l > range.start.line && /^\s*#/.test(line)) continue; // comment inside a continuation
+      line = line.replace(/\s+$/, '');
+      if (l < headerEnd && line.endsWith(escape) && !line.endsWith(escape + escape)) line = line.slice(0, -escape.length);
+      parts.push(line.trim());
     }
-    i++;
-    const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(logical)!;
-    const keyword = m[1].toUpperCase();
-    const args = m[2].trim();
-    const heredocs: Heredoc[] = [];
-    if (keyword === 'RUN' || keyword === 'COPY' || keyword === 'ADD') {
-      for (const hm of args.matchAll(HEREDOC_RE)) {
-        const strip = hm[1] === '-';
-        const body: string[] = [];
-        while (i < lines.length) {
-          const l = strip ? lines[i].replace(/^\t+/, '') : lines[i];
-          i++;
-          if (l === hm[3]) break;
-          body.push(l);
-        }
-        heredocs.push({ name: hm[3], body: body.join('\n') });
-      }
-    }
-    out.push({ keyword, args, line: startLine, text: `${m[1]} ${args}`.trim().replace(/\s+/g, ' '), heredocs });
+    const args = parts.filter((p) => p !== '').join(' ');
+    const heredocs: Heredoc[] = docs.map((h) => {
+      const content = h.getContentRange();
+      const strip = /<<-/.test(lines[h.getStartRange().start.line]?.slice(h.getStartRange().start.character, h.getStartRange().start.character + 3) ?? '');
+      const body = content ? lines.slice(content.start.line, content.end.line + 1).map((b) => (strip ? b.replace(/^\t+/, '') : b)) : [];
+      return { name: h.getName(), body: body.join('\n') };
+    });
+    const word = lines[range.start.line].slice(kw.start.character, kw.end.character);
+    out.push({ keyword, args, line: range.start.line + 1, text: `${word} ${args}`.trim().replace(/\s+/g, ' '), heredocs });
   }
   return { escape, instructions: out };
 }
