@@ -3,6 +3,9 @@ import type { TargetConfig } from '../core/config';
 import type { DriftSnapshot } from '../core/driftModel';
 import type { DiffResult, InputsResult } from '../core/provenance';
 import type { AffectsResult } from '../core/types';
+import { ago, clean } from '../core/humanize';
+
+export { ago, clean };
 
 export interface Style {
   bold: (s: string) => string;
@@ -15,23 +18,6 @@ export interface Style {
 export function makeStyle(color: boolean): Style {
   const wrap = (open: number, close: number) => (s: string) => (color ? `\x1b[${open}m${s}\x1b[${close}m` : s);
   return { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39) };
-}
-
-/** Terminal escapes and other control characters from untrusted text (labels, commit subjects, file names). */
-export function clean(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
-}
-
-export function ago(iso: string | null | undefined, now = Date.now()): string {
-  if (!iso) return '?';
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return '?';
-  const s = Math.max(0, Math.round((now - t) / 1000));
-  if (s < 90) return `${s}s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)}m`;
-  if (s < 48 * 3600) return `${Math.round(s / 3600)}h`;
-  return `${Math.round(s / 86400)}d`;
 }
 
 /** The stable `status --json` shape documented in README.md. */

@@ -45,6 +45,18 @@ export const gitEnv: NodeJS.ProcessEnv = {
   GIT_ALLOW_PROTOCOL: 'none',
 };
 
+let spawned = 0;
+
+/** How many git processes this process has started (tests and benchmarks count them). */
+export function gitSpawnCount(): number {
+  return spawned;
+}
+
+/** For process layers that need raw bytes (cat-file) but must still be counted. */
+export function noteGitSpawn(): void {
+  spawned++;
+}
+
 export interface GitResult {
   stdout: string;
   stderr: string;
@@ -65,6 +77,7 @@ export function streamGit(
       reject(abortError());
       return;
     }
+    spawned++;
     const child = spawn('git', args as string[], {
       cwd: opts.cwd,
       env: gitEnv,

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { abortError, GitError, gitEnv, runGit, streamGit } from './gitExec';
+import { abortError, GitError, gitEnv, noteGitSpawn, runGit, streamGit } from './gitExec';
 import type { CommitSummary } from './types';
 
 export interface RepoInfo {
@@ -168,6 +168,7 @@ async function catFileOnce(root: string, specs: string[], signal?: AbortSignal):
   const chunks: Buffer[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     // cat-file sizes are in bytes, so this collects raw bytes rather than using streamGit.
+    noteGitSpawn();
     const child = spawn('git', ['cat-file', '--batch'], { cwd: root, env: gitEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });

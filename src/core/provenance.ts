@@ -223,9 +223,26 @@ export interface StatusOptions {
   now?: Date;
   /** Docker state already read (e.g. by the extension's event-driven cache). */
   docker?: DockerState;
+  /**
+   * Untrusted workspace: skip work-tree queries (git status may run hooks or filters that the
+   * repository configures), so uncommitted changes are not reported.
+   */
+  restricted?: boolean;
+}
+
+export interface TargetStatus {
+  snapshot: DriftSnapshot;
+  /** Inputs of the Dockerfile as in the work tree (united with HEAD's). */
+  inputs: ImageInputs;
+  /** Revisions the snapshot compared against, resolved to full SHAs. */
+  revisions: string[];
 }
 
 export async function computeStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<DriftSnapshot> {
+  return (await computeTargetStatus(ws, target, opts)).snapshot;
+}
+
+export async function computeTargetStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<TargetStatus> {
   const { repo } = ws;
   const signal = opts.signal;
   const [head, docker] = await Promise.all([
@@ -273,13 +290,13 @@ export async function computeStatus(ws: Workspace, target: TargetConfig, opts: S
     factsBySha.set(r, revisionFacts(repo, commit.oid, head.sha, inputs, label, signal));
   });
   const [uncommitted, ...facts] = await Promise.all([
-    worktreeChanges(repo.root, wtInputs.pathspecs, signal),
+    opts.restricted ? Promise.resolve([]) : worktreeChanges(repo.root, wtInputs.pathspecs, signal),
     ...revs.map((r) => factsBySha.get(r)!),
   ]);
   const factOf = (rev: LabelRevision): RevisionFacts | null =>
     rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null;
 
-  return computeDrift({
+  const snapshot = computeDrift({
     now: opts.now ?? new Date(),
     target: { name: target.name, image: target.image, dockerfile },
     head: { sha: head.sha, branch: head.branch, detached: head.detached },
@@ -292,6 +309,7 @@ export async function computeStatus(ws: Workspace, target: TargetConfig, opts: S
     shallow: repo.shallow,
     partial: repo.partial,
   });
+  return { snapshot, inputs: wtInputs, revisions: facts.filter((f) => f.sha).map((f) => f.sha!) };
 }
 
 function unknownFacts(label: LabelRevision): RevisionFacts {

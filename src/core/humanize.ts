@@ -1,0 +1,27 @@
+// Small renderings shared by the CLI and the editor: relative ages and control-character-free text.
+
+/** Terminal escapes and other control characters from untrusted text (labels, commit subjects, file names). */
+export function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
+}
+
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '?';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '?';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)}m`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+/** "31h" style age from seconds. */
+export function agoSeconds(s: number): string {
+  return ago(new Date(Date.now() - s * 1000).toISOString());
+}
+
+export function shortSha(sha: string | null | undefined): string {
+  return sha ? sha.slice(0, 8) : '?';
+}
