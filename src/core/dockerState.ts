@@ -159,7 +159,15 @@ function deadline(parent: AbortSignal | undefined, timeoutMs: number) {
   };
 }
 
-async function connect(endpoint: DockerEndpoint, timeoutMs: number): Promise<Dockerode> {
+/**
+ * A dockerode client for one endpoint. Without `timeoutMs` the socket has no idle timeout, which a
+ * build needs (a silent RUN step may take minutes); queries pass one.
+ */
+export function connectDocker(endpoint: DockerEndpoint, timeoutMs?: number): Promise<Dockerode> {
+  return connect(endpoint, timeoutMs);
+}
+
+async function connect(endpoint: DockerEndpoint, timeoutMs: number | undefined): Promise<Dockerode> {
   const Docker = await loadDockerode();
   const options = { ...dockerodeOptions(endpoint), timeout: timeoutMs };
   // docker-modem merges defaults from process.env.DOCKER_HOST underneath explicit options, reads

@@ -1,0 +1,168 @@
+// The per-clone build ledger: every build and smoke run, one JSON line each, in the git common dir
+// (`<commonDir>/build-provenance/ledger.jsonl`), so it is shared by worktrees and never committed.
+// An append is one write() of a complete line with O_APPEND, then fsync, under a lock file, so
+// concurrent writers (CLI and extension) never interleave and a crash can only tear the last line.
+// Readers skip a torn or corrupt line with a warning and lose nothing else.
+import { randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { acquireLock } from './fileLock';
+
+export const LEDGER_DIR = 'build-provenance';
+export const LEDGER_FILE = 'ledger.jsonl';
+/** The log excerpt kept per record: the last 4 KiB of output. */
+export const LOG_EXCERPT_CHARS = 4096;
+
+export type LedgerKind = 'build' | 'smoke' | 'mark';
+export type RunResult = 'success' | 'failure' | 'cancelled';
+export type SmokeOutcome = 'passed' | 'failed' | 'cancelled';
+
+export interface LedgerRecord {
+  /** Format version of this line. */
+  v: 1;
+  id: string;
+  /** `mark` is reserved for records that are not runs (e.g. the editor marking what was deployed). */
+  kind: LedgerKind;
+  target: string;
+  /** Full SHA of HEAD when the run started; null when unknown (smoke of an unlabeled image). */
+  revision: string | null;
+  dirty: boolean;
+  /** sha256 of the uncommitted changes to image inputs; '' when clean. */
+  inputHash: string;
+  imageId: string | null;
+  tags: string[];
+  mode: 'builtin' | 'command' | null;
+  /** ISO 8601 UTC. */
+  startedAt: string;
+  endedAt: string;
+  result: RunResult;
+  smoke: { result: SmokeOutcome; reason: string | null } | null;
+  /** Why the run failed, when it did. */
+  error: string | null;
+  /** The last LOG_EXCERPT_CHARS of output. */
+  logExcerpt: string;
+  tool: string;
+}
+
+export type NewLedgerRecord = Omit<LedgerRecord, 'v' | 'id' | 'logExcerpt'> & { logExcerpt?: string };
+
+export function ledgerDir(commonDir: string): string {
+  return path.join(commonDir, LEDGER_DIR);
+}
+
+export function ledgerPath(commonDir: string): string {
+  return path.join(ledgerDir(commonDir), LEDGER_FILE);
+}
+
+/** A sortable, unique record id: time, then randomness. */
+export function newRecordId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:.]/g, '').replace('T', '-').replace('Z', '')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The tail of a log, at most `max` characters, starting on a line boundary when one is near. */
+export function logExcerpt(text: string, max = LOG_EXCERPT_CHARS): string {
+  if (text.length <= max) return text;
+  const tail = text.slice(text.length - max);
+  const nl = tail.indexOf('\n');
+  return nl >= 0 && nl < 200 ? tail.slice(nl + 1) : tail;
+}
+
+/** One complete line for the ledger (the record's JSON and a newline). */
+export function ledgerLine(rec: LedgerRecord): string {
+  return JSON.stringify(rec) + '\n';
+}
+
+/** Appends one record atomically (see the file comment). Returns the record as stored. */
+export async function appendLedgerRecord(commonDir: string, input: NewLedgerRecord, signal?: AbortSignal): Promise<LedgerRecord> {
+  const rec: LedgerRecord = { v: 1, id: newRecordId(), ...input, logExcerpt: logExcerpt(input.logExcerpt ?? '') };
+  const file = ledgerPath(commonDir);
+  mkdirSync(path.dirname(file), { recursive: true });
+  // A ledger append holds the lock for milliseconds; 30 s means its owner hung or died.
+  const lock = await acquireLock(`${file}.lock`, 'ledger append', { staleMs: 30_000, signal });
+  try {
+    appendLine(file, ledgerLine(rec));
+  } finally {
+    lock.release();
+  }
+  return rec;
+}
+
+/** Appends a complete line with O_APPEND and fsync. Call under the ledger lock. */
+export function appendLine(file: string, line: string): void {
+  const fd = openSync(file, 'a+', 0o644);
+  try {
+    // A writer killed mid-line leaves a torn last line: start ours on a fresh line so only the torn
+    // one is lost.
+    let prefix = '';
+    const size = fstatSync(fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    const buf = Buffer.from(prefix + line, 'utf8');
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface LedgerRead {
+  records: LedgerRecord[];
+  /** One per skipped line: which line and why. */
+  warnings: string[];
+}
+
+/** Parses ledger text (pure): valid records in file order, a warning for each skipped line. */
+export function parseLedger(text: string, file = LEDGER_FILE): LedgerRead {
+  const out: LedgerRead = { records: [], warnings: [] };
+  text.split('\n').forEach((line, i) => addLine(out, line, i + 1, file));
+  return out;
+}
+
+/** Reads the ledger line by line (never the whole file at once). A missing ledger is empty. */
+export async function readLedger(commonDir: string): Promise<LedgerRead> {
+  const file = ledgerPath(commonDir);
+  const out: LedgerRead = { records: [], warnings: [] };
+  const input = createReadStream(file, { encoding: 'utf8' });
+  const opened = new Promise<boolean>((resolve, reject) => {
+    input.once('open', () => resolve(true));
+    input.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? resolve(false) : reject(err)));
+  });
+  if (!(await opened)) return out;
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of rl) addLine(out, line, ++n, file);
+  return out;
+}
+
+function addLine(out: LedgerRead, line: string, n: number, file: string): void {
+  if (line.trim() === '') return;
+  let rec: unknown;
+  try {
+    rec = JSON.parse(line);
+  } catch {
+    out.warnings.push(`${file}:${n}: not a complete record (a write was interrupted?); skipped.`);
+    return;
+  }
+  const why = invalidRecord(rec);
+  if (why) {
+    out.warnings.push(`${file}:${n}: ${why}; skipped.`);
+    return;
+  }
+  out.records.push(rec as LedgerRecord);
+}
+
+function invalidRecord(r: unknown): string | null {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'not a JSON object';
+  const o = r as Record<string, unknown>;
+  if (o.v !== 1) return `unknown record version ${JSON.stringify(o.v)}`;
+  if (typeof o.id !== 'string' || typeof o.target !== 'string') return 'no id or target';
+  if (o.kind !== 'build' && o.kind !== 'smoke' && o.kind !== 'mark') return `unknown kind ${JSON.stringify(o.kind)}`;
+  if (typeof o.startedAt !== 'string' || typeof o.result !== 'string') return 'no start time or result';
+  if (!Array.isArray(o.tags)) return 'tags is not a list';
+  return null;
+}
