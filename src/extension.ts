@@ -1,11 +1,33 @@
-// Wiring only. The editor features (status bar, decorations, hovers, tasks, tree) arrive with
-// their own issue; until then the extension contributes the config schema and activates quietly.
-import type * as vscode from 'vscode';
+// Wiring only: the model (events → refresh → snapshots) and one feature per file, each owning
+// its disposables.
+import * as vscode from 'vscode';
+import { Commands } from './vscode/commands';
+import { REV_SCHEME, RevisionContentProvider } from './vscode/gitContent';
+import { ProvenanceModel } from './vscode/provenanceModel';
+import { StatusBar } from './vscode/statusBar';
 
-export function activate(_context: vscode.ExtensionContext): void {
-  // Nothing to wire yet.
+export interface BuildProvenanceApi {
+  /** For integration tests: the model and the status bar's current presentation. */
+  model: ProvenanceModel;
+  statusBar: StatusBar;
+}
+
+export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
+  const log = vscode.window.createOutputChannel('Build Provenance', { log: true });
+  const model = new ProvenanceModel(log);
+  const statusBar = new StatusBar(model);
+  const commands = new Commands(model);
+  context.subscriptions.push(
+    log,
+    model,
+    statusBar,
+    commands,
+    vscode.workspace.registerTextDocumentContentProvider(REV_SCHEME, new RevisionContentProvider()),
+  );
+  model.rediscover();
+  return { model, statusBar };
 }
 
 export function deactivate(): void {
-  // Nothing to dispose yet.
+  // Everything is in context.subscriptions.
 }

@@ -1,0 +1,309 @@
+// The one place that asks the core for state. Events (Git API, saves, config changes, Docker's
+// event stream) → one debounced refresh → immutable per-target snapshots → renderers. Renderers
+// never run git or docker themselves.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CONFIG_FILE, ConfigError, loadConfig, type TargetConfig } from '../core/config';
+import { watchDockerEvents, type DockerEventWatcher } from '../core/dockerEvents';
+import { resolveDockerEndpoints } from '../core/dockerEndpoints';
+import { isAbortError } from '../core/gitExec';
+import { findRepo, type RepoInfo } from '../core/gitQueries';
+import { DockerfileError } from '../core/imageInputs';
+import { computeTargetStatus, ProvenanceError, type TargetStatus, type Workspace } from '../core/provenance';
+import type { AffectsResult } from '../core/types';
+import { getGitApi, type GitApi, type GitRepository } from './gitApi';
+
+export interface TargetState {
+  /** `<repo root>#<target name>` */
+  readonly key: string;
+  readonly repo: RepoInfo;
+  readonly folder: vscode.WorkspaceFolder;
+  readonly target: TargetConfig;
+  /** Present once a refresh succeeded. */
+  readonly status?: TargetStatus;
+  /** A problem that stopped the refresh (bad config, Dockerfile error, empty repo…). */
+  readonly error?: { message: string; hint: string };
+  /** True for the zero-config default whose Dockerfile could not be found: not shown. */
+  readonly unconfigured?: boolean;
+}
+
+export interface HeadChange {
+  repo: RepoInfo;
+  from: string | undefined;
+  to: string;
+  /** The Git API reported a commit (not a checkout or pull). */
+  committed: boolean;
+}
+
+const DEBOUNCE_MS = 400;
+
+export class ProvenanceModel implements vscode.Disposable {
+  private readonly _onDidChange = new vscode.EventEmitter<void>();
+  /** Fires after every refresh, with new snapshots. */
+  readonly onDidChange = this._onDidChange.event;
+  private readonly _onDidChangeHead = new vscode.EventEmitter<HeadChange>();
+  /** HEAD of a repository moved (commit, checkout, pull), as the Git API reported it. */
+  readonly onDidChangeHead = this._onDidChangeHead.event;
+
+  private readonly disposables: vscode.Disposable[] = [this._onDidChange, this._onDidChangeHead];
+  private workspaces: Workspace[] = [];
+  private folders = new Map<string, vscode.WorkspaceFolder>();
+  private states: TargetState[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inflight: AbortController | undefined;
+  private dockerWatchers = new Map<string, DockerEventWatcher>();
+  private dockerConnected = new Map<string, boolean>();
+  private gitSubscriptions: vscode.Disposable[] = [];
+  private heads = new Map<string, string | undefined>();
+  private poll: NodeJS.Timeout | undefined;
+  private discovered: Promise<void> | undefined;
+  private lastRefresh: Promise<void> = Promise.resolve();
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.rediscover()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.rediscover()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('buildProvenance.pollIntervalSeconds')) this.startPoll();
+      }),
+      vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc.uri)),
+    );
+    const watcher = vscode.workspace.createFileSystemWatcher(`**/${CONFIG_FILE}`);
+    this.disposables.push(watcher, watcher.onDidChange(() => this.rediscover()), watcher.onDidCreate(() => this.rediscover()), watcher.onDidDelete(() => this.rediscover()));
+    this.startPoll();
+  }
+
+  get restricted(): boolean {
+    return !vscode.workspace.isTrusted;
+  }
+
+  /** Every target, configured or zero-config, with its latest state. */
+  get targets(): readonly TargetState[] {
+    return this.states;
+  }
+
+  /** Targets shown to the user (not the unresolved zero-config default). */
+  get visibleTargets(): readonly TargetState[] {
+    return this.states.filter((s) => !s.unconfigured);
+  }
+
+  /** Resolves once workspace discovery and the first refresh are done. */
+  ready(): Promise<void> {
+    this.discovered ??= this.discover();
+    return this.discovered.then(() => this.lastRefresh);
+  }
+
+  rediscover(): void {
+    this.discovered = this.discover();
+  }
+
+  /** Debounced refresh of every target. */
+  refresh(reason: string): void {
+    this.log.debug(`refresh requested: ${reason}`);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refreshNow(reason), DEBOUNCE_MS);
+  }
+
+  /** Refresh now; a refresh in flight is cancelled. Resolves when the new snapshots are out. */
+  refreshNow(reason = 'manual'): Promise<void> {
+    clearTimeout(this.timer);
+    this.inflight?.abort();
+    const ctl = new AbortController();
+    this.inflight = ctl;
+    const run = async () => {
+      const started = Date.now();
+      const next = await Promise.all(this.states.map((s) => this.refreshOne(s, ctl.signal)));
+      if (ctl.signal.aborted) return;
+      this.states = next;
+      this.log.debug(`refreshed ${next.length} target(s) in ${Date.now() - started} ms (${reason})`);
+      this._onDidChange.fire();
+    };
+    this.lastRefresh = run().catch((err) => {
+      if (!isAbortError(err)) this.log.error(`refresh failed: ${String(err)}`);
+    });
+    return this.lastRefresh;
+  }
+
+  /** Which targets a file goes into, from the cached analysis (no git process). */
+  inputsOf(uri: vscode.Uri): { state: TargetState; result: AffectsResult }[] {
+    if (uri.scheme !== 'file') return [];
+    const out: { state: TargetState; result: AffectsResult }[] = [];
+    for (const s of this.states) {
+      if (!s.status) continue;
+      const rel = path.relative(s.repo.root, uri.fsPath);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      const result = s.status.inputs.affects(rel.split(path.sep).join('/'));
+      if (result.affects) out.push({ state: s, result });
+    }
+    return out;
+  }
+
+  /** The revision the target's running container (or newest image) is built from, if known. */
+  deployedRevision(s: TargetState): string | null {
+    const snap = s.status?.snapshot;
+    if (!snap) return null;
+    const ref = snap.undeployed.against === 'running' ? newestRunning(snap.running) : snap.undeployed.against === 'built' ? snap.built : null;
+    return ref && ref.labelState === 'labeled' ? ref.revision : null;
+  }
+
+  byKey(key: string): TargetState | undefined {
+    return this.states.find((s) => s.key === key);
+  }
+
+  private async refreshOne(s: TargetState, signal: AbortSignal): Promise<TargetState> {
+    const ws = this.workspaces.find((w) => w.repo.root === s.repo.root);
+    if (!ws) return s;
+    // In Restricted Mode nothing the workspace configures is used to reach out: its Docker
+    // endpoints are ignored (DOCKER_HOST / the docker CLI context still apply).
+    const target = this.restricted ? { ...s.target, endpoints: [] } : s.target;
+    try {
+      const status = await computeTargetStatus(ws, target, { signal, restricted: this.restricted });
+      return { ...s, status, error: undefined, unconfigured: false };
+    } catch (err) {
+      if (isAbortError(err)) throw err;
+      const zeroConfig = ws.config.file === null;
+      if (err instanceof ProvenanceError) {
+        return { ...s, status: undefined, error: { message: err.message, hint: err.hint }, unconfigured: zeroConfig && err.code === 'no-dockerfile' };
+      }
+      if (err instanceof DockerfileError || err instanceof ConfigError) {
+        return { ...s, status: undefined, error: { message: err.message, hint: 'Fix the file named in the message; the view refreshes on save.' } };
+      }
+      this.log.error(`${s.key}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return { ...s, status: undefined, error: { message: `Unexpected error: ${String(err)}`, hint: 'See the "Build Provenance" output channel.' } };
+    }
+  }
+
+  private async discover(): Promise<void> {
+    const workspaces: Workspace[] = [];
+    const states: TargetState[] = [];
+    this.folders.clear();
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (folder.uri.scheme !== 'file') continue;
+      let repo: RepoInfo;
+      try {
+        repo = await findRepo(folder.uri.fsPath);
+      } catch {
+        continue; // not a git repository: nothing to show for this folder
+      }
+      if (workspaces.some((w) => w.repo.root === repo.root)) continue;
+      this.folders.set(repo.root, folder);
+      try {
+        const config = loadConfig(repo.root);
+        workspaces.push({ repo, config, targets: config.targets });
+        for (const target of config.targets) {
+          const key = `${repo.root}#${target.name}`;
+          const prev = this.states.find((s) => s.key === key);
+          states.push({ key, repo, folder, target, status: prev?.status, unconfigured: config.file === null ? (prev?.unconfigured ?? false) : false });
+        }
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        workspaces.push({ repo, config: { file: path.join(repo.root, CONFIG_FILE), targets: [] }, targets: [] });
+        states.push({
+          key: `${repo.root}#config`,
+          repo,
+          folder,
+          target: { name: 'config', image: '', context: '', buildArgs: {}, revisionLabels: [], include: [], exclude: [], endpoints: [] },
+          error: { message, hint: `Fix ${CONFIG_FILE}; the view refreshes on save.` },
+        });
+      }
+    }
+    this.workspaces = workspaces;
+    this.states = states;
+    await this.watchGit();
+    this.watchDocker();
+    await this.refreshNow('discovery');
+  }
+
+  private onSaved(uri: vscode.Uri): void {
+    if (path.basename(uri.fsPath) === CONFIG_FILE) return; // the file watcher rediscovers
+    if (this.inputsOf(uri).length > 0 || this.states.some((s) => s.status?.snapshot.target.dockerfile && uri.fsPath === path.join(s.repo.root, s.status.snapshot.target.dockerfile))) {
+      this.refresh(`saved ${path.basename(uri.fsPath)}`);
+    }
+  }
+
+  private async watchGit(): Promise<void> {
+    for (const d of this.gitSubscriptions) d.dispose();
+    this.gitSubscriptions = [];
+    const api: GitApi | undefined = await getGitApi();
+    if (!api) {
+      this.log.info('The built-in Git extension is not available; relying on saves and the fallback poll.');
+      return;
+    }
+    const track = (r: GitRepository) => {
+      const root = r.rootUri.fsPath;
+      const repo = this.workspaces.find((w) => w.repo.root === root)?.repo;
+      if (!repo) return;
+      this.heads.set(root, r.state.HEAD?.commit);
+      let committed = false;
+      if (r.onDidCommit) this.gitSubscriptions.push(r.onDidCommit(() => (committed = true)));
+      this.gitSubscriptions.push(
+        r.state.onDidChange(() => {
+          const head = r.state.HEAD?.commit;
+          const before = this.heads.get(root);
+          if (head === before || !head) return;
+          this.heads.set(root, head);
+          this._onDidChangeHead.fire({ repo, from: before, to: head, committed });
+          committed = false;
+          this.refresh('HEAD moved');
+        }),
+      );
+    };
+    api.repositories.forEach(track);
+    this.gitSubscriptions.push(api.onDidOpenRepository(track));
+  }
+
+  private watchDocker(): void {
+    const hosts = new Map<string, ReturnType<typeof resolveDockerEndpoints>[number]>();
+    for (const w of this.workspaces) {
+      for (const t of w.targets) {
+        try {
+          for (const ep of resolveDockerEndpoints({ targetEndpoints: this.restricted ? [] : t.endpoints })) hosts.set(ep.host, ep);
+        } catch {
+          /* a malformed endpoint shows up as docker-unreachable in the snapshot */
+        }
+      }
+    }
+    for (const [host, w] of this.dockerWatchers) {
+      if (!hosts.has(host)) {
+        w.dispose();
+        this.dockerWatchers.delete(host);
+      }
+    }
+    for (const [host, ep] of hosts) {
+      if (this.dockerWatchers.has(host)) continue;
+      this.dockerWatchers.set(
+        host,
+        watchDockerEvents(ep, {
+          onEvent: (e) => this.refresh(`docker ${e.type} ${e.action}`),
+          onConnection: (connected, reason) => {
+            const was = this.dockerConnected.get(host);
+            this.dockerConnected.set(host, connected);
+            this.log.info(connected ? `Docker events connected: ${host}` : `Docker events lost: ${host}: ${reason ?? ''}`);
+            if (was !== undefined || !connected) void this.refreshNow(connected ? 'docker back' : 'docker gone');
+          },
+        }),
+      );
+    }
+  }
+
+  private startPoll(): void {
+    clearInterval(this.poll);
+    const seconds = Math.max(60, vscode.workspace.getConfiguration('buildProvenance').get<number>('pollIntervalSeconds', 120));
+    this.poll = setInterval(() => this.refresh('fallback poll'), seconds * 1000);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.poll);
+    this.inflight?.abort();
+    for (const w of this.dockerWatchers.values()) w.dispose();
+    this.dockerWatchers.clear();
+    for (const d of [...this.gitSubscriptions, ...this.disposables]) d.dispose();
+  }
+}
+
+function newestRunning<T extends { started: string }>(running: T[]): T | null {
+  let best: T | null = null;
+  for (const r of running) if (!best || r.started > best.started) best = r;
+  return best;
+}
