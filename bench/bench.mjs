@@ -10,9 +10,9 @@
 // --fake-inputs: use hand-written pathspecs instead of `provenance inputs` and skip every CLI
 // measurement (for working on the raw-git side while the CLI is not built).
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMITS, DOCKERFILE, GEN_VERSION, IGNORE_FILE, IMAGE, ensureRepo, isImageInput } from './gen-repo.mjs';
@@ -31,6 +31,12 @@ const RUNS = Math.max(1, Number(argv[argv.indexOf('--runs') + 1]) || 7);
 const FAKE = flag('--fake-inputs');
 const NO_DOCKER = flag('--no-docker');
 
+// Hand-written pathspecs equivalent to the generator's Dockerfile + ignore file. Used for
+// --fake-inputs and as a reference row: what raw git costs with a minimal pathspec set.
+const REFERENCE_PATHSPECS = [DOCKERFILE, IGNORE_FILE, 'go.mod', 'go.sum', ':(glob)api/**', ':(exclude,glob)**/*_test.go',
+  ':(exclude,glob)api/**/testdata/**', ':(exclude,glob)**/*.md', 'desktop/shared/detect-render-node.sh',
+  ':(glob)desktop/shared/start-*.sh', ':(glob)desktop/ubuntu-config/**'];
+
 const failures = [];
 const check = (ok, what, detail = '') => {
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? `\n       ${detail}` : ''}`);
@@ -38,23 +44,39 @@ const check = (ok, what, detail = '') => {
   return ok;
 };
 
+// Async on purpose: with spawnSync a SIGINT/SIGTERM sent to this process alone would wait for
+// the whole bench to finish before the cleanup handler could run.
+const children = new Set();
 function run(cmd, args, opts = {}) {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  const ms = performance.now() - t0;
-  if (r.error) throw r.error;
-  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    children.add(child);
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => err.push(c));
+    child.on('error', (e) => {
+      children.delete(child);
+      reject(e);
+    });
+    child.on('close', (status) => {
+      const ms = performance.now() - t0;
+      children.delete(child);
+      resolve({ ms, status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
 }
-function must(cmd, args, opts) {
-  const r = run(cmd, args, opts);
+async function must(cmd, args, opts) {
+  const r = await run(cmd, args, opts);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}\n${r.stderr.trim()}`);
   return r;
 }
-const git = (repo, args) => must('git', args, { cwd: repo }).stdout;
+const git = async (repo, args) => (await must('git', args, { cwd: repo })).stdout;
 const cli = (repo, args) => run(process.execPath, [CLI, ...args, '--json', '--cwd', repo], { cwd: ROOT });
 
-function cliJson(repo, args) {
-  const r = cli(repo, args);
+async function cliJson(repo, args) {
+  const r = await cli(repo, args);
   if (r.status !== 0) throw new Error(`provenance ${args.join(' ')} exited ${r.status}\n${r.stderr.trim()}\n${r.stdout.slice(0, 2000)}`);
   try {
     return JSON.parse(r.stdout);
@@ -74,13 +96,13 @@ const stats = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max
  * Times each job RUNS times (after one untimed warm-up each), interleaved and with the order
  * rotated every round so neither side always runs on a warmer cache.
  */
-function timeInterleaved(jobs) {
+async function timeInterleaved(jobs) {
   const times = Object.fromEntries(Object.keys(jobs).map((k) => [k, []]));
   const names = Object.keys(jobs);
   for (let round = -1; round < RUNS; round++) {
     const order = names.map((_, i) => names[(i + Math.max(round, 0)) % names.length]);
     for (const name of order) {
-      const r = jobs[name]();
+      const r = await jobs[name]();
       if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr.trim().slice(0, 1000)}`);
       if (round >= 0) times[name].push(r.ms);
     }
@@ -119,7 +141,8 @@ function diffLists(got, want, label) {
 const fmtMs = (ms) => (ms === undefined || ms === null ? '-' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const rows = [];
 const row = (name, s, note = '') => rows.push([name, fmtMs(s?.median), fmtMs(s?.min), note]);
-const ratioNote = (r) => `ratio ${r.toFixed(2)} (goal <= ${GOAL}) ${r <= GOAL ? 'ok' : 'OVER GOAL'}`;
+const ratioNote = (r, ours, raw) =>
+  `ratio ${r.toFixed(2)} (goal <= ${GOAL}) ${r <= GOAL ? 'ok' : 'OVER GOAL'}; ratio of mins ${(ours.min / raw.min).toFixed(2)}`;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -127,6 +150,7 @@ const results = { when: new Date().toISOString(), node: process.version, runs: R
 let docker = null; // { container, image, dir } to clean up
 
 function cleanupDocker() {
+  for (const c of children) c.kill('SIGTERM');
   if (!docker) return;
   const d = docker;
   docker = null;
@@ -143,44 +167,37 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 async function main() {
-  console.log(`Build Provenance bench (runs=${RUNS}, node ${process.version})`);
+  const load = loadavg().map((x) => x.toFixed(2));
+  console.log(`Build Provenance bench (runs=${RUNS}, node ${process.version}, ${cpus().length} CPUs, load ${load.join(' ')})`);
+  results.machine = { cpus: cpus().length, loadavgAtStart: loadavg() };
   if (!FAKE && !existsSync(CLI)) {
     throw new Error(`${CLI} is missing. Run \`npm run build\` first (npm run bench does), or pass --fake-inputs for the raw-git side only.`);
   }
 
   // 1. Repository -------------------------------------------------------------------------------
-  const t0 = performance.now();
   const repoInfo = await ensureRepo({ log: console.log });
   const repo = repoInfo.dir;
   console.log(`repo: ${repo}\n  ${repoInfo.commits} commits, ${repoInfo.fileCount} files, ` +
     (repoInfo.cached ? 'cached' : `generated in ${(repoInfo.generatedMs / 1000).toFixed(1)} s`));
   results.repo = { dir: repo, commits: repoInfo.commits, files: repoInfo.fileCount, cached: repoInfo.cached, generatedMs: repoInfo.generatedMs ?? null };
-  void t0;
 
   // 2. Range ------------------------------------------------------------------------------------
   const B = repoInfo.shas[COMMITS];
   const A = repoInfo.shas[COMMITS - RANGE];
-  const total = Number(git(repo, ['rev-list', '--count', `${A}..${B}`]).trim());
+  const total = Number((await git(repo, ['rev-list', '--count', `${A}..${B}`])).trim());
   check(total === RANGE, `range A..B has ${RANGE} commits`, `git rev-list --count says ${total}`);
 
   // 3. Pathspecs ----------------------------------------------------------------------------------
   let inputs;
-  let inputsTime = null;
   if (FAKE) {
-    inputs = {
-      dockerfile: DOCKERFILE,
-      ignoreFile: IGNORE_FILE,
-      pathspecs: [DOCKERFILE, IGNORE_FILE, 'go.mod', 'go.sum', ':(glob)api/**', ':(exclude,glob)**/*_test.go',
-        ':(exclude,glob)api/**/testdata/**', ':(exclude,glob)**/*.md', 'desktop/shared/detect-render-node.sh',
-        ':(glob)desktop/shared/start-*.sh', ':(glob)desktop/ubuntu-config/**'],
-      external: [],
-    };
+    inputs = { dockerfile: DOCKERFILE, ignoreFile: IGNORE_FILE, pathspecs: REFERENCE_PATHSPECS, external: [] };
     console.log('inputs: FAKE pathspecs (--fake-inputs)');
   } else {
-    inputs = cliJson(repo, ['inputs']);
+    inputs = await cliJson(repo, ['inputs']);
   }
   if (!Array.isArray(inputs.pathspecs) || inputs.pathspecs.length === 0) throw new Error(`inputs gave no pathspecs: ${JSON.stringify(inputs).slice(0, 500)}`);
-  console.log(`inputs: dockerfile=${inputs.dockerfile} ignoreFile=${inputs.ignoreFile}\n  pathspecs (${inputs.pathspecs.length}): ${inputs.pathspecs.join('  ')}` +
+  const shown = inputs.pathspecs.slice(0, 16).join('  ') + (inputs.pathspecs.length > 16 ? `  … (+${inputs.pathspecs.length - 16} more)` : '');
+  console.log(`inputs: dockerfile=${inputs.dockerfile} ignoreFile=${inputs.ignoreFile}\n  pathspecs (${inputs.pathspecs.length}): ${shown}` +
     `\n  external: ${(inputs.external ?? []).map((e) => (typeof e === 'string' ? e : e.source)).join(', ') || '-'}`);
   results.inputs = inputs;
 
@@ -189,24 +206,31 @@ async function main() {
   check(inputs.ignoreFile === IGNORE_FILE, `inputs.ignoreFile is ${IGNORE_FILE}`, `got ${inputs.ignoreFile}`);
 
   // Ground truth from the generator's own rules, over every commit of the range (untimed).
-  const everything = parseRawLog(git(repo, ['log', '--no-renames', '--name-only', '--format=%H', `${A}..${B}`]));
+  const everything = parseRawLog(await git(repo, ['log', '--no-renames', '--name-only', '--format=%H', `${A}..${B}`]));
   const truth = everything.map((c) => ({ sha: c.sha, files: c.files.filter(isImageInput) })).filter((c) => c.files.length > 0);
   check(everything.length === RANGE, 'unfiltered git log lists every commit of the range', `${everything.length}`);
 
   const rawArgs = ['log', '--no-renames', '--name-only', '--format=%H', `${A}..${B}`, '--', ...inputs.pathspecs];
-  const rawList = parseRawLog(must('git', rawArgs, { cwd: repo }).stdout);
+  const rawList = parseRawLog((await must('git', rawArgs, { cwd: repo })).stdout);
   check(!diffLists(rawList, truth, 'raw git vs generator'), 'pathspecs select exactly the generator\'s image inputs (raw git log vs ground truth)', diffLists(rawList, truth, 'raw git vs generator'));
+  const refArgs = ['log', '--no-renames', '--name-only', '--format=%H', `${A}..${B}`, '--', ...REFERENCE_PATHSPECS];
+  const refDiff = diffLists(parseRawLog((await must('git', refArgs, { cwd: repo })).stdout), truth, 'reference pathspecs vs generator');
+  check(!refDiff, 'bench self-check: the hand-written reference pathspecs match the ground truth', refDiff);
   const pct = ((100 * truth.length) / RANGE).toFixed(1);
   console.log(`  range: ${RANGE} commits, ${truth.length} touch image inputs (${pct}%)`);
   results.range = { from: A, to: B, total: RANGE, relevant: truth.length };
 
   // 4. diff -----------------------------------------------------------------------------------
-  const base = timeInterleaved({ node: () => run(process.execPath, ['-e', '0']) });
+  const baseJobs = { node: () => run(process.execPath, ['-e', '0']) };
+  if (!FAKE) baseJobs.startup = () => run(process.execPath, [CLI, '--version']);
+  const base = await timeInterleaved(baseJobs);
   row('node -e 0 (baseline)', base.node);
+  if (!FAKE) row('provenance --version (CLI startup floor)', base.startup);
   results.baseline = base.node;
+  results.startup = base.startup ?? null;
 
   if (!FAKE) {
-    const ours = cliJson(repo, ['diff', A, B]);
+    const ours = await cliJson(repo, ['diff', A, B]);
     check(ours.from === A && ours.to === B, 'diff: from/to are the full shas of A and B', `from=${ours.from} to=${ours.to}`);
     check(ours.total === RANGE, `diff: total is ${RANGE}`, `got ${ours.total}`);
     check(Array.isArray(ours.relevant) && ours.relevant.every((c) => /^[0-9a-f]{40}$/.test(c.sha) && Array.isArray(c.files)),
@@ -216,40 +240,45 @@ async function main() {
     const dt = diffLists(ours.relevant ?? [], truth, 'provenance diff vs generator');
     if (d && !dt) console.log('       (but provenance diff does match the generator\'s ground truth)');
   }
-  console.log('\ntiming');
+  console.log(`\ntiming diff: ${RUNS} interleaved runs each …`);
   const diffJobs = { raw: () => run('git', rawArgs, { cwd: repo }) };
   if (!FAKE) diffJobs.ours = () => cli(repo, ['diff', A, B]);
-  const dt = timeInterleaved(diffJobs);
-  row(`git log A..B -- <${inputs.pathspecs.length} pathspecs> (raw)`, dt.raw);
+  diffJobs.ref = () => run('git', refArgs, { cwd: repo });
+  const dt = await timeInterleaved(diffJobs);
+  row(`git log A..B -- <${inputs.pathspecs.length} pathspecs from inputs> (raw)`, dt.raw);
   results.diff = { raw: dt.raw };
   if (!FAKE) {
     const r = dt.ours.median / dt.raw.median;
-    row('provenance diff A B --json', dt.ours, ratioNote(r));
-    results.diff = { ...results.diff, ours: dt.ours, ratio: r, goal: GOAL };
+    row('provenance diff A B --json', dt.ours, ratioNote(r, dt.ours, dt.raw));
+    results.diff = { ...results.diff, ours: dt.ours, ratio: r, ratioOfMins: dt.ours.min / dt.raw.min, goal: GOAL };
   }
+  row(`  for reference: same git log with ${REFERENCE_PATHSPECS.length} hand-written pathspecs`, dt.ref,
+    `the inputs' pathspecs take ${(dt.raw.median / dt.ref.median).toFixed(2)}x this`);
+  results.diff.reference = { pathspecs: REFERENCE_PATHSPECS, time: dt.ref };
 
   // 6. inputs / affects ---------------------------------------------------------------------------
   if (!FAKE) {
+    console.log('');
     const inputPath = 'desktop/shared/detect-render-node.sh';
     const otherPath = truth.length ? 'frontend/package.json' : null;
-    const a1 = cliJson(repo, ['affects', inputPath]);
+    const a1 = await cliJson(repo, ['affects', inputPath]);
     const r1 = Array.isArray(a1) ? a1[0] : a1;
     check(r1?.affects === true, `affects ${inputPath} is true`, JSON.stringify(a1).slice(0, 300));
     if (otherPath) {
-      const a2 = cliJson(repo, ['affects', otherPath]);
+      const a2 = await cliJson(repo, ['affects', otherPath]);
       const r2 = Array.isArray(a2) ? a2[0] : a2;
       check(r2?.affects === false, `affects ${otherPath} is false (only the unreachable stage copies frontend/)`, JSON.stringify(a2).slice(0, 300));
     }
-    const at = timeInterleaved({ affects: () => cli(repo, ['affects', inputPath]), inputs: () => cli(repo, ['inputs']) });
+    console.log(`timing affects / inputs …`);
+    const at = await timeInterleaved({ affects: () => cli(repo, ['affects', inputPath]), inputs: () => cli(repo, ['inputs']) });
     row(`provenance affects ${inputPath}`, at.affects);
     row('provenance inputs --json', at.inputs);
     results.affects = at.affects;
     results.inputsTime = at.inputs;
-    void inputsTime;
   }
 
   // 5. status -----------------------------------------------------------------------------------
-  results.status = FAKE ? { skipped: 'fake inputs' } : benchStatus(repo, repoInfo, inputs);
+  results.status = FAKE ? { skipped: 'fake inputs' } : await benchStatus(repo, repoInfo, inputs);
 
   // Table
   console.log('');
@@ -261,7 +290,25 @@ async function main() {
   console.log(`  (${RUNS} interleaved runs each after a warm-up; process spawn included; ratios use medians and never fail the run)`);
 }
 
-function benchStatus(repo, repoInfo, inputs) {
+/** Containers left by a bench run that was killed (SIGKILL skips the exit handler). */
+function removeStaleContainers() {
+  const r = spawnSync('docker', ['ps', '-a', '--filter', 'name=^bp-bench-[0-9]+$', '--format', '{{.Names}}'], { encoding: 'utf8' });
+  for (const n of (r.stdout || '').split('\n').filter(Boolean)) {
+    const pid = Number(n.slice('bp-bench-'.length));
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = e.code === 'EPERM';
+    }
+    if (!alive) {
+      console.log(`  removing stale container ${n} (its bench process ${pid} is gone)`);
+      spawnSync('docker', ['rm', '-f', n], { stdio: 'ignore' });
+    }
+  }
+}
+
+async function benchStatus(repo, repoInfo, inputs) {
   const R = repoInfo.shas[COMMITS - RANGE];
   if (NO_DOCKER) {
     console.log('\nstatus: skipped (--no-docker)');
@@ -281,6 +328,7 @@ function benchStatus(repo, repoInfo, inputs) {
   }
   const tag = `${IMAGE}:bench`;
   const name = `bp-bench-${process.pid}`;
+  removeStaleContainers();
   const dir = mkdtempSync(join(tmpdir(), 'bp-bench-img-'));
   docker = { dir };
   copyFileSync(busybox, join(dir, 'busybox'));
@@ -288,16 +336,16 @@ function benchStatus(repo, repoInfo, inputs) {
     `LABEL org.opencontainers.image.revision=${R}`, 'CMD ["/bin/busybox","sleep","3600"]', ''].join('\n'));
   const env = { ...process.env, DOCKER_BUILDKIT: '0' };
   docker.image = tag;
-  must('docker', ['build', '-q', '-t', tag, dir], { env });
+  await must('docker', ['build', '-q', '-t', tag, dir], { env });
   docker.container = name;
-  must('docker', ['run', '-d', '--network', 'host', '--name', name, tag]);
+  await must('docker', ['run', '-d', '--network', 'host', '--name', name, tag]);
 
-  const ours = cliJson(repo, ['status']);
+  const ours = await cliJson(repo, ['status']);
   // One target, or a list of snapshots: take the one for our image.
   const snaps = Array.isArray(ours) ? ours : Array.isArray(ours.targets) ? ours.targets : [ours];
   const snap = snaps.find((s) => s?.target?.image === IMAGE) ?? snaps[0];
   const rawArgs = ['log', '--format=%H', `${R}..HEAD`, '--', ...inputs.pathspecs];
-  const rawShas = must('git', rawArgs, { cwd: repo }).stdout.split('\n').filter(Boolean);
+  const rawShas = (await must('git', rawArgs, { cwd: repo })).stdout.split('\n').filter(Boolean);
   const u = snap?.undeployed;
   check(!!u, 'status: JSON has undeployed{}', JSON.stringify(ours).slice(0, 400));
   if (u) {
@@ -311,12 +359,13 @@ function benchStatus(repo, repoInfo, inputs) {
       `got ${got.map((s) => s.slice(0, 8)).join(',')} want ${want.map((s) => s.slice(0, 8)).join(',')}`);
     console.log(`  undeployed: total=${u.total} relevantCount=${u.relevantCount} (raw git: ${rawShas.length}), state=${snap.state}`);
   }
-  const st = timeInterleaved({ raw: () => run('git', rawArgs, { cwd: repo }), ours: () => cli(repo, ['status']) });
+  console.log(`timing status …`);
+  const st = await timeInterleaved({ raw: () => run('git', rawArgs, { cwd: repo }), ours: () => cli(repo, ['status']) });
   const r = st.ours.median / st.raw.median;
   row(`git log R..HEAD -- <pathspecs> (raw)`, st.raw);
-  row('provenance status --json', st.ours, ratioNote(r));
+  row('provenance status --json', st.ours, ratioNote(r, st.ours, st.raw));
   cleanupDocker();
-  return { raw: st.raw, ours: st.ours, ratio: r, goal: GOAL, relevant: rawShas.length, total: RANGE };
+  return { raw: st.raw, ours: st.ours, ratio: r, ratioOfMins: st.ours.min / st.raw.min, goal: GOAL, relevant: rawShas.length, total: RANGE };
 }
 
 try {
@@ -326,6 +375,7 @@ try {
   console.error(`\nerror: ${err?.stack ?? err}`);
 }
 cleanupDocker();
+results.machine = { ...results.machine, loadavgAtEnd: loadavg() };
 results.failures = failures;
 mkdirSync(dirname(RESULTS), { recursive: true });
 writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
