@@ -2,6 +2,8 @@
 import type { TargetConfig } from '../core/config';
 import type { DriftSnapshot } from '../core/driftModel';
 import type { DiffResult, InputsResult } from '../core/provenance';
+import type { BuildResult, HistoryEntry, SmokeRunResult } from '../core/buildEngine';
+import type { SmokeResult } from '../core/smoke';
 import type { AffectsResult } from '../core/types';
 import { ago, clean } from '../core/humanize';
 
@@ -159,4 +161,117 @@ export function formatInputs(r: InputsResult, st: Style): string {
     for (const p of r.problems) lines.push(`    line ${p.line}: ${clean(p.message)}`);
   }
   return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// build / smoke / history (README: "build, smoke and history")
+
+function smokeJson(s: SmokeResult | null) {
+  return s
+    ? { result: s.result, reason: s.reason, failure: s.failure, exitCode: s.exitCode, logTail: s.logTail, durationMs: s.durationMs }
+    : null;
+}
+
+/** The stable `build --json` shape. */
+export function buildJson(r: BuildResult) {
+  return {
+    target: r.target,
+    ok: r.ok,
+    result: r.result,
+    mode: r.mode,
+    imageId: r.imageId,
+    tags: r.tags,
+    revision: r.revision,
+    dirty: r.dirty,
+    inputHash: r.inputHash,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    error: r.error,
+    guidance: r.guidance,
+    smoke: smokeJson(r.smoke),
+    ledgerId: r.ledgerId,
+  };
+}
+
+/** The stable `smoke --json` shape. */
+export function smokeRunJson(r: SmokeRunResult) {
+  return { target: r.target, ok: r.ok, imageId: r.imageId, revision: r.revision, dirty: r.dirty, smoke: smokeJson(r.smoke), ledgerId: r.ledgerId };
+}
+
+/** The stable `history --json` shape: one element per ledger record, newest first. */
+export function historyJson(e: HistoryEntry) {
+  return {
+    id: e.id,
+    kind: e.kind,
+    target: e.target,
+    revision: e.revision,
+    dirty: e.dirty,
+    inputHash: e.inputHash,
+    imageId: e.imageId,
+    tags: e.tags,
+    mode: e.mode,
+    startedAt: e.startedAt,
+    endedAt: e.endedAt,
+    result: e.result,
+    smoke: e.smoke,
+    error: e.error,
+    present: e.present,
+    currentTags: e.currentTags,
+    passed: e.passed,
+    logExcerpt: e.logExcerpt,
+  };
+}
+
+function seconds(fromIso: string, toIso: string): string {
+  return `${((Date.parse(toIso) - Date.parse(fromIso)) / 1000).toFixed(1)} s`;
+}
+
+function smokeLine(s: SmokeResult, st: Style): string[] {
+  if (s.result === 'passed') return [`  smoke test ${st.green('passed')} (${(s.durationMs / 1000).toFixed(1)} s)`];
+  const lines = [`  smoke test ${s.result === 'cancelled' ? st.yellow('cancelled') : st.red('FAILED')}: ${clean(s.reason ?? '')}`];
+  if (s.result === 'failed' && s.logTail.length) {
+    lines.push('  container log (last lines):');
+    for (const l of s.logTail.slice(-20)) lines.push(`    ${clean(l)}`);
+  }
+  return lines;
+}
+
+export function formatBuild(r: BuildResult, st: Style): string {
+  const rev = `${r.revision.slice(0, 12)}${r.dirty ? '-dirty' : ''}`;
+  const lines: string[] = [];
+  if (r.result === 'success' || (r.imageId && r.smoke)) {
+    const img = r.imageId ? r.imageId.replace(/^sha256:/, '').slice(0, 12) : '(no new image)';
+    const verdict = r.ok ? st.green('built') : st.red('built, smoke test failed');
+    lines.push(`${st.bold(clean(r.target))}: ${verdict} ${img} from ${rev} in ${seconds(r.startedAt, r.endedAt)}${r.tags.length ? ` — ${r.tags.map(clean).join(', ')}` : ''}`);
+  } else {
+    const verdict = r.result === 'cancelled' ? st.yellow('build cancelled') : st.red('build FAILED');
+    lines.push(`${st.bold(clean(r.target))}: ${verdict} at ${rev}: ${clean(r.error ?? '')}`);
+  }
+  if (r.smoke) lines.push(...smokeLine(r.smoke, st));
+  if (r.guidance) lines.push(...r.guidance.split('\n').map((l) => `  ${st.yellow('!')} ${clean(l)}`));
+  if (r.ledgerId) lines.push(st.dim(`  recorded in the build ledger as ${r.ledgerId} (provenance history)`));
+  return lines.join('\n');
+}
+
+export function formatSmokeRun(r: SmokeRunResult, st: Style): string {
+  const rev = r.revision ? `${r.revision.slice(0, 12)}${r.dirty ? '-dirty' : ''}` : 'unlabeled';
+  const lines = [`${st.bold(clean(r.target))}: smoke test of ${r.imageId.replace(/^sha256:/, '').slice(0, 12)} (${rev})`, ...smokeLine(r.smoke, st)];
+  if (r.ledgerId) lines.push(st.dim(`  recorded in the build ledger as ${r.ledgerId}`));
+  return lines.join('\n');
+}
+
+export function formatHistory(entries: HistoryEntry[], st: Style): string {
+  if (entries.length === 0) return 'The build ledger is empty: no build or smoke test was run from this clone yet (provenance build).';
+  return entries
+    .map((e) => {
+      const when = e.startedAt.slice(0, 16).replace('T', ' ');
+      const rev = e.revision ? `${e.revision.slice(0, 12)}${e.dirty ? '-dirty' : ''}` : 'unlabeled';
+      const img = e.imageId ? e.imageId.replace(/^sha256:/, '').slice(0, 12) : '-';
+      const where = e.present === null ? '?' : e.present ? (e.currentTags.length ? e.currentTags.map(clean).join(',') : 'present') : st.dim('gone');
+      const result = e.result === 'success' ? st.green('ok') : e.result === 'cancelled' ? st.yellow('cancelled') : st.red('failed');
+      const smoke = e.passed === null ? st.dim('not smoke-tested') : e.passed ? st.green('smoke passed') : st.red('smoke failed');
+      const why = e.result === 'failure' && e.error ? ` — ${clean(e.error.split('\n')[0]).slice(0, 100)}` : '';
+      return `${when}  ${clean(e.target)}  ${e.kind.padEnd(5)}  ${rev}  ${img} [${where}]  ${result}  ${smoke}${why}`;
+    })
+    .join('\n');
 }

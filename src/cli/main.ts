@@ -14,6 +14,8 @@ import {
   ProvenanceError,
   type Workspace,
 } from '../core/provenance';
+import { BuildRefusedError } from '../core/buildEngine';
+import { buildCommand, historyCommand, smokeCommand } from './buildCommands';
 import { formatAffects, formatDiff, formatInputs, formatStatus, makeStyle, statusJson } from './format';
 
 declare const PROVENANCE_VERSION: string | undefined;
@@ -27,6 +29,9 @@ Usage:
   provenance affects <path>... [--json]   is a file baked into the image, and where?
   provenance inputs   [--json]            what goes into the image (pathspecs, external inputs)
   provenance check                        exit 1 on relevant drift or uncommitted input changes
+  provenance build [--smoke] [--json]     build the image (stamped with its commit), then smoke-test it
+  provenance smoke [--image ID] [--json]  smoke-test an image (default: the target's newest)
+  provenance history [--json]             every build and smoke test of this clone, with its image
 
 Global flags:
   --cwd DIR          repository (or a folder above it); default: the current folder
@@ -39,7 +44,7 @@ Global flags:
   -h, --help         this help
   --version          print the version
 
-Exit codes: 0 ok · 1 drift (check) · 2 usage or environment error`;
+Exit codes: 0 ok · 1 drift (check), build or smoke failure · 2 usage or environment error (or cancelled)`;
 
 export class UsageError extends Error {}
 
@@ -67,6 +72,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'no-color': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
+        smoke: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -90,15 +96,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   try {
-    const known = ['status', 'diff', 'affects', 'inputs', 'check'];
+    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'build', 'smoke', 'history'];
     if (!known.includes(command)) throw new UsageError(`unknown command "${command}". Commands: ${known.join(', ')}.`);
     if (command === 'diff' && args.length !== 2) throw new UsageError('diff needs two revisions: provenance diff <from> <to>');
     if (command === 'affects' && args.length === 0) throw new UsageError('affects needs at least one path: provenance affects <path>...');
-    if (['status', 'inputs', 'check'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
+    if (flags.smoke && command !== 'build') throw new UsageError('--smoke goes with build: provenance build --smoke');
+    if (['status', 'inputs', 'check', 'build', 'smoke', 'history'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
 
     const ws: Workspace = await openWorkspace(cwd, {
       target: flags.target,
-      overrides: { image: flags.image, dockerfile: flags.dockerfile, context: flags.context },
+      // For smoke, --image names the image to test, not the target's image.
+      overrides: { image: command === 'smoke' ? undefined : flags.image, dockerfile: flags.dockerfile, context: flags.context },
       signal: controller.signal,
     });
     const signal = controller.signal;
@@ -133,6 +141,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
         }
         return 0;
       }
+      case 'build':
+        return await buildCommand({ ws, io, style, json, signal }, Boolean(flags.smoke));
+      case 'smoke':
+        return await smokeCommand({ ws, io, style, json, signal }, flags.image);
+      case 'history':
+        return await historyCommand({ ws, io, style, json, signal }, flags.target);
       case 'inputs': {
         const results = await Promise.all(ws.targets.map((t) => computeInputs(ws, t, signal)));
         if (json) {
@@ -172,7 +186,7 @@ function checkExit(snaps: Awaited<ReturnType<typeof computeStatus>>[], io: Io, s
 function reportError(err: unknown, io: Io, json: boolean): number {
   let message: string;
   let hint = '';
-  if (err instanceof ProvenanceError) {
+  if (err instanceof ProvenanceError || err instanceof BuildRefusedError) {
     message = err.message;
     hint = err.hint;
   } else if (err instanceof UsageError) {

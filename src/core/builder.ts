@@ -92,7 +92,14 @@ export async function buildBuiltin(opts: BuiltinBuildOptions): Promise<{ imageId
     ignoreFile: opts.ignoreFile,
     ignoreText: opts.ignoreText,
   });
-  const parser = new BuildStreamParser((l) => opts.onOutput?.(l));
+  // The classic builder names each RUN step's container ("Running in <id>"); after a cancel we
+  // make sure they are gone rather than trusting the engine to get there eventually.
+  const stepContainers = new Set<string>();
+  const parser = new BuildStreamParser((l) => {
+    const m = /^ ---> Running in ([0-9a-f]{12,64})$/.exec(l);
+    if (m) stepContainers.add(m[1]);
+    opts.onOutput?.(l);
+  });
   const request = new AbortController();
   const onAbort = () => {
     request.abort();
@@ -157,7 +164,23 @@ export async function buildBuiltin(opts: BuiltinBuildOptions): Promise<{ imageId
     opts.signal?.removeEventListener('abort', onAbort);
     ctx.destroy();
     if (res) (res as unknown as { destroy(): void }).destroy();
+    if (opts.signal?.aborted) await reapStepContainers(docker, stepContainers);
   }
+}
+
+/**
+ * After a cancel the engine kills and removes the running step's container on its own, a moment
+ * later. Wait for that (up to 10 s), then remove whatever is left, so a cancel leaves nothing behind.
+ */
+async function reapStepContainers(docker: Dockerode, ids: Set<string>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let left = [...ids];
+  while (left.length > 0 && Date.now() < deadline) {
+    const alive = await Promise.all(left.map((id) => docker.getContainer(id).inspect().then(() => true, (err: { statusCode?: number }) => err.statusCode !== 404)));
+    left = left.filter((_, i) => alive[i]);
+    if (left.length > 0) await new Promise((r) => setTimeout(r, 200));
+  }
+  await Promise.all(left.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
 }
 
 /** The engine's own words from a dockerode error (`(HTTP code 500) server error - …`). */

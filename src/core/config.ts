@@ -16,7 +16,10 @@ export interface BuildSettings {
   shell?: boolean;
   cwd?: string;
   env?: Record<string, string>;
+  /** Tags for the built-in build; `{sha}` / `{short}` are replaced. Default `<image>:<short>`, `<image>:latest`. */
   tags?: string[];
+  /** Network of RUN steps in the built-in build (default: the engine's). */
+  network?: 'host' | 'none';
 }
 
 export interface SmokeSettings {
