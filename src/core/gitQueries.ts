@@ -2,7 +2,7 @@
 // AbortSignal). Nothing here needs blobs except reading the Dockerfile/ignore file at a
 // revision, so the range queries work in blobless partial clones without fetching.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { abortError, GitError, gitEnv, noteGitSpawn, runGit, streamGit } from './gitExec';
 import type { CommitSummary } from './types';
@@ -40,6 +40,8 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', 'vendor', '.ca
 export async function findRepo(startDir: string, signal?: AbortSignal): Promise<RepoInfo> {
   const dir = path.resolve(startDir);
   if (!existsSync(dir)) throw new NotARepoError(dir, 'That folder does not exist.');
+  const fast = discoverFromFiles(dir);
+  if (fast) return fast;
   const here = await repoAt(dir, signal);
   if (here) return here;
   const found: string[] = [];
@@ -68,6 +70,54 @@ export async function findRepo(startDir: string, signal?: AbortSignal): Promise<
     throw new NotARepoError(dir, `Found several repositories below it (${found.map((f) => path.relative(dir, f)).join(', ')}); choose one with --cwd.`);
   }
   throw new NotARepoError(dir);
+}
+
+/**
+ * What `git rev-parse --show-toplevel --absolute-git-dir --git-common-dir` would say, read from
+ * the files (a process start saved on every CLI run). Anything unusual — GIT_DIR and friends, a
+ * bare repo, a `.git` file we cannot read — returns null and git itself is asked.
+ */
+function discoverFromFiles(start: string): RepoInfo | null {
+  if (process.env.GIT_DIR || process.env.GIT_WORK_TREE || process.env.GIT_COMMON_DIR || process.env.GIT_CEILING_DIRECTORIES) return null;
+  for (let d = start; ; d = path.dirname(d)) {
+    const dotGit = path.join(d, '.git');
+    let gitDir: string | null = null;
+    try {
+      const st = statSync(dotGit);
+      if (st.isDirectory()) gitDir = dotGit;
+      else if (st.isFile()) {
+        const m = /^gitdir: (.+)$/m.exec(readFileSync(dotGit, 'utf8'));
+        if (!m) return null;
+        gitDir = path.resolve(d, m[1].trim());
+      }
+    } catch {
+      gitDir = null;
+    }
+    if (gitDir) {
+      if (!existsSync(path.join(gitDir, 'HEAD'))) return null;
+      let commonDir = gitDir;
+      try {
+        commonDir = path.resolve(gitDir, readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
+      } catch {
+        /* not a linked worktree */
+      }
+      let root = d;
+      try {
+        root = realpathSync(d);
+      } catch {
+        /* keep d */
+      }
+      return {
+        root,
+        gitDir,
+        commonDir,
+        shallow: existsSync(path.join(commonDir, 'shallow')),
+        partial: isPartialClone(commonDir),
+        isWorktree: path.resolve(gitDir) !== path.resolve(commonDir),
+      };
+    }
+    if (path.dirname(d) === d) return null;
+  }
 }
 
 async function repoAt(dir: string, signal?: AbortSignal): Promise<RepoInfo | null> {
@@ -245,15 +295,17 @@ const LOG_FORMAT = `--format=${RECORD}%H${FIELD}%ct${FIELD}%an${FIELD}%s`;
  */
 export async function logRange(
   root: string,
-  range: { from: string | null; to: string },
+  range: { from: string | null; to: string | string[] },
   pathspecs: string[] | null,
-  opts: { withFiles: boolean; maxCount?: number; signal?: AbortSignal },
+  opts: { withFiles: boolean; maxCount?: number; noWalk?: boolean; signal?: AbortSignal },
   onCommit?: (c: CommitSummary) => void,
 ): Promise<CommitSummary[]> {
   const args = ['log', '--no-renames', '--no-color', '-z', LOG_FORMAT];
   if (opts.withFiles) args.push('--name-only');
   if (opts.maxCount !== undefined) args.push(`--max-count=${opts.maxCount}`);
-  args.push(range.from ? `${range.from}..${range.to}` : range.to);
+  if (opts.noWalk) args.push('--no-walk=unsorted');
+  if (Array.isArray(range.to)) args.push(...range.to);
+  else args.push(range.from ? `${range.from}..${range.to}` : range.to);
   args.push('--');
   if (pathspecs) args.push(...pathspecs);
   const commits: CommitSummary[] = [];
@@ -283,6 +335,12 @@ export async function logRange(
   if (rest) handleToken(rest);
   emit();
   return commits;
+}
+
+/** The given commits (newest first, as given) with their files matching pathspecs. */
+export async function commitsWithFiles(root: string, shas: string[], pathspecs: string[], signal?: AbortSignal): Promise<CommitSummary[]> {
+  if (shas.length === 0) return [];
+  return logRange(root, { from: null, to: shas }, pathspecs, { withFiles: true, noWalk: true, signal });
 }
 
 /** Number of commits in from..to (no path limit). */

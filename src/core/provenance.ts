@@ -1,5 +1,6 @@
 // Orchestration: the queries the CLI and the extension ask (status, diff, affects, inputs).
 // Independent git and docker calls overlap; nothing is asked twice.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from './config';
 import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
@@ -8,6 +9,7 @@ import { readDockerState } from './dockerState';
 import { runGit } from './gitExec';
 import {
   catFileBatch,
+  commitsWithFiles,
   countRange,
   countSides,
   findRepo,
@@ -245,56 +247,87 @@ export async function computeStatus(ws: Workspace, target: TargetConfig, opts: S
 export async function computeTargetStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<TargetStatus> {
   const { repo } = ws;
   const signal = opts.signal;
-  const [head, docker] = await Promise.all([
-    requireHead(repo, signal),
-    opts.docker ? Promise.resolve(opts.docker) : dockerStateFor(target, signal),
-  ]);
+  const cache = readStatusCache(repo, target);
+  const headP = requireHead(repo, signal);
+  const dockerP = opts.docker ? Promise.resolve(opts.docker) : dockerStateFor(target, signal);
+  headP.catch(() => undefined);
+
+  // Facts per revision are computed once. While Docker answers, the revisions it answered last
+  // time are already being walked: the deployed revision rarely changes between two looks.
+  const factsByRev = new Map<string, Promise<RevisionFacts>>();
+  let headInputsP: Promise<{ head: ImageInputs; worktree: ImageInputs }> | undefined;
+  let specDockerfile: string | undefined;
+  const inputsAtHead = (dockerfile: string, headSha: string) =>
+    (headInputsP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal).then((res) => {
+      const headAt = pickDockerfileAt(target, dockerfile, res);
+      const wtAt = worktreeDockerfile(repo, target, dockerfile);
+      const head = headAt ? analyze(target, dockerfile, headAt) : wtAt ? analyze(target, dockerfile, wtAt) : null;
+      if (!head) {
+        throw new ProvenanceError(
+          `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
+          'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
+          'no-dockerfile',
+        );
+      }
+      return { head, worktree: wtAt ? unionInputs(head, analyze(target, dockerfile, wtAt)) : head };
+    }));
+  const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, signal = opts.signal) => {
+    let p = factsByRev.get(label.sha);
+    if (!p) {
+      p = (async () => {
+        const [batch, base] = await Promise.all([
+          catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], signal),
+          inputsAtHead(dockerfile, headSha),
+        ]);
+        if (!batch[0]) return unknownFacts(label);
+        const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
+        const inputs = at ? unionInputs(base.head, analyze(target, dockerfile, at)) : base.head;
+        return revisionFacts(repo, batch[0].oid, headSha, inputs, label, signal);
+      })();
+      p.catch(() => undefined);
+      factsByRev.set(label.sha, p);
+    }
+    return p;
+  };
+  const speculative = new Map<string, AbortController>();
+  if (cache && (target.dockerfile ?? cache.dockerfile)) {
+    specDockerfile = target.dockerfile ?? cache.dockerfile;
+    void headP.then((head) => {
+      if (docker !== undefined) return;
+      for (const rev of cache.revs) {
+        const ctl = new AbortController();
+        signal?.addEventListener('abort', () => ctl.abort(), { once: true });
+        speculative.set(rev, ctl);
+        void factsFor(specDockerfile!, head.sha, speculativeLabel(rev), ctl.signal);
+      }
+    }, () => undefined);
+  }
+  let docker: DockerState | undefined;
+  const [head, dockerState] = await Promise.all([headP, dockerP]);
+  docker = dockerState;
   const images = docker.reachable ? docker.images : [];
   const dockerfile = await resolveDockerfile(repo, target, docker.reachable ? images : null, signal);
   const built = images[0] ?? null;
   const containers = docker.reachable ? docker.containers.filter((c) => c.state === 'running') : [];
-
-  // Every revision read from labels, resolved and with its Dockerfile, in one cat-file process.
-  const labelShas = new Map<string, LabelRevision & { kind: 'sha' }>();
-  for (const r of [built?.revision, ...containers.map((c) => c.revision)]) {
-    if (r && r.kind === 'sha') labelShas.set(r.sha, r);
-  }
-  const revs = [...labelShas.keys()];
-  const perRev = 1 + 1 + ignoreFileCandidates(dockerfile, target.context).length;
-  const specs = [...dockerfileSpecs(target, dockerfile, head.sha)];
-  for (const r of revs) specs.push(`${r}^{commit}`, ...dockerfileSpecs(target, dockerfile, r));
-  const batch = await catFileBatch(repo.root, specs, signal);
-  const headAt = pickDockerfileAt(target, dockerfile, batch.slice(0, perRev - 1));
-  const wtAt = worktreeDockerfile(repo, target, dockerfile);
-  const headInputs = headAt ? analyze(target, dockerfile, headAt) : wtAt ? analyze(target, dockerfile, wtAt) : null;
-  if (!headInputs) {
-    throw new ProvenanceError(
-      `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
-      'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
-      'no-dockerfile',
-    );
-  }
-  const wtInputs = wtAt ? unionInputs(headInputs, analyze(target, dockerfile, wtAt)) : headInputs;
-
-  const factsBySha = new Map<string, Promise<RevisionFacts>>();
-  revs.forEach((r, k) => {
-    const base = perRev - 1 + k * perRev;
-    const commit = batch[base];
-    const label = labelShas.get(r)!;
-    if (!commit) {
-      factsBySha.set(r, Promise.resolve(unknownFacts(label)));
-      return;
+  const labels = new Map<string, LabelRevision & { kind: 'sha' }>();
+  for (const r of [built?.revision, ...containers.map((c) => c.revision)]) if (r && r.kind === 'sha') labels.set(r.sha, r);
+  // Guessed wrong: stop the walks nobody needs.
+  const wrongDockerfile = specDockerfile !== undefined && specDockerfile !== dockerfile;
+  for (const [rev, ctl] of speculative) {
+    if (wrongDockerfile || !labels.has(rev)) {
+      ctl.abort();
+      factsByRev.delete(rev);
     }
-    const at = pickDockerfileAt(target, dockerfile, batch.slice(base + 1, base + perRev));
-    const inputs = at ? unionInputs(headInputs, analyze(target, dockerfile, at)) : headInputs;
-    factsBySha.set(r, revisionFacts(repo, commit.oid, head.sha, inputs, label, signal));
-  });
+  }
+  if (wrongDockerfile) headInputsP = undefined;
+  const { worktree: wtInputs } = await inputsAtHead(dockerfile, head.sha);
+  const revs = [...labels.keys()];
   const [uncommitted, ...facts] = await Promise.all([
     opts.restricted ? Promise.resolve([]) : worktreeChanges(repo.root, wtInputs.pathspecs, signal),
-    ...revs.map((r) => factsBySha.get(r)!),
+    ...revs.map((r) => factsFor(dockerfile, head.sha, labels.get(r)!).then((f) => ({ ...f, label: labels.get(r)! }))),
   ]);
-  const factOf = (rev: LabelRevision): RevisionFacts | null =>
-    rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null;
+  const factOf = (rev: LabelRevision): RevisionFacts | null => (rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null);
+  if (docker.reachable) writeStatusCache(repo, target, { dockerfile, revs });
 
   const snapshot = computeDrift({
     now: opts.now ?? new Date(),
@@ -312,6 +345,54 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   return { snapshot, inputs: wtInputs, revisions: facts.filter((f) => f.sha).map((f) => f.sha!) };
 }
 
+function speculativeLabel(sha: string): LabelRevision & { kind: 'sha' } {
+  return { kind: 'sha', label: '(cached)', raw: sha, sha, dirty: false, short: sha.length < 40 };
+}
+
+interface StatusCacheEntry {
+  dockerfile: string;
+  revs: string[];
+}
+
+function statusCachePath(repo: RepoInfo): string {
+  return path.join(repo.commonDir, 'build-provenance', 'status-cache.json');
+}
+
+/** The revisions the last status of this target compared against (a hint, never trusted as fact). */
+function readStatusCache(repo: RepoInfo, target: TargetConfig): StatusCacheEntry | null {
+  try {
+    const all = JSON.parse(readFileSync(statusCachePath(repo), 'utf8')) as Record<string, StatusCacheEntry>;
+    const e = all[`${target.name}\0${target.image}`];
+    if (e && typeof e.dockerfile === 'string' && Array.isArray(e.revs) && e.revs.every((r) => typeof r === 'string' && /^[0-9a-f]{7,64}$/.test(r))) {
+      return { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4) };
+    }
+  } catch {
+    /* no cache yet, or unreadable: no speculation */
+  }
+  return null;
+}
+
+function writeStatusCache(repo: RepoInfo, target: TargetConfig, entry: StatusCacheEntry): void {
+  const file = statusCachePath(repo);
+  try {
+    let all: Record<string, StatusCacheEntry> = {};
+    try {
+      all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, StatusCacheEntry>;
+    } catch {
+      /* first write */
+    }
+    const key = `${target.name}\0${target.image}`;
+    if (JSON.stringify(all[key]) === JSON.stringify(entry)) return;
+    all[key] = entry;
+    mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(all));
+    renameSync(tmp, file);
+  } catch {
+    /* a read-only git dir: no cache, only slower */
+  }
+}
+
 function unknownFacts(label: LabelRevision): RevisionFacts {
   return { sha: null, label, ahead: 0, behind: 0, relevantCount: 0, relevant: [], oldestRelevantDate: null };
 }
@@ -324,16 +405,13 @@ async function revisionFacts(
   label: LabelRevision,
   signal?: AbortSignal,
 ): Promise<RevisionFacts> {
-  // The count walk needs no files; the newest few carry theirs. Both run at once.
-  const [sides, all, newest] = await Promise.all([
+  // A range walk costs the same with or without --max-count (git limits the whole range before
+  // printing), so walk once without files, then ask for the newest few commits' files alone.
+  const [sides, all] = await Promise.all([
     countSides(repo.root, sha, headSha, signal),
     logRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, { withFiles: false, signal }),
-    logRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, {
-      withFiles: true,
-      maxCount: STATUS_RELEVANT_LIMIT,
-      signal,
-    }),
   ]);
+  const newest = await commitsWithFiles(repo.root, all.slice(0, STATUS_RELEVANT_LIMIT).map((c) => c.sha), inputs.pathspecs, signal);
   return {
     sha,
     label,
