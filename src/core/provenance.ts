@@ -249,14 +249,14 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   const signal = opts.signal;
   const cache = readStatusCache(repo, target);
   const headP = requireHead(repo, signal);
-  const dockerP = opts.docker ? Promise.resolve(opts.docker) : dockerStateFor(target, signal);
   headP.catch(() => undefined);
 
   // Facts per revision are computed once. While Docker answers, the revisions it answered last
   // time are already being walked: the deployed revision rarely changes between two looks.
   const factsByRev = new Map<string, Promise<RevisionFacts>>();
+  const walkStarted: Promise<void>[] = [];
   let headInputsP: Promise<{ head: ImageInputs; worktree: ImageInputs }> | undefined;
-  let specDockerfile: string | undefined;
+  let uncommittedP: Promise<{ path: string }[]> | undefined;
   const inputsAtHead = (dockerfile: string, headSha: string) =>
     (headInputsP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal).then((res) => {
       const headAt = pickDockerfileAt(target, dockerfile, res);
@@ -271,40 +271,61 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       }
       return { head, worktree: wtAt ? unionInputs(head, analyze(target, dockerfile, wtAt)) : head };
     }));
-  const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, signal = opts.signal) => {
+  const uncommittedFor = (dockerfile: string, headSha: string) =>
+    (uncommittedP ??= opts.restricted
+      ? Promise.resolve([])
+      : inputsAtHead(dockerfile, headSha).then((i) => worktreeChanges(repo.root, i.worktree.pathspecs, signal)));
+  const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, walkSignal = signal) => {
     let p = factsByRev.get(label.sha);
     if (!p) {
+      let started!: () => void;
+      walkStarted.push(new Promise<void>((resolve) => (started = resolve)));
       p = (async () => {
-        const [batch, base] = await Promise.all([
-          catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], signal),
-          inputsAtHead(dockerfile, headSha),
-        ]);
-        if (!batch[0]) return unknownFacts(label);
-        const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
-        const inputs = at ? unionInputs(base.head, analyze(target, dockerfile, at)) : base.head;
-        return revisionFacts(repo, batch[0].oid, headSha, inputs, label, signal);
+        try {
+          const [batch, base] = await Promise.all([
+            catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], walkSignal),
+            inputsAtHead(dockerfile, headSha),
+          ]);
+          if (!batch[0]) return unknownFacts(label);
+          const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
+          const inputs = at ? unionInputs(base.head, analyze(target, dockerfile, at)) : base.head;
+          const facts = revisionFacts(repo, batch[0].oid, headSha, inputs, label, walkSignal);
+          started(); // git is walking; loading dockerode now blocks nothing that matters
+          return await facts;
+        } finally {
+          started();
+        }
       })();
       p.catch(() => undefined);
       factsByRev.set(label.sha, p);
     }
     return p;
   };
+
   const speculative = new Map<string, AbortController>();
-  if (cache && (target.dockerfile ?? cache.dockerfile)) {
-    specDockerfile = target.dockerfile ?? cache.dockerfile;
-    void headP.then((head) => {
-      if (docker !== undefined) return;
-      for (const rev of cache.revs) {
-        const ctl = new AbortController();
-        signal?.addEventListener('abort', () => ctl.abort(), { once: true });
-        speculative.set(rev, ctl);
-        void factsFor(specDockerfile!, head.sha, speculativeLabel(rev), ctl.signal);
-      }
-    }, () => undefined);
+  const specDockerfile = cache ? (target.dockerfile ?? cache.dockerfile) : undefined;
+  let dockerP: Promise<DockerState>;
+  if (opts.docker) {
+    dockerP = Promise.resolve(opts.docker);
+  } else if (cache && specDockerfile) {
+    // Spawn the speculative walks first: the Docker client loads synchronously.
+    dockerP = headP
+      .then((head) => {
+        void uncommittedFor(specDockerfile, head.sha).catch(() => undefined);
+        for (const rev of cache.revs) {
+          const ctl = new AbortController();
+          signal?.addEventListener('abort', () => ctl.abort(), { once: true });
+          speculative.set(rev, ctl);
+          void factsFor(specDockerfile, head.sha, speculativeLabel(rev), ctl.signal);
+        }
+        return Promise.all(walkStarted);
+      })
+      .catch(() => undefined)
+      .then(() => dockerStateFor(target, signal));
+  } else {
+    dockerP = dockerStateFor(target, signal);
   }
-  let docker: DockerState | undefined;
-  const [head, dockerState] = await Promise.all([headP, dockerP]);
-  docker = dockerState;
+  const [head, docker] = await Promise.all([headP, dockerP]);
   const images = docker.reachable ? docker.images : [];
   const dockerfile = await resolveDockerfile(repo, target, docker.reachable ? images : null, signal);
   const built = images[0] ?? null;
@@ -319,11 +340,15 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       factsByRev.delete(rev);
     }
   }
-  if (wrongDockerfile) headInputsP = undefined;
+  if (wrongDockerfile) {
+    headInputsP = undefined;
+    uncommittedP = undefined;
+  }
+
   const { worktree: wtInputs } = await inputsAtHead(dockerfile, head.sha);
   const revs = [...labels.keys()];
   const [uncommitted, ...facts] = await Promise.all([
-    opts.restricted ? Promise.resolve([]) : worktreeChanges(repo.root, wtInputs.pathspecs, signal),
+    uncommittedFor(dockerfile, head.sha),
     ...revs.map((r) => factsFor(dockerfile, head.sha, labels.get(r)!).then((f) => ({ ...f, label: labels.get(r)! }))),
   ]);
   const factOf = (rev: LabelRevision): RevisionFacts | null => (rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null);
