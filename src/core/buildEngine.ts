@@ -414,7 +414,9 @@ async function commandStep(
     throw new CommandSpecError(`build.cwd "${target.build?.cwd}" must be inside the repository.`);
   }
   onLine(`$ ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
-  const started = Date.now();
+  // What the engine holds before, to tell what the command built (or retagged) afterwards.
+  const before = await dockerStateFor(target, signal);
+  const tagsBefore = new Map((before.reachable ? before.images : []).map((i) => [i.id, new Set(i.tags)]));
   const outcome = await runCommand(argv, { cwd, env: customBuildEnv(process.env, target, facts), signal, onLine });
   if (outcome.cancelled) {
     res.result = 'cancelled';
@@ -427,12 +429,18 @@ async function commandStep(
   }
   res.ok = true;
   res.result = 'success';
-  // What did it build? The newest image of the target, if it is new.
+  // What did it build? The newest image that is new or got a new tag; a build that changed nothing
+  // (all cached, same tags) leaves the newest image as it was, which is then what it built.
   const docker = await dockerStateFor(target, signal);
-  const newest = docker.reachable ? docker.images[0] : undefined;
-  if (!newest || Date.parse(newest.created) < started - 2000) {
+  const images = docker.reachable ? docker.images : [];
+  const changed = images.filter((i) => {
+    const old = tagsBefore.get(i.id);
+    return !old || i.tags.some((t) => !old.has(t));
+  });
+  const newest = changed[0] ?? images[0];
+  if (!newest) {
     res.guidance =
-      `The build command succeeded, but no new image matching "${target.image}" appeared on ${docker.endpoint.host}. ` +
+      `The build command succeeded, but no image matching "${target.image}" is on ${docker.endpoint.host}. ` +
       'Check that the command tags the image with the target\'s image name (or fix "image" in .provenance.json).';
     onLine(res.guidance);
     return;

@@ -1,0 +1,478 @@
+// Build + smoke test + ledger on a real Docker daemon: busybox images FROM scratch built through
+// the CLI and the engine, smoke containers on host networking probed on 127.0.0.1 only.
+// Every test removes the images and containers it created; "no container left" is asserted by
+// listing containers with the smoke label.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { main } from '../../src/cli/main';
+import { BuildRefusedError, runBuild, runSmokeTest, targetBusy } from '../../src/core/buildEngine';
+import { openWorkspace } from '../../src/core/provenance';
+import { disposeAllSmokeContainers, SMOKE_LABEL, SMOKE_TARGET_LABEL } from '../../src/core/smoke';
+import { TOOL_VERSION } from '../../src/core/version';
+import { FixtureRepo } from '../support/gitFixture';
+import { BUSYBOX, cleanupDocker, docker, requireDocker, uniqueName } from '../support/dockerFixtures';
+
+const REV = 'org.opencontainers.image.revision';
+const CLI = path.join(__dirname, '../../src/cli/main.ts');
+
+/** Image repositories and targets the tests built; all of their images are removed at the end. */
+const repositories = new Set<string>();
+const targetNames = new Set<string>();
+
+after(async () => {
+  const filters = [...[...repositories].map((r) => `reference=${r}`), ...[...targetNames].map((n) => `label=dev.build-provenance.target=${n}`)];
+  const ids = new Set<string>();
+  for (const f of filters) {
+    // -a: a rebuild moves the tags, leaving the earlier image untagged but still there.
+    for (const id of (await docker(['images', '-a', '-q', '--no-trunc', '--filter', f]).catch(() => '')).split('\n')) if (id) ids.add(id);
+  }
+  if (ids.size) await docker(['rmi', '-f', ...ids]).catch(() => undefined);
+  await cleanupDocker();
+});
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env: {}, cwd: process.cwd() });
+  return { code, out, err, json: () => JSON.parse(out) };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface FixtureSpec {
+  /** Dockerfile lines after FROM scratch + COPY busybox. */
+  steps?: string[];
+  /** Extra target settings (smoke, build, …). */
+  target?: Record<string, unknown>;
+  files?: Record<string, string>;
+  more?: Array<Record<string, unknown>>;
+}
+
+/** A repo whose target builds FROM scratch with busybox (committed) and www/. */
+function fixture(spec: FixtureSpec = {}) {
+  const repo = FixtureRepo.create('bp-build-');
+  const name = uniqueName('t');
+  const image = uniqueName('img');
+  repositories.add(image);
+  targetNames.add(name);
+  copyFileSync(BUSYBOX, path.join(repo.dir, 'busybox'));
+  chmodSync(path.join(repo.dir, 'busybox'), 0o755);
+  const dockerfile = ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY www /www', ...(spec.steps ?? ['CMD ["/bin/busybox","sleep","3600"]']), ''].join('\n');
+  const targets = [{ name, image, dockerfile: 'Dockerfile', build: { network: 'none' }, ...spec.target }, ...(spec.more ?? [])];
+  for (const t of spec.more ?? []) {
+    repositories.add(String(t.image));
+    targetNames.add(String(t.name));
+  }
+  repo.commit('init', {
+    '.provenance.json': JSON.stringify({ targets }, null, 2),
+    '.dockerignore': '.git\ndocs\n',
+    Dockerfile: dockerfile,
+    'www/index.html': '<h1>ok</h1>\n',
+    'docs/readme.md': 'docs\n',
+    ...spec.files,
+  });
+  return { repo, name, image, head: repo.head() };
+}
+
+async function labels(ref: string): Promise<Record<string, string>> {
+  return JSON.parse(await docker(['inspect', '--format', '{{json .Config.Labels}}', ref]));
+}
+
+async function smokeContainers(target: string): Promise<string[]> {
+  const out = await docker(['ps', '-a', '-q', '--filter', `label=${SMOKE_LABEL}=1`, '--filter', `label=${SMOKE_TARGET_LABEL}=${target}`]);
+  return out.split('\n').filter(Boolean);
+}
+
+async function allContainerIds(): Promise<string[]> {
+  return (await docker(['ps', '-a', '-q', '--no-trunc'])).split('\n').filter(Boolean);
+}
+
+test('build (CLI): labels say which commit, when, from where; tags <short-sha> and latest; status and history see it', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, name, image, head } = fixture();
+  t.after(() => repo.cleanup());
+  repo.git('remote', 'add', 'origin', 'https://builder:s3cr3t-token@git.example.invalid/team/app.git');
+  const before = Date.now();
+  const r = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err + r.out);
+  const b = r.json();
+  assert.equal(b.ok, true);
+  assert.equal(b.result, 'success');
+  assert.equal(b.mode, 'builtin');
+  assert.equal(b.target, name);
+  assert.equal(b.revision, head);
+  assert.equal(b.dirty, false);
+  assert.equal(b.inputHash, '');
+  assert.match(b.imageId, /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(b.tags, [`${image}:${head.slice(0, 12)}`, `${image}:latest`]);
+  assert.equal(b.smoke, null);
+  assert.match(r.err, /Step 3\/\d+ : COPY www \/www/, 'build output streams to stderr with --json');
+
+  const l = await labels(`${image}:${head.slice(0, 12)}`);
+  assert.equal(l[REV], head);
+  assert.equal(l['org.opencontainers.image.source'], 'https://git.example.invalid/team/app.git');
+  assert.ok(!JSON.stringify(l).includes('s3cr3t'), 'no credentials in any label');
+  assert.match(l['org.opencontainers.image.created'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+  assert.ok(Date.parse(l['org.opencontainers.image.created']) >= before - 1000);
+  assert.equal(l['dev.build-provenance.dirty'], 'false');
+  assert.equal(l['dev.build-provenance.input-hash'], '');
+  assert.equal(l['dev.build-provenance.dockerfile'], 'Dockerfile');
+  assert.equal(l['dev.build-provenance.version'], TOOL_VERSION);
+  assert.equal((await docker(['inspect', '--format', '{{.Id}}', `${image}:latest`])).trim(), b.imageId);
+
+  const s = await run(['status', '--json', '--cwd', repo.dir]);
+  assert.equal(s.json().built.imageId, b.imageId);
+  assert.equal(s.json().built.revision, head);
+
+  const h = await run(['history', '--json', '--cwd', repo.dir]);
+  assert.equal(h.code, 0, h.err);
+  const [entry] = h.json();
+  assert.deepEqual([entry.kind, entry.target, entry.revision, entry.imageId, entry.result, entry.present, entry.passed], ['build', name, head, b.imageId, 'success', true, null]);
+  assert.deepEqual(entry.currentTags.sort(), b.tags.sort());
+  assert.equal(entry.id, b.ledgerId);
+  assert.match((await run(['history', '--cwd', repo.dir])).out, new RegExp(`${name}  build  ${head.slice(0, 12)}  ${b.imageId.slice(7, 19)}`));
+});
+
+test('build: an uncommitted change to an input makes a dirty build, labelled so; a change to a non-input does not', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, image, head } = fixture();
+  t.after(() => repo.cleanup());
+  repo.write('docs/readme.md', 'edited, but not an input\n');
+  const clean = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(clean.code, 0, clean.err);
+  assert.equal(clean.json().dirty, false);
+
+  repo.write('www/index.html', '<h1>uncommitted</h1>\n');
+  repo.write('www/new.html', 'untracked input\n');
+  const r = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  const b = r.json();
+  assert.equal(b.dirty, true);
+  assert.match(b.inputHash, /^[0-9a-f]{64}$/);
+  assert.deepEqual(b.tags, [`${image}:${head.slice(0, 12)}-dirty`, `${image}:latest`]);
+  const l = await labels(b.imageId);
+  assert.equal(l[REV], `${head}-dirty`);
+  assert.equal(l['dev.build-provenance.dirty'], 'true');
+  assert.equal(l['dev.build-provenance.input-hash'], b.inputHash);
+  const s = (await run(['status', '--json', '--cwd', repo.dir])).json();
+  assert.equal(s.built.dirty, true);
+  assert.equal(s.built.revision, head);
+  // The same uncommitted content gives the same hash.
+  const again = (await run(['build', '--json', '--cwd', repo.dir])).json();
+  assert.equal(again.inputHash, b.inputHash);
+});
+
+test('build --smoke: busybox httpd on a loopback port passes, and its container is removed', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const { repo, name } = fixture({
+    steps: [`CMD ["/bin/busybox","httpd","-f","-p","127.0.0.1:${port}","-h","/www"]`],
+    target: { smoke: { ready: { http: `http://127.0.0.1:${port}/index.html` }, timeoutSeconds: 20 } },
+  });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err + r.out);
+  const b = r.json();
+  assert.equal(b.ok, true);
+  assert.equal(b.smoke.result, 'passed');
+  assert.equal(b.smoke.reason, null);
+  assert.deepEqual(await smokeContainers(name), []);
+  const [entry] = (await run(['history', '--json', '--cwd', repo.dir])).json();
+  assert.deepEqual(entry.smoke, { result: 'passed', reason: null });
+  assert.equal(entry.passed, true);
+});
+
+test('smoke failure: a probe that never answers times out; non-zero exit, no container left', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const { repo, name } = fixture({ target: { smoke: { ready: { http: `http://127.0.0.1:${port}/` }, timeoutSeconds: 2 } } });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err);
+  const b = r.json();
+  assert.equal(b.ok, false);
+  assert.equal(b.result, 'failure');
+  assert.match(b.imageId, /^sha256:/, 'the build itself succeeded');
+  assert.equal(b.smoke.result, 'failed');
+  assert.equal(b.smoke.failure, 'timeout');
+  assert.match(b.smoke.reason, new RegExp(`^timeout after 2 s: HTTP probe GET http://127\\.0\\.0\\.1:${port}/ did not answer \\(ECONNREFUSED\\)`));
+  assert.deepEqual(await smokeContainers(name), []);
+  const human = await run(['smoke', '--cwd', repo.dir]);
+  assert.equal(human.code, 1);
+  assert.match(human.out, /smoke test FAILED: timeout after 2 s/);
+  assert.deepEqual(await smokeContainers(name), []);
+  const [last, first] = (await run(['history', '--json', '--cwd', repo.dir])).json();
+  assert.deepEqual([last.kind, last.passed, first.kind, first.passed], ['smoke', false, 'build', false]);
+});
+
+test('smoke failure: the container exits; the reason has its exit code and the log tail its last words', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const { repo, name } = fixture({
+    target: { smoke: { command: ['/bin/busybox', 'sh', '-c', 'echo starting up; echo cannot open /dev/dri >&2; exit 3'], ready: { tcp: port }, timeoutSeconds: 20 } },
+  });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err);
+  const s = r.json().smoke;
+  assert.equal(s.failure, 'exited');
+  assert.equal(s.exitCode, 3);
+  assert.match(s.reason, /^container exited with code 3 before it was ready/);
+  // stdout and stderr are separate streams: their relative order is not guaranteed.
+  assert.deepEqual([...s.logTail].sort(), ['cannot open /dev/dri', 'starting up']);
+  assert.deepEqual(await smokeContainers(name), []);
+  const human = await run(['smoke', '--cwd', repo.dir]);
+  assert.match(human.out, /container exited with code 3[\s\S]*container log \(last lines\):\n {4}(starting up|cannot open \/dev\/dri)\n/);
+});
+
+test('smoke failure: the probe answers 500 (smoke --image); no container left', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const { repo, name } = fixture({
+    steps: [`CMD ["/bin/busybox","httpd","-f","-p","127.0.0.1:${port}","-h","/www"]`],
+    target: { smoke: { ready: { http: `http://127.0.0.1:${port}/cgi-bin/health` }, timeoutSeconds: 20 } },
+    files: { 'www/cgi-bin/health': '#!/bin/busybox sh\nprintf "Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\ndesktop bridge down\\n"\n' },
+  });
+  chmodSync(path.join(repo.dir, 'www/cgi-bin/health'), 0o755);
+  repo.commit('cgi executable');
+  t.after(() => repo.cleanup());
+  const built = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(built.code, 0, built.err);
+  const imageId = built.json().imageId;
+  const r = await run(['smoke', '--image', imageId, '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err);
+  const s = r.json();
+  assert.equal(s.imageId, imageId);
+  assert.equal(s.revision, repo.head());
+  assert.equal(s.smoke.failure, 'probe');
+  assert.equal(s.smoke.reason, `HTTP probe GET http://127.0.0.1:${port}/cgi-bin/health answered 500`);
+  assert.deepEqual(await smokeContainers(name), []);
+  assert.equal((await run(['smoke', '--image', 'sha256:' + '0'.repeat(64), '--cwd', repo.dir])).code, 2);
+});
+
+test('smoke: log-line and exec probes pass together', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, name } = fixture({
+    target: {
+      smoke: {
+        command: ['/bin/busybox', 'sh', '-c', 'echo "bridge listening on :9876"; touch /tmp/ready; exec /bin/busybox sleep 3600'],
+        env: { GREETING: 'hello' },
+        network: 'none',
+        extraArgs: ['--tmpfs', '/tmp', '-e', 'MODE=smoke'],
+        ready: { log: 'listening on :\\d+', exec: ['/bin/busybox', 'sh', '-c', 'test -f /tmp/ready && test "$MODE$GREETING" = smokehello'] },
+        timeoutSeconds: 20,
+      },
+    },
+  });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.equal(r.json().smoke.result, 'passed');
+  assert.deepEqual(await smokeContainers(name), []);
+});
+
+test('cancel: Ctrl-C in the middle of a CLI build stops it and leaves no container; a second build of that target is refused meanwhile, another target builds', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const quickImage = uniqueName('img');
+  const quickName = uniqueName('t');
+  const { repo, name } = fixture({
+    steps: ['RUN ["/bin/busybox","sleep","30"]'],
+    more: [{ name: quickName, image: quickImage, dockerfile: 'Dockerfile.quick', build: { network: 'none' } }],
+    files: { 'Dockerfile.quick': 'FROM scratch\nCOPY busybox /bin/busybox\n' },
+  });
+  t.after(() => repo.cleanup());
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'build', '--target', name, '--cwd', repo.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.after(() => child.kill('SIGKILL'));
+  const stepId = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const m = / ---> Running in ([0-9a-f]{12})/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    void exited.then(() => reject(new Error(`the CLI exited early:\n${out}`)));
+  });
+  assert.ok((await allContainerIds()).some((id) => id.startsWith(stepId)), 'the RUN step is running');
+
+  const ws = await openWorkspace(repo.dir);
+  const slow = ws.targets.find((x) => x.name === name)!;
+  const quick = ws.targets.find((x) => x.name === quickName)!;
+  assert.match(targetBusy(ws.repo, name)?.purpose ?? '', /build of .* by the provenance CLI/);
+  await assert.rejects(runBuild(ws, slow, { trusted: true, origin: 'VS Code' }), (e: Error) => e instanceof BuildRefusedError && e.code === 'busy' && /already being built/.test(e.message));
+  const refused = await run(['build', '--target', name, '--cwd', repo.dir]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /already being built or smoke-tested \(build of .* by the provenance CLI, pid \d+/);
+  const other = await runBuild(ws, quick, { trusted: true });
+  assert.equal(other.ok, true, other.error ?? '');
+
+  child.kill('SIGINT');
+  assert.equal(await exited, 2);
+  assert.match(out, /build cancelled/);
+  assert.ok(!(await allContainerIds()).some((id) => id.startsWith(stepId)), 'the RUN step container is gone');
+  assert.equal(targetBusy(ws.repo, name), null, 'the lock is released');
+  const hist = (await run(['history', '--json', '--target', name, '--cwd', repo.dir])).json();
+  assert.deepEqual(hist.map((e: { result: string }) => e.result), ['cancelled']);
+});
+
+test('cancel: in the middle of a smoke test, and on dispose (extension deactivate), the container is removed', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const { repo, name } = fixture({ target: { smoke: { ready: { http: `http://127.0.0.1:${port}/` }, timeoutSeconds: 60 } } });
+  t.after(() => repo.cleanup());
+  const ws = await openWorkspace(repo.dir);
+  assert.equal((await runBuild(ws, ws.targets[0], { trusted: true })).ok, true);
+
+  const ac = new AbortController();
+  const started = Date.now();
+  const r = await runSmokeTest(ws, ws.targets[0], {
+    trusted: true,
+    signal: ac.signal,
+    onOutput: (l) => {
+      if (/^Smoke test: starting/.test(l)) {
+        void (async () => {
+          while ((await smokeContainers(name)).length === 0) await new Promise((res) => setTimeout(res, 50));
+          setTimeout(() => ac.abort(), 300);
+        })();
+      }
+    },
+  });
+  assert.equal(r.smoke.result, 'cancelled');
+  assert.equal(r.ok, false);
+  assert.ok(Date.now() - started < 20_000);
+  assert.deepEqual(await smokeContainers(name), []);
+
+  const p = runSmokeTest(ws, ws.targets[0], { trusted: true });
+  while ((await smokeContainers(name)).length === 0) await new Promise((res) => setTimeout(res, 50));
+  await disposeAllSmokeContainers();
+  assert.deepEqual(await smokeContainers(name), []);
+  assert.equal((await p).smoke.result, 'cancelled');
+  const cli = await run(['history', '--json', '--cwd', repo.dir]);
+  assert.deepEqual(cli.json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`), ['smoke:cancelled', 'smoke:cancelled', 'build:success']);
+});
+
+test('custom command: gets the buildx and PROVENANCE_* variables; an image without a revision label gets exact guidance', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const script = [
+    '#!/bin/sh',
+    'set -e',
+    'env | grep -E "^(BUILDX_GIT|PROVENANCE_)" | sort > "$ENV_OUT"',
+    'echo "cwd=$(pwd)" >> "$ENV_OUT"',
+    'echo building "$PROVENANCE_IMAGE"',
+    'DOCKER_BUILDKIT=0 docker build -q $EXTRA_LABEL -t "$PROVENANCE_IMAGE:custom" . ',
+    '',
+  ].join('\n');
+  const { repo, name, image, head } = fixture({
+    target: { build: { mode: 'command', command: ['./scripts/build.sh'], env: { ENV_OUT: 'SET-BELOW' } } },
+    files: { 'scripts/build.sh': script },
+  });
+  t.after(() => repo.cleanup());
+  chmodSync(path.join(repo.dir, 'scripts/build.sh'), 0o755);
+  const envOut = path.join(repo.dir, '..', `${path.basename(repo.dir)}-env.txt`);
+  t.after(() => FixtureRepo.at(envOut).cleanup());
+  const cfg = JSON.parse(readFileSync(path.join(repo.dir, '.provenance.json'), 'utf8'));
+  cfg.targets[0].build.env.ENV_OUT = envOut;
+  repo.commit('config', { '.provenance.json': JSON.stringify(cfg) });
+  const headNow = repo.head();
+  assert.notEqual(headNow, head);
+
+  const r = await run(['build', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.deepEqual(readFileSync(envOut, 'utf8').trim().split('\n'), [
+    'BUILDX_GIT_CHECK_DIRTY=1',
+    'BUILDX_GIT_LABELS=full',
+    'PROVENANCE_DIRTY=false',
+    'PROVENANCE_IMAGE=' + image,
+    'PROVENANCE_INPUT_HASH=',
+    `PROVENANCE_REVISION=${headNow}`,
+    `PROVENANCE_TARGET=${name}`,
+    `cwd=${repo.dir}`,
+  ]);
+  assert.match(r.out, /\$ \.\/scripts\/build\.sh/);
+  assert.match(r.out, new RegExp(`building ${image}`));
+  assert.match(r.out, /has no revision label \(org\.opencontainers\.image\.revision\)/);
+  assert.match(r.out, /--label org\.opencontainers\.image\.revision=\$\(git rev-parse HEAD\)/);
+  assert.match(r.out, /BUILDX_GIT_LABELS=full/);
+
+  // Following the guidance: the script labels the image; the guidance goes away.
+  cfg.targets[0].build.env.EXTRA_LABEL = `--label=${REV}=${headNow}`;
+  repo.write('.provenance.json', JSON.stringify(cfg));
+  const j = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(j.code, 0, j.err);
+  const b = j.json();
+  assert.equal(b.mode, 'command');
+  assert.equal(b.guidance, null);
+  assert.deepEqual(b.tags, [`${image}:custom`]);
+  assert.equal((await labels(b.imageId))[REV], headNow);
+});
+
+test('custom command: a failing command is a build failure (exit 1); a shell string needs build.shell', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo } = fixture({ target: { build: { mode: 'command', command: ['/bin/sh', '-c', 'echo compiling; exit 4'] } } });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.json().error, 'the build command exited with code 4');
+  const [entry] = (await run(['history', '--json', '--cwd', repo.dir])).json();
+  assert.equal(entry.result, 'failure');
+  assert.match(entry.logExcerpt, /compiling/);
+
+  const cfg = JSON.parse(readFileSync(path.join(repo.dir, '.provenance.json'), 'utf8'));
+  cfg.targets[0].build.command = 'echo "$PROVENANCE_TARGET" > shell-out.txt';
+  repo.write('.provenance.json', JSON.stringify(cfg));
+  const refused = await run(['build', '--cwd', repo.dir]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /build\.command is a string.*"build\.shell": true/s);
+  cfg.targets[0].build.shell = true;
+  repo.write('.provenance.json', JSON.stringify(cfg));
+  const shell = await run(['build', '--cwd', repo.dir]);
+  assert.equal(shell.code, 0, shell.err);
+  assert.equal(readFileSync(path.join(repo.dir, 'shell-out.txt'), 'utf8').trim(), cfg.targets[0].name);
+  assert.match(shell.out, /no image matching/);
+});
+
+test('build failure: a failing RUN step is a clear failure with the engine\'s message, and leaves no container', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo } = fixture({ steps: ['RUN ["/bin/busybox","sh","-c","echo about to fail; exit 7"]'] });
+  t.after(() => repo.cleanup());
+  const before = await allContainerIds();
+  const r = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err);
+  const b = r.json();
+  assert.equal(b.result, 'failure');
+  assert.match(b.error, /returned a non-zero code: 7/);
+  assert.match(r.err, /about to fail/);
+  assert.deepEqual((await allContainerIds()).filter((id) => !before.includes(id)), []);
+  const human = await run(['build', '--cwd', repo.dir]);
+  assert.match(human.out, /build FAILED at [0-9a-f]{12}: .*returned a non-zero code: 7/);
+});
+
+test('build: Docker unreachable, a glob image, and --smoke without a probe are refused with exit 2', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo } = fixture({ target: { docker: { endpoints: ['unix:///tmp/bp-no-such-docker.sock'] } } });
+  t.after(() => repo.cleanup());
+  const down = await run(['build', '--cwd', repo.dir]);
+  assert.equal(down.code, 2);
+  assert.match(down.err, /bp-no-such-docker\.sock/);
+  const glob = await run(['build', '--image', 'team/helix-*', '--cwd', repo.dir]);
+  assert.equal(glob.code, 2);
+  assert.match(glob.err, /is a glob.*"build\.tags"/s);
+  const noProbe = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(noProbe.code, 2);
+  assert.match(noProbe.json().error, /no smoke readiness probe/);
+  const usage = await run(['status', '--smoke', '--cwd', repo.dir]);
+  assert.equal(usage.code, 2);
+});
