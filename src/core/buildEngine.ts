@@ -126,7 +126,7 @@ function lockTarget(repo: RepoInfo, target: string, purpose: string): LockHandle
   };
 }
 
-function refuseUntrusted(opts: RunOptions, what: string): void {
+export function refuseUntrusted(opts: Pick<RunOptions, 'trusted'>, what: string): void {
   if (!opts.trusted) {
     throw new BuildRefusedError(
       `Refusing to ${what}: the workspace is not trusted.`,
@@ -139,7 +139,7 @@ function refuseUntrusted(opts: RunOptions, what: string): void {
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
-function buildEndpoint(target: TargetConfig): DockerEndpoint {
+export function buildEndpoint(target: TargetConfig): DockerEndpoint {
   try {
     return resolveDockerEndpoints({ targetEndpoints: target.endpoints })[0];
   } catch (err) {
@@ -216,7 +216,7 @@ function outputTail(onOutput?: (l: string) => void) {
   };
 }
 
-async function record(repo: RepoInfo, rec: Parameters<typeof appendLedgerRecord>[1]): Promise<{ id: string | null; error: string | null }> {
+export async function record(repo: RepoInfo, rec: Parameters<typeof appendLedgerRecord>[1]): Promise<{ id: string | null; error: string | null }> {
   try {
     // Never cancelled: a cancelled run is recorded too.
     const r = await appendLedgerRecord(repo.commonDir, rec);

@@ -10,11 +10,12 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 import { BuildRefusedError, runBuild, runSmokeTest, targetBusy } from '../../src/core/buildEngine';
+import { runDeploy } from '../../src/core/deploy';
 import { openWorkspace } from '../../src/core/provenance';
 import { disposeAllSmokeContainers, SMOKE_LABEL, SMOKE_TARGET_LABEL } from '../../src/core/smoke';
 import { TOOL_VERSION } from '../../src/core/version';
 import { FixtureRepo } from '../support/gitFixture';
-import { BUSYBOX, cleanupDocker, docker, requireDocker, uniqueName } from '../support/dockerFixtures';
+import { BUSYBOX, cleanupDocker, docker, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
 
 const REV = 'org.opencontainers.image.revision';
 const CLI = path.join(__dirname, '../../src/cli/main.ts');
@@ -475,4 +476,42 @@ test('build: Docker unreachable, a glob image, and --smoke without a probe are r
   assert.match(noProbe.json().error, /no smoke readiness probe/);
   const usage = await run(['status', '--smoke', '--cwd', repo.dir]);
   assert.equal(usage.code, 2);
+});
+
+test('deploy: replace-container swaps the running container for one from the new image (status turns in-sync); command mode gets the image ID', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, image } = fixture({ target: { deploy: { mode: 'replace-container' } } });
+  t.after(() => repo.cleanup());
+  const first = (await run(['build', '--json', '--cwd', repo.dir])).json();
+  const ctr = await runContainer({ image: `${image}:latest`, labels: { 'team.owner': 'desktop' } });
+  const head = repo.commit('change an input', { 'www/index.html': '<h1>v2</h1>\n' });
+  const second = (await run(['build', '--json', '--cwd', repo.dir])).json();
+  assert.notEqual(second.imageId, first.imageId);
+  assert.equal((await run(['status', '--json', '--cwd', repo.dir])).json().state, 'drift');
+
+  const ws = await openWorkspace(repo.dir);
+  await assert.rejects(runDeploy(ws, ws.targets[0], { imageId: second.imageId, trusted: false }), /not trusted/);
+  const d = await runDeploy(ws, ws.targets[0], { imageId: second.imageId, trusted: true });
+  assert.equal(d.ok, true, d.error ?? '');
+  assert.equal(d.replaced.length, 1);
+  assert.equal(d.replaced[0].name, ctr.name);
+  const now = JSON.parse(await docker(['inspect', '--format', '{{json .}}', ctr.name]));
+  assert.equal(now.Image, second.imageId);
+  assert.equal(now.State.Running, true);
+  assert.equal(now.HostConfig.NetworkMode, 'host');
+  assert.equal(now.Config.Labels['team.owner'], 'desktop', 'run-time labels are kept');
+  assert.equal(now.Config.Labels[REV], head, 'the revision label comes from the new image');
+  assert.ok(!(await allContainerIds()).includes(d.replaced[0].oldId), 'the old container is removed');
+  const s = (await run(['status', '--json', '--cwd', repo.dir])).json();
+  assert.equal(s.state, 'in-sync', s.summary);
+  await docker(['rm', '-f', ctr.name]);
+
+  const out = path.join(path.dirname(repo.dir), `${path.basename(repo.dir)}-deploy.txt`);
+  t.after(() => FixtureRepo.at(out).cleanup());
+  const cmdTarget = { ...ws.targets[0], deploy: { mode: 'command' as const, command: ['/bin/sh', '-c', `echo "$PROVENANCE_IMAGE_ID $PROVENANCE_REVISION" > ${out}`] } };
+  const c = await runDeploy(ws, cmdTarget, { imageId: second.imageId, trusted: true });
+  assert.equal(c.ok, true, c.error ?? '');
+  assert.equal(readFileSync(out, 'utf8').trim(), `${second.imageId} ${head}`);
+  const kinds = (await run(['history', '--json', '--cwd', repo.dir])).json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`);
+  assert.deepEqual(kinds, ['mark:success', 'mark:success', 'build:success', 'build:success']);
 });
