@@ -1,0 +1,22 @@
+// The module a real VS Code extension host loads as extensionTestsPath, under
+// @vscode/test-electron or code-server alike (scripts/vscode-test/run.mjs). Built by
+// scripts/vscode-test/build-suite.mjs to out/test/vscode/suite/index.js.
+//
+// mocha, not a runner of our own: it works inside the extension host (that is how VS Code's
+// own extensions and `yo code` run), and brings hooks, per-test timeouts, .only/.skip and
+// failure diffs that a hand-written runner would grow into. It stays external to the bundle and
+// loads from node_modules, so its reporters resolve as usual.
+import Mocha from 'mocha';
+
+export async function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', color: false, timeout: 20_000 });
+  const grep = process.env.BP_VSCODE_GREP;
+  if (grep) mocha.grep(grep);
+  // Define describe/it/before… on globalThis, then load the test files: bundled, they are
+  // lazily initialised modules, so their top-level describe() runs only now.
+  mocha.suite.emit(Mocha.Suite.constants.EVENT_FILE_PRE_REQUIRE, globalThis, 'bundle', mocha);
+  await import('./workbench.test.js');
+  await import('./extension.test.js');
+  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  if (failures > 0) throw new Error(`${failures} test(s) failed`);
+}
