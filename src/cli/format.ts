@@ -266,12 +266,12 @@ export function formatHistory(entries: HistoryEntry[], st: Style): string {
     .map((e) => {
       const when = e.startedAt.slice(0, 16).replace('T', ' ');
       const rev = e.revision ? `${e.revision.slice(0, 12)}${e.dirty ? '-dirty' : ''}` : 'unlabeled';
-      const img = e.imageId ? e.imageId.replace(/^sha256:/, '').slice(0, 12) : '-';
-      const where = e.present === null ? '?' : e.present ? (e.currentTags.length ? e.currentTags.map(clean).join(',') : 'present') : st.dim('gone');
+      const state = e.present === null ? '?' : e.present ? (e.currentTags.length ? e.currentTags.map(clean).join(',') : 'untagged') : st.dim('gone');
+      const img = e.imageId ? `${e.imageId.replace(/^sha256:/, '').slice(0, 12)} [${state}]` : '-';
       const result = e.result === 'success' ? st.green('ok') : e.result === 'cancelled' ? st.yellow('cancelled') : st.red('failed');
       const smoke = e.passed === null ? st.dim('not smoke-tested') : e.passed ? st.green('smoke passed') : st.red('smoke failed');
       const why = e.result === 'failure' && e.error ? ` — ${clean(e.error.split('\n')[0]).slice(0, 100)}` : '';
-      return `${when}  ${clean(e.target)}  ${e.kind.padEnd(5)}  ${rev}  ${img} [${where}]  ${result}  ${smoke}${why}`;
+      return `${when}  ${clean(e.target)}  ${e.kind.padEnd(5)}  ${rev}  ${img}  ${result}  ${smoke}${why}`;
     })
     .join('\n');
 }

@@ -22,7 +22,7 @@ export interface LedgerRecord {
   /** Format version of this line. */
   v: 1;
   id: string;
-  /** `mark` is reserved for records that are not runs (e.g. the editor marking what was deployed). */
+  /** `mark`: the image was put into service (a deploy step). */
   kind: LedgerKind;
   target: string;
   /** Full SHA of HEAD when the run started; null when unknown (smoke of an unlabeled image). */
