@@ -114,7 +114,8 @@ function lockTarget(repo: RepoInfo, target: string, purpose: string): LockHandle
       'busy',
     );
   if (running.has(file)) throw busy({ pid: process.pid, host: '', since: '', purpose: running.get(file)! });
-  const r = tryLock(file, purpose);
+  // A build lock older than 12 hours is stale even if its pid lives (the pid was reused).
+  const r = tryLock(file, purpose, { staleMs: 12 * 3600_000 });
   if (!('release' in r)) throw busy(r.busy);
   running.set(file, purpose);
   return {

@@ -8,13 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
+import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import type { SmokeSettings, TargetConfig } from './config';
 import { connectDocker } from './dockerState';
+import { processAlive } from './fileLock';
 import type { DockerEndpoint } from './types';
 
 export const SMOKE_LABEL = 'dev.build-provenance.smoke';
 export const SMOKE_TARGET_LABEL = 'dev.build-provenance.target';
+/** `<host>:<pid>` of the process that runs the smoke test, so strays are told from live ones. */
+export const SMOKE_OWNER_LABEL = 'dev.build-provenance.smoke.owner';
 export const DEFAULT_SMOKE_TIMEOUT_SECONDS = 60;
 /** The desktop bridge of helix-ubuntu, whose silence was the incident's first symptom. */
 export const HELIX_DEFAULT_READY_URL = 'http://127.0.0.1:9876/';
@@ -278,11 +282,20 @@ export function liveSmokeContainers(): string[] {
   return [...live.keys()];
 }
 
-/** Removes smoke containers left by a process that died (e.g. SIGKILL); returns their names. */
+/**
+ * Removes smoke containers left by a process that died (e.g. SIGKILL); returns their names.
+ * Containers of a live process on this host (another CLI or window testing now) are left alone,
+ * and so are those of other hosts, whose processes cannot be checked.
+ */
 export async function removeStraySmokeContainers(endpoint: DockerEndpoint): Promise<string[]> {
   const docker = await connectDocker(endpoint, 10_000);
   const list = await docker.listContainers({ all: true, filters: { label: [`${SMOKE_LABEL}=1`] } });
-  const stray = list.filter((c) => !live.has(c.Id));
+  const stray = list.filter((c) => {
+    if (live.has(c.Id)) return false;
+    const owner = /^(.*):(\d+)$/.exec(c.Labels?.[SMOKE_OWNER_LABEL] ?? '');
+    if (!owner) return true;
+    return owner[1] === hostname() && !processAlive(Number(owner[2]));
+  });
   await Promise.all(stray.map((c) => removeContainer(docker, c.Id)));
   return stray.map((c) => (c.Names?.[0] ?? c.Id).replace(/^\//, ''));
 }
@@ -341,7 +354,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
       ...(s.create.User ? { User: s.create.User } : {}),
       ...(s.create.WorkingDir ? { WorkingDir: s.create.WorkingDir } : {}),
       Env: [...Object.entries(s.env).map(([k, v]) => `${k}=${v}`), ...s.create.Env],
-      Labels: { ...s.create.Labels, [SMOKE_LABEL]: '1', [SMOKE_TARGET_LABEL]: opts.target },
+      Labels: { ...s.create.Labels, [SMOKE_LABEL]: '1', [SMOKE_TARGET_LABEL]: opts.target, [SMOKE_OWNER_LABEL]: `${hostname()}:${process.pid}` },
       HostConfig: { ...s.create.HostConfig, NetworkMode: s.network, AutoRemove: false },
     });
     containerId = container.id;

@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
 import { BuildRefusedError, runBuild, runSmokeTest, targetBusy } from '../../src/core/buildEngine';
 import { runDeploy } from '../../src/core/deploy';
 import { openWorkspace } from '../../src/core/provenance';
-import { disposeAllSmokeContainers, SMOKE_LABEL, SMOKE_TARGET_LABEL } from '../../src/core/smoke';
+import { disposeAllSmokeContainers, removeStraySmokeContainers, SMOKE_LABEL, SMOKE_OWNER_LABEL, SMOKE_TARGET_LABEL } from '../../src/core/smoke';
 import { TOOL_VERSION } from '../../src/core/version';
 import { FixtureRepo } from '../support/gitFixture';
-import { BUSYBOX, cleanupDocker, docker, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
+import { BUSYBOX, cleanupDocker, docker, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
 
 const REV = 'org.opencontainers.image.revision';
 const CLI = path.join(__dirname, '../../src/cli/main.ts');
@@ -363,6 +364,21 @@ test('cancel: in the middle of a smoke test, and on dispose (extension deactivat
   assert.equal((await p).smoke.result, 'cancelled');
   const cli = await run(['history', '--json', '--cwd', repo.dir]);
   assert.deepEqual(cli.json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`), ['smoke:cancelled', 'smoke:cancelled', 'build:success']);
+
+  // A stray left by a process that was SIGKILLed is found by its labels and removed; one of a
+  // live process (another CLI or window testing right now) is left alone.
+  const mk = async (owner: string) => {
+    const n = uniqueName('stray');
+    await docker(['create', '--network', 'none', '--name', n, '--label', `${SMOKE_LABEL}=1`, '--label', `${SMOKE_TARGET_LABEL}=${name}`, '--label', `${SMOKE_OWNER_LABEL}=${owner}`, ws.targets[0].image]);
+    return n;
+  };
+  const dead = await mk(`${hostname()}:${2 ** 22 + 11}`);
+  const alive = await mk(`${hostname()}:1`);
+  assert.equal((await smokeContainers(name)).length, 2);
+  const removed = await removeStraySmokeContainers(testEndpoint());
+  assert.ok(removed.includes(dead) && !removed.includes(alive), removed.join(', '));
+  assert.equal((await smokeContainers(name)).length, 1);
+  await docker(['rm', '-f', alive]);
 });
 
 test('custom command: gets the buildx and PROVENANCE_* variables; an image without a revision label gets exact guidance', async (t) => {
