@@ -1,9 +1,16 @@
 // Wiring only: the model (events → refresh → snapshots) and one feature per file, each owning
 // its disposables.
 import * as vscode from 'vscode';
+import { gitSpawnCount } from './core/gitExec';
 import { Commands } from './vscode/commands';
 import { CommitNotifier } from './vscode/commitNotifier';
+import { ExplorerBadges } from './vscode/explorerBadges';
 import { REV_SCHEME, RevisionContentProvider } from './vscode/gitContent';
+import { ImageCodeLens } from './vscode/imageCodeLens';
+import { LineAnnotation } from './vscode/lineAnnotation';
+import { LineDecorations } from './vscode/lineDecorations';
+import { LineFactsService } from './vscode/lineFacts';
+import { LineHover } from './vscode/lineHover';
 import { ProvenanceModel } from './vscode/provenanceModel';
 import { ProvenanceTree } from './vscode/provenanceTree';
 import { RiskDiagnostics } from './vscode/riskDiagnostics';
@@ -17,6 +24,14 @@ export interface BuildProvenanceApi {
   tree: ProvenanceTree;
   notifier: CommitNotifier;
   diagnostics: RiskDiagnostics;
+  /** Gutter marks (`decoratedLines(uri)`, `settled()`), hover, annotation, CodeLens, badges. */
+  decorations: LineDecorations;
+  lineHover: LineHover;
+  lineAnnotation: LineAnnotation;
+  codeLens: ImageCodeLens;
+  explorerBadges: ExplorerBadges;
+  /** Git processes started so far (tests check that typing starts none). */
+  gitSpawnCount: () => number;
 }
 
 export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
@@ -29,16 +44,26 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     notifier: new CommitNotifier(model, context.workspaceState, log),
     diagnostics: new RiskDiagnostics(model, log),
   };
+  const decorations = new LineDecorations(model, context.extensionUri, log);
+  const lineFacts = new LineFactsService(model, decorations);
+  const editor = {
+    decorations,
+    lineHover: new LineHover(lineFacts, decorations, log),
+    lineAnnotation: new LineAnnotation(lineFacts, decorations, log),
+    codeLens: new ImageCodeLens(model, decorations, log),
+    explorerBadges: new ExplorerBadges(model, log),
+  };
   context.subscriptions.push(
     log,
     model,
     statusBar,
     commands,
     ...Object.values(views),
+    ...Object.values(editor),
     vscode.workspace.registerTextDocumentContentProvider(REV_SCHEME, new RevisionContentProvider()),
   );
   model.rediscover();
-  return { model, statusBar, ...views };
+  return { model, statusBar, ...views, ...editor, gitSpawnCount };
 }
 
 export function deactivate(): void {
