@@ -87,9 +87,13 @@ export interface LineBlame {
   subject: string;
 }
 
-/** Blame for one work-tree line, on demand (hover). */
-export async function blameLine(root: string, file: string, line: number, signal?: AbortSignal): Promise<LineBlame | null> {
-  const { stdout } = await runGit(['blame', '--porcelain', '--no-textconv', '-L', `${line},${line}`, '--', file], { cwd: root, signal, okCodes: [128] });
+/**
+ * Blame for one line, on demand (hover). With `rev` the line is blamed as of that commit: no
+ * work-tree read, so no clean filter the repository configures runs (Restricted Mode).
+ */
+export async function blameLine(root: string, file: string, line: number, signal?: AbortSignal, rev?: string): Promise<LineBlame | null> {
+  const args = ['blame', '--porcelain', '--no-textconv', '-L', `${line},${line}`, ...(rev ? [rev] : []), '--', file];
+  const { stdout } = await runGit(args, { cwd: root, signal, okCodes: [128] });
   const first = /^([0-9a-f]{40,64}) /.exec(stdout);
   if (!first) return null;
   const field = (k: string) => new RegExp(`^${k} (.*)$`, 'm').exec(stdout)?.[1] ?? '';

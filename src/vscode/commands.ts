@@ -115,7 +115,8 @@ export class Commands implements vscode.Disposable {
     if (!commit && editor && editor.document.uri.scheme === 'file') {
       const rel = path.relative(s.repo.root, editor.document.uri.fsPath);
       if (!rel.startsWith('..')) {
-        const b = await blameLine(s.repo.root, rel, editor.selection.active.line + 1).catch(() => null);
+        // In Restricted Mode blame as of HEAD: reading the work tree may run the repo's clean filters.
+        const b = await blameLine(s.repo.root, rel, editor.selection.active.line + 1, undefined, this.model.restricted ? 'HEAD' : undefined).catch(() => null);
         if (b && !b.uncommitted) commit = b.sha;
       }
     }

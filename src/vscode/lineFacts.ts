@@ -6,7 +6,6 @@ import * as vscode from 'vscode';
 import { AncestryCache } from '../core/ancestry';
 import type { LineVerdict } from '../core/editorMarks';
 import { blameLine, type LineBlame } from '../core/lineChanges';
-import { blameLineAt } from '../core/revisionBlame';
 import { repoRelative, type LineDecorations, type MarkedLine } from './lineDecorations';
 import type { ProvenanceModel, TargetState } from './provenanceModel';
 
@@ -78,7 +77,7 @@ export class LineFactsService {
     if (!p) {
       if (this.blames.size >= MAX_BLAMES) this.blames.clear();
       // Not cancelled with the hover: the answer is kept for the next one.
-      p = file.head ? blameLineAt(file.root, file.head, file.rel, mark.disk) : blameLine(file.root, file.rel, mark.disk);
+      p = blameLine(file.root, file.rel, mark.disk, undefined, file.head ?? undefined);
       p.catch(() => this.blames.delete(key));
       this.blames.set(key, p);
     }

@@ -16,7 +16,7 @@ import {
   type TrackedLine,
 } from '../../src/core/editorMarks';
 import { gitSpawnCount } from '../../src/core/gitExec';
-import { blameLineAt } from '../../src/core/revisionBlame';
+import { blameLine } from '../../src/core/lineChanges';
 import type { CommitSummary, InputVia } from '../../src/core/types';
 import { FixtureRepo } from '../support/gitFixture';
 
@@ -151,17 +151,17 @@ test('ancestry: cached is-ancestor answers run git once per pair', async (t) => 
   assert.equal(gitSpawnCount(), before);
 });
 
-test('revisionBlame: blames a line as of a commit, whatever the work tree holds', async (t) => {
+test('blameLine at a revision: blames a line as of a commit, whatever the work tree holds', async (t) => {
   const r = FixtureRepo.create();
   t.after(() => r.cleanup());
   r.commit('base', { 's.sh': 'a\nb\nc\n' });
   const second = r.commit('second <b>', { 's.sh': 'a\nB\nc\n' });
   r.write('s.sh', 'new first\na\nB\nc\n');
-  const b = await blameLineAt(r.dir, 'HEAD', 's.sh', 2);
+  const b = await blameLine(r.dir, 's.sh', 2, undefined, 'HEAD');
   assert.equal(b?.sha, second);
   assert.equal(b?.subject, 'second <b>');
   assert.equal(b?.uncommitted, false);
   assert.equal(b?.author, 'Fixture Author');
   assert.match(b?.date ?? '', /^\d{4}-/);
-  assert.equal(await blameLineAt(r.dir, 'HEAD', 'missing.sh', 1), null);
+  assert.equal(await blameLine(r.dir, 'missing.sh', 1, undefined, 'HEAD'), null);
 });
