@@ -1,13 +1,14 @@
 // The one place that asks the core for state. Events (Git API, saves, config changes, Docker's
 // event stream) → one debounced refresh → immutable per-target snapshots → renderers. Renderers
 // never run git or docker themselves.
+import { watch } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CONFIG_FILE, ConfigError, loadConfig, type TargetConfig } from '../core/config';
 import { watchDockerEvents, type DockerEventWatcher } from '../core/dockerEvents';
 import { resolveDockerEndpoints } from '../core/dockerEndpoints';
 import { isAbortError } from '../core/gitExec';
-import { findRepo, type RepoInfo } from '../core/gitQueries';
+import { findRepo, readHead, type RepoInfo } from '../core/gitQueries';
 import { DockerfileError } from '../core/imageInputs';
 import { computeTargetStatus, ProvenanceError, type TargetStatus, type Workspace } from '../core/provenance';
 import type { AffectsResult } from '../core/types';
@@ -226,7 +227,10 @@ export class ProvenanceModel implements vscode.Disposable {
     this.gitSubscriptions = [];
     const api: GitApi | undefined = await getGitApi();
     if (!api) {
-      this.log.info('The built-in Git extension is not available; relying on saves and the fallback poll.');
+      // The built-in Git extension is off (it is in Restricted Mode): watch HEAD's reflog file
+      // instead. No process runs until HEAD really moves.
+      this.log.info('The built-in Git extension is not available; watching HEAD through the reflog.');
+      for (const w of this.workspaces) this.watchReflog(w.repo);
       return;
     }
     const track = (r: GitRepository) => {
@@ -250,6 +254,37 @@ export class ProvenanceModel implements vscode.Disposable {
     };
     api.repositories.forEach(track);
     this.gitSubscriptions.push(api.onDidOpenRepository(track));
+  }
+
+  private watchReflog(repo: RepoInfo): void {
+    const file = path.join(repo.gitDir, 'logs', 'HEAD');
+    let timer: NodeJS.Timeout | undefined;
+    const check = async () => {
+      try {
+        const head = await readHead(repo.root);
+        const before = this.heads.get(repo.root);
+        if (!head.sha || head.sha === before) return;
+        this.heads.set(repo.root, head.sha);
+        if (before !== undefined) this._onDidChangeHead.fire({ repo, from: before, to: head.sha, committed: false });
+        this.refresh('HEAD moved (reflog)');
+      } catch (err) {
+        this.log.debug(`reflog check failed: ${String(err)}`);
+      }
+    };
+    void check();
+    try {
+      const watcher = watch(path.dirname(file), (_event, name) => {
+        if (name !== 'HEAD') return;
+        clearTimeout(timer);
+        timer = setTimeout(() => void check(), 200);
+      });
+      this.gitSubscriptions.push(new vscode.Disposable(() => {
+        clearTimeout(timer);
+        watcher.close();
+      }));
+    } catch (err) {
+      this.log.info(`Cannot watch ${file}: ${String(err)}; relying on saves and the fallback poll.`);
+    }
   }
 
   private watchDocker(): void {
