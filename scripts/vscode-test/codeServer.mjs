@@ -3,7 +3,7 @@
 // extension test suite, and by UI tests (test/vscode/ui) that read the DOM and take screenshots.
 // Facts behind each choice: /work/shared/notes/real-vscode-offline.md. Install: setup.sh.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -33,19 +33,29 @@ export function installPaths() {
 }
 
 // --- cleanup on every way out ------------------------------------------------------------------
-// Process groups we started; killed on exit even when the caller forgets or we are interrupted.
-// Without this the extension host waits up to 3 h for a client to reconnect.
-const liveGroups = new Set();
+// Process groups we started (→ their temp dir, or null to keep it); killed on exit even when the
+// caller forgets, we are interrupted, or we crash. Without this the extension host waits up to 3 h
+// for a client to reconnect.
+const liveGroups = new Map();
 const asyncCleanups = new Set();
 let signalsHooked = false;
+let interruptedBy = null;
+/** The signal that is stopping us, if any: what follows is teardown, not a test result. */
+export function interrupted() {
+  return interruptedBy;
+}
 function hookSignals() {
   if (signalsHooked) return;
   signalsHooked = true;
   process.on('exit', () => {
-    for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+    for (const [pgid, dir] of liveGroups) {
+      killGroup(pgid, 'SIGKILL');
+      if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
   });
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
     process.once(sig, async () => {
+      interruptedBy = sig;
       console.error(`\nvscode-test: ${sig}, stopping code-server and the browser`);
       const timer = setTimeout(() => process.exit(code), 5000);
       await Promise.allSettled([...asyncCleanups].map((f) => f()));
@@ -150,7 +160,7 @@ export async function startCodeServer(o = {}) {
   const child = spawn(bin.node, args, { cwd: baseDir, env, detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const pgid = child.pid;
-  liveGroups.add(pgid);
+  liveGroups.set(pgid, keepTemp ? null : baseDir);
   let exited = null;
   const exitedP = new Promise((resolve) => child.once('exit', (code, signal) => resolve((exited = { code, signal }))));
 
@@ -186,7 +196,7 @@ export async function startCodeServer(o = {}) {
     },
     /** A `vscode-remote://` URI for a path on this server, as the workbench payload needs. */
     remoteUri(p) {
-      return `vscode-remote://${host}:${port}${path.resolve(p)}`;
+      return `vscode-remote://${host}:${port}${path.resolve(p).split('/').map(encodeURIComponent).join('/')}`;
     },
   };
 
@@ -194,8 +204,9 @@ export async function startCodeServer(o = {}) {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) {
+      const tail = await server.logTail();
       await stop();
-      throw new Error(`code-server exited at start (${JSON.stringify(exited)}):\n${await server.logTail()}`);
+      throw new Error(`code-server exited at start (${JSON.stringify(exited)}):\n${tail}`);
     }
     try {
       const res = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(1000) });
@@ -381,7 +392,7 @@ const noise = [
   /^(getaddrinfo )?(ENOTFOUND|EAI_AGAIN) (open-vsx\.org|[\w.-]*\.(visualstudio\.com|microsoft\.com|vsassets\.io|github\.com|githubusercontent\.com))/,
   /^Failed to fetch .*(open-vsx\.org|visualstudio\.com|microsoft\.com)/,
   // code-server 4.139 starts an agent host and a Copilot helper.
-  /^\[AgentHost/,
+  /^\[(Remote)?AgentHost/,
   /^\[?copilot/i,
 ];
 /** The workbench's own start-up and shutdown chatter (shown with BP_VSCODE_VERBOSE=1). */

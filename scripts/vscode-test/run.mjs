@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { format, parseArgs } from 'node:util';
-import { installPaths, isNoise, trimWorkbenchStack, openWorkbench, repoRoot, startCodeServer, testPayload, versions } from './codeServer.mjs';
+import { installPaths, interrupted, isNoise, trimWorkbenchStack, openWorkbench, repoRoot, startCodeServer, testPayload, versions } from './codeServer.mjs';
 import { electronAvailability, runWithTestElectron } from './testElectron.mjs';
 
 const HARNESS_FAILURE = 2;
@@ -95,6 +95,7 @@ async function runWithCodeServer() {
   say(`code-server ${versions.codeServer} (Node ${versions.node}), ${trust ? 'trusted workspace' : 'Restricted Mode (workspace trust on, not granted)'}`);
   let server;
   let wb;
+  let suiteRunning = true;
   try {
     server = await startCodeServer({ trust, env: { BP_VSCODE_TRUST: trust ? 'trusted' : 'restricted' } });
     say(`server up at ${server.url} after ${elapsed()}`);
@@ -103,7 +104,7 @@ async function runWithCodeServer() {
     wb = await openWorkbench(server, {
       folder: workspace,
       payload: testPayload(server, { extensionDevelopmentPath: extension, extensionTestsPath: tests }),
-      onLog: printLog,
+      onLog: (type, args) => suiteRunning && printLog(type, args),
       onExit: (exitCode) => reported({ exitCode }),
     });
     say(`workbench loaded after ${elapsed()}; waiting for the suite (timeout ${timeoutMs / 1000} s)`);
@@ -112,6 +113,10 @@ async function runWithCodeServer() {
     const timer = setTimeout(() => reported({ problem: `the suite did not report within ${timeoutMs / 1000} s` }), Math.max(0, timeoutMs - (Date.now() - started)));
     const result = await reportedP;
     clearTimeout(timer);
+    // The extension host has exited; what the workbench logs now is shutdown noise (cancelled
+    // file reads, lost connections).
+    suiteRunning = false;
+    if (interrupted()) return 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[interrupted()];
     await screenshot(wb.page, result.exitCode === 0 ? 'passed' : 'failed');
     if (result.problem) {
       console.error(`vscode-test: ${result.problem}. Nothing was decided, so this fails.`);
@@ -121,6 +126,7 @@ async function runWithCodeServer() {
     }
     return result.exitCode;
   } catch (e) {
+    if (interrupted()) return 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[interrupted()];
     console.error(`vscode-test: ${e.stack ?? e}`);
     if (wb) await screenshot(wb.page, 'error');
     if (server) console.error(`  code-server log (last lines):\n${await server.logTail(30)}`);
