@@ -117,6 +117,8 @@ export interface ReadDockerStateOptions {
   signal?: AbortSignal;
   /** For the whole read, all calls included. Default 5000 ms. */
   timeoutMs?: number;
+  /** Also containers that ran and stopped (history, timelines); default only running ones. */
+  allContainers?: boolean;
 }
 
 type DockerCtor = new (opts?: Dockerode.DockerOptions) => Dockerode;
@@ -239,7 +241,7 @@ async function collect(
   const ref = referenceFilter(opts.image);
   const [rawImages, rawContainers] = await Promise.all([
     docker.listImages({ ...(ref ? { filters: { reference: ref } } : {}), abortSignal: signal }),
-    docker.listContainers({ abortSignal: signal }),
+    docker.listContainers({ ...(opts.allContainers ? { all: true } : {}), abortSignal: signal }),
   ]);
 
   const matched = rawImages.filter((img) => (img.RepoTags ?? []).some((t) => imageRefMatches(opts.image, t)));
@@ -247,8 +249,10 @@ async function collect(
 
   // Candidates: made from a matched image, named like the target, or listed by bare image ID
   // (the daemon shows the ID once the tag has moved to a newer build; Config.Image keeps the name).
+  // Stopped ones only when they name or use a matched image: each candidate costs an inspect.
   const candidates = rawContainers.filter(
-    (c) => matchedIds.has(c.ImageID) || imageRefMatches(opts.image, c.Image) || IMAGE_ID_RE.test(c.Image),
+    (c) =>
+      matchedIds.has(c.ImageID) || imageRefMatches(opts.image, c.Image) || (c.State === 'running' && IMAGE_ID_RE.test(c.Image)),
   );
 
   // Image inspect takes no abort signal in dockerode 5; the caller's deadline race still bounds it.
@@ -302,7 +306,10 @@ async function collect(
     const labels = c.Labels ?? {};
     const own = parseRevisionLabel(labels, opts.labelKeys);
     const revision = own.kind !== 'none' ? own : parseRevisionLabel(imageLabels.get(c.ImageID), opts.labelKeys);
-    const started = toIso(d.State?.StartedAt) ?? new Date(c.Created * 1000).toISOString();
+    const startedAt = toIso(d.State?.StartedAt);
+    if (!startedAt && d.State?.Status === 'created') return; // never ran
+    const started = startedAt ?? new Date(c.Created * 1000).toISOString();
+    const finished = d.State?.Running ? undefined : toIso(d.State?.FinishedAt);
     containers.push({
       id: c.Id,
       name: (d.Name || c.Names?.[0] || c.Id.slice(0, 12)).replace(/^\//, ''),
@@ -310,6 +317,7 @@ async function collect(
       image: IMAGE_ID_RE.test(c.Image) && configImage ? configImage : c.Image,
       started,
       state: d.State?.Status ?? c.State,
+      ...(finished ? { finished } : {}),
       labels,
       revision,
       endpoint: endpoint.host,

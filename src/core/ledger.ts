@@ -43,7 +43,11 @@ export interface LedgerRecord {
   /** The last LOG_EXCERPT_CHARS of output. */
   logExcerpt: string;
   tool: string;
+  /** `mark` only: the user's verdict on the image ("Mark Build Good/Bad"); absent on a deploy mark. */
+  verdict?: Verdict;
 }
+
+export type Verdict = 'good' | 'bad';
 
 export type NewLedgerRecord = Omit<LedgerRecord, 'v' | 'id' | 'logExcerpt'> & { logExcerpt?: string };
 
@@ -164,5 +168,6 @@ function invalidRecord(r: unknown): string | null {
   if (o.kind !== 'build' && o.kind !== 'smoke' && o.kind !== 'mark') return `unknown kind ${JSON.stringify(o.kind)}`;
   if (typeof o.startedAt !== 'string' || typeof o.result !== 'string') return 'no start time or result';
   if (!Array.isArray(o.tags)) return 'tags is not a list';
+  if (o.verdict !== undefined && o.verdict !== 'good' && o.verdict !== 'bad') return `unknown verdict ${JSON.stringify(o.verdict)}`;
   return null;
 }

@@ -68,7 +68,7 @@ export async function openWorkspace(
 }
 
 /** Docker state over all of a target's endpoints, merged. Never throws. */
-export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal): Promise<DockerState> {
+export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal, opts: { allContainers?: boolean } = {}): Promise<DockerState> {
   let endpoints;
   try {
     endpoints = resolveDockerEndpoints({ targetEndpoints: target.endpoints });
@@ -82,7 +82,7 @@ export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal)
     };
   }
   const states = await Promise.all(
-    endpoints.map((ep) => readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal })),
+    endpoints.map((ep) => readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal, allContainers: opts.allContainers })),
   );
   const up = states.filter((s): s is Extract<DockerState, { reachable: true }> => s.reachable);
   if (up.length === 0) return states[0];
@@ -458,6 +458,8 @@ export interface DiffResult {
   relevant: CommitSummary[];
   /** The pathspecs used (union of the inputs at both ends). */
   pathspecs: string[];
+  /** The inputs at both ends, united (for `affects().via` of each file). */
+  inputs: ImageInputs;
   warnings: string[];
 }
 
@@ -525,6 +527,7 @@ export async function computeDiff(
     total: total ?? (await countRange(repo.root, fromSha!, toSha!, signal)),
     relevant,
     pathspecs: inputs.pathspecs,
+    inputs,
     warnings,
   };
 }

@@ -64,6 +64,8 @@ export interface ContainerInfo {
   image: string;
   /** ISO 8601 time the container started. */
   started: string;
+  /** ISO 8601 time a stopped container finished (only listed with allContainers). */
+  finished?: string;
   state: string;
   labels: Record<string, string>;
   revision: LabelRevision;
