@@ -1,8 +1,8 @@
-// `provenance build | smoke | history`: the build engine of src/core, rendered for the terminal.
+// `provenance build | smoke`: the build engine of src/core, rendered for the terminal.
 // Build output streams to stdout (to stderr with --json, so stdout stays one JSON document).
-import { readHistory, runBuild, runSmokeTest, type BuildResult } from '../core/buildEngine';
+import { runBuild, runSmokeTest, type BuildResult } from '../core/buildEngine';
 import type { Workspace } from '../core/provenance';
-import { buildJson, clean, formatBuild, formatHistory, formatSmokeRun, historyJson, smokeRunJson, type Style } from './format';
+import { buildJson, clean, formatBuild, formatSmokeRun, smokeRunJson, type Style } from './format';
 
 interface Out {
   out: (s: string) => void;
@@ -52,11 +52,4 @@ export async function smokeCommand(c: CommandContext, image: string | undefined)
   }
   if (c.json) c.io.out(JSON.stringify(results.length === 1 ? smokeRunJson(results[0]) : results.map(smokeRunJson), null, 2));
   return exitCodeOf(results.map((r) => ({ ok: r.ok, cancelled: r.smoke.result === 'cancelled' })));
-}
-
-export async function historyCommand(c: CommandContext, target: string | undefined): Promise<number> {
-  const h = await readHistory(c.ws, { target, signal: c.signal });
-  for (const w of h.warnings) c.io.err(`warning: ${w}`);
-  c.io.out(c.json ? JSON.stringify(h.entries.map(historyJson), null, 2) : formatHistory(h.entries, c.style));
-  return 0;
 }

@@ -15,7 +15,8 @@ import {
   type Workspace,
 } from '../core/provenance';
 import { BuildRefusedError } from '../core/buildEngine';
-import { buildCommand, historyCommand, smokeCommand } from './buildCommands';
+import { containsCommand, historyCommand, markCommand, suspectsCommand, timelineCommand } from './archaeologyCommands';
+import { buildCommand, smokeCommand } from './buildCommands';
 import { formatAffects, formatDiff, formatInputs, formatStatus, makeStyle, statusJson } from './format';
 
 declare const PROVENANCE_VERSION: string | undefined;
@@ -31,7 +32,20 @@ Usage:
   provenance check                        exit 1 on relevant drift or uncommitted input changes
   provenance build [--smoke] [--json]     build the image (stamped with its commit), then smoke-test it
   provenance smoke [--image ID] [--json]  smoke-test an image (default: the target's newest)
-  provenance history [--json]             every build and smoke test of this clone, with its image
+  provenance history [--ledger] [--json]  every local image per target: revision (label, ledger or
+                                          inferred from the reflog), containers, smoke results, marks;
+                                          --ledger: the build ledger's records instead
+  provenance contains <commit> [--json]   the first image built with the commit, whether it runs, and
+                                          how long it waited to be built and to run
+  provenance suspects [<good> <bad>] [--json]
+                                          commits between two builds that change image inputs; a side is
+                                          an image ID, tag, ledger id or revision (default: newest
+                                          passing build before the newest failing one)
+  provenance mark <image|ledger-id> good|bad
+                                          record a verdict on a build in the ledger
+  provenance timeline [--html FILE] [--threshold-hours N] [--json]
+                                          commits, builds and runs on one time axis; --html writes one
+                                          self-contained HTML/SVG file
 
 Global flags:
   --cwd DIR          repository (or a folder above it); default: the current folder
@@ -73,6 +87,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
         smoke: { type: 'boolean' },
+        ledger: { type: 'boolean' },
+        html: { type: 'string' },
+        'threshold-hours': { type: 'string' },
       },
     });
   } catch (err) {
@@ -96,12 +113,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   try {
-    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'build', 'smoke', 'history'];
+    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'build', 'smoke', 'history', 'contains', 'suspects', 'mark', 'timeline'];
     if (!known.includes(command)) throw new UsageError(`unknown command "${command}". Commands: ${known.join(', ')}.`);
     if (command === 'diff' && args.length !== 2) throw new UsageError('diff needs two revisions: provenance diff <from> <to>');
     if (command === 'affects' && args.length === 0) throw new UsageError('affects needs at least one path: provenance affects <path>...');
     if (flags.smoke && command !== 'build') throw new UsageError('--smoke goes with build: provenance build --smoke');
-    if (['status', 'inputs', 'check', 'build', 'smoke', 'history'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
+    if (['status', 'inputs', 'check', 'build', 'smoke', 'history', 'timeline'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
+    if (command === 'contains' && args.length !== 1) throw new UsageError('contains needs one commit: provenance contains <commit>');
+    if (command === 'suspects' && args.length !== 0 && args.length !== 2) throw new UsageError('suspects takes two builds or none: provenance suspects [<good> <bad>]');
+    if (command === 'mark' && args.length !== 2) throw new UsageError('mark needs a build and a verdict: provenance mark <image|ledger-id> good|bad');
+    if (flags.ledger && command !== 'history') throw new UsageError('--ledger goes with history: provenance history --ledger');
+    if ((flags.html !== undefined || flags['threshold-hours'] !== undefined) && command !== 'timeline') throw new UsageError('--html and --threshold-hours go with timeline');
 
     const ws: Workspace = await openWorkspace(cwd, {
       target: flags.target,
@@ -146,7 +168,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'smoke':
         return await smokeCommand({ ws, io, style, json, signal }, flags.image);
       case 'history':
-        return await historyCommand({ ws, io, style, json, signal }, flags.target);
+        return await historyCommand({ ws, io, style, json, signal, cwd }, { ledger: Boolean(flags.ledger), target: flags.target });
+      case 'contains':
+        return await containsCommand({ ws, io, style, json, signal, cwd }, args[0]);
+      case 'suspects':
+        return await suspectsCommand({ ws, io, style, json, signal, cwd }, args);
+      case 'mark':
+        return await markCommand({ ws, io, style, json, signal, cwd }, args[0], args[1]);
+      case 'timeline':
+        return await timelineCommand({ ws, io, style, json, signal, cwd }, { html: flags.html, thresholdHours: flags['threshold-hours'] });
       case 'inputs': {
         const results = await Promise.all(ws.targets.map((t) => computeInputs(ws, t, signal)));
         if (json) {

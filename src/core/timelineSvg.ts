@@ -66,14 +66,19 @@ export function timeScale(times: number[], x0: number, x1: number): TimeScale {
   const ts = [...new Set(times.filter((t) => Number.isFinite(t)))].sort((a, b) => a - b);
   if (ts.length === 0) ts.push(Date.now());
   const span = Math.max(ts[ts.length - 1] - ts[0], 60_000);
-  const breakGap = Math.max(span * 0.12, 2 * 3600_000);
+  // Only a gap that dominates the picture is cut: a long wait between commits and builds must
+  // still look long.
+  const breakGap = Math.max(span * 0.4, 2 * 3600_000);
   const groups: number[][] = [[ts[0]]];
   for (let i = 1; i < ts.length; i++) {
     if (ts[i] - ts[i - 1] > breakGap) groups.push([]);
     groups[groups.length - 1].push(ts[i]);
   }
-  const pad = Math.max(span * 0.02, 60_000);
-  const raw = groups.map((g) => ({ t0: g[0] - pad, t1: g[g.length - 1] + pad }));
+  // Each cluster gets a margin of its own scale, so a burst of builds seconds apart stays apart.
+  const raw = groups.map((g) => {
+    const pad = Math.max((g[g.length - 1] - g[0]) * 0.06, 60_000);
+    return { t0: g[0] - pad, t1: g[g.length - 1] + pad, pad };
+  });
   const avail = x1 - x0 - BREAK_PX * (raw.length - 1);
   // Widths proportional to duration, but never below MIN_CLUSTER_PX.
   const widths = raw.map(() => 0);
@@ -95,10 +100,10 @@ export function timeScale(times: number[], x0: number, x1: number): TimeScale {
   let x = x0;
   raw.forEach((c, i) => {
     if (i > 0) {
-      breaks.push({ x: x + BREAK_PX / 2, seconds: (c.t0 - raw[i - 1].t1 + 2 * pad) / 1000 });
+      breaks.push({ x: x + BREAK_PX / 2, seconds: (c.t0 + c.pad - (raw[i - 1].t1 - raw[i - 1].pad)) / 1000 });
       x += BREAK_PX;
     }
-    clusters.push({ ...c, x0: x, x1: x + widths[i] });
+    clusters.push({ t0: c.t0, t1: c.t1, x0: x, x1: x + widths[i] });
     x += widths[i];
   });
   const knots: [number, number][] = clusters.flatMap((c) => [
@@ -176,17 +181,15 @@ function commitTitle(c: TimelineCommit, thresholdHours: number): string {
   return lines.join('\n');
 }
 
-/** Greedy label placement in up to `levels` rows; returns the row per item or -1 (no room). */
-function placeLabels(items: { x: number; w: number }[], levels: number): number[] {
-  const ends = Array.from({ length: levels }, () => -Infinity);
+/** Greedy row assignment of horizontal extents (sorted by start) so they do not overlap; at most `max` rows. */
+function placeRows(items: { a: number; b: number }[], max: number): number[] {
+  const ends: number[] = [];
   return items.map((it) => {
-    for (let l = 0; l < levels; l++) {
-      if (it.x - it.w / 2 > ends[l] + 6) {
-        ends[l] = it.x + it.w / 2;
-        return l;
-      }
-    }
-    return -1;
+    let row = ends.findIndex((e) => it.a > e + 4);
+    if (row < 0 && ends.length < max) row = ends.push(-Infinity) - 1;
+    if (row < 0) row = ends.indexOf(Math.min(...ends));
+    ends[row] = Math.max(ends[row], it.b);
+    return row;
   });
 }
 
@@ -213,42 +216,47 @@ export function renderTimelineSvg(data: TimelineData, opts: RenderOptions = {}):
   let y = 0;
   // Header
   const late = commits.filter((c) => c.late).length;
-  out.push(`<text class="title" x="16" y="28">${esc(data.target)} <tspan class="muted">· ${esc(data.image)} · provenance timeline</tspan></text>`);
+  const imageWords = data.image === data.target ? '' : ` · ${esc(data.image)}`;
+  out.push(`<text class="title" x="16" y="28">${esc(data.target)} <tspan class="muted">${imageWords} · provenance timeline</tspan></text>`);
   const summary = `${commits.length} commit(s) changing image inputs · ${builds.length} build(s) · ${runs.length} container run(s) · ${late} waited longer than ${data.thresholdHours} h · generated ${data.generatedAt.slice(0, 16).replace('T', ' ')} UTC`;
   out.push(`<text class="sub" x="16" y="48">${esc(summary)}</text>`);
   // Legend
   const legend = [
     `<circle class="dot" cx="22" cy="68" r="5"/><text class="legend" x="32" y="72">commit that changes inputs</text>`,
     `<circle class="dot late" cx="212" cy="68" r="6"/><text class="legend" x="224" y="72">waited &gt; ${esc(String(data.thresholdHours))} h</text>`,
-    `<path class="build pass" d="M 330 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="342" y="72">build, smoke passed</text>`,
-    `<path class="build fail" d="M 480 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="492" y="72">smoke failed</text>`,
-    `<path class="build untested" d="M 590 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="602" y="72">not tested</text>`,
-    `<rect class="run running" x="690" y="64" width="22" height="8" rx="2"/><text class="legend" x="718" y="72">container run</text>`,
-    `<line class="lag" x1="820" y1="68" x2="850" y2="68"/><text class="legend" x="856" y="72">until first build</text>`,
-    `<line class="lagrun" x1="962" y1="68" x2="992" y2="68"/><text class="legend" x="998" y="72">until first run</text>`,
+    `<path class="build pass" d="M 330 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="342" y="72">build: passed / good</text>`,
+    `<path class="build fail" d="M 472 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="484" y="72">failed / bad</text>`,
+    `<path class="build untested" d="M 572 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="584" y="72">not tested</text>`,
+    `<path class="build untested inferred" d="M 672 62 l 6 6 l -6 6 l -6 -6 z"/><text class="legend" x="684" y="72">revision inferred</text>`,
+    `<rect class="run running" x="796" y="64" width="22" height="8" rx="2"/><text class="legend" x="824" y="72">container run</text>`,
+    `<line class="lag" x1="916" y1="68" x2="946" y2="68"/><text class="legend" x="952" y="72">until built</text>`,
+    `<line class="lagrun" x1="1030" y1="68" x2="1060" y2="68"/><text class="legend" x="1066" y="72">until run</text>`,
   ];
   out.push(`<g class="legendrow">${legend.join('')}</g>`);
   y = 92;
   const top = y;
 
-  // Builds lane
-  const buildLane = { y0: y, y1: y + 70 };
-  out.push(`<text class="lane" x="16" y="${y + 40}">Builds</text>`);
+  // Builds lane: a diamond per build (colour: verdict or smoke result), its revision beside it;
+  // builds close in time are stacked, not drawn over each other.
   const bx = builds.map((b) => X(b.at));
-  const blabels = builds.map((b) => (b.revisionSource === 'inferred' ? `~${short(b.revision)}` : b.revision ? `${short(b.revision)}${b.dirty ? '*' : ''}` : 'unlabeled'));
-  const levels = placeLabels(
-    bx.map((x, i) => ({ x, w: blabels[i].length * 7 + 4 })),
-    3,
+  const blabels = builds.map((b) => (b.revisionSource === 'inferred' ? `~${short(b.revision)} inferred` : b.revision ? `${short(b.revision)}${b.dirty ? '-dirty' : ''}` : 'unlabeled'));
+  const brows = placeRows(
+    bx.map((x, i) => ({ a: x - 9, b: x + 14 + blabels[i].length * 6.6 })),
+    6,
   );
+  const buildRows = Math.max(1, ...brows.map((r) => r + 1));
+  const buildLane = { y0: y, y1: y + buildRows * 20 + 16 };
+  out.push(`<text class="lane" x="16" y="${y + 18}">Builds</text>`);
   const buildMarks: string[] = [];
   builds.forEach((b, i) => {
     const x = bx[i];
-    const cy = y + 54;
-    const cls = `build ${b.smoke === 'passed' ? 'pass' : b.smoke === 'failed' ? 'fail' : 'untested'}${b.revisionSource === 'inferred' ? ' inferred' : ''}${b.present ? '' : ' gone'}`;
-    const lbl = levels[i] >= 0 ? `<text class="blabel${b.revisionSource === 'inferred' ? ' inferred' : ''}" x="${x}" y="${cy - 12 - levels[i] * 13}" text-anchor="middle">${esc(blabels[i])}</text>` : '';
+    const cy = y + 14 + brows[i] * 20;
+    const result = b.verdict === 'good' || (!b.verdict && b.smoke === 'passed') ? 'pass' : b.verdict === 'bad' || (!b.verdict && b.smoke === 'failed') ? 'fail' : 'untested';
+    const cls = `build ${result}${b.revisionSource === 'inferred' ? ' inferred' : ''}${b.present ? '' : ' gone'}`;
     buildMarks.push(
       `<g class="buildmark" data-image="${esc(b.imageId)}" tabindex="0"><title>${esc(buildTitle(b))}</title>` +
-        `<path class="${cls}" d="M ${x} ${cy - 8} l 8 8 l -8 8 l -8 -8 z"/>${lbl}</g>`,
+        `<path class="${cls}" d="M ${x} ${cy - 7} l 7 7 l -7 7 l -7 -7 z"/>` +
+        `<text class="blabel${b.revisionSource === 'inferred' ? ' inferred' : ''}" x="${x + 11}" y="${cy + 4}">${esc(blabels[i])}</text></g>`,
     );
   });
   y = buildLane.y1;
@@ -260,7 +268,7 @@ export function renderTimelineSvg(data: TimelineData, opts: RenderOptions = {}):
   runs.forEach((r, i) => {
     const ry = runTop + i * RUN_ROW;
     const xa = X(r.start);
-    const xb = Math.max(X(r.end ?? now), xa + 3);
+    const xb = Math.max(X(r.end ?? now), xa + 6);
     const running = r.end === null && r.state === 'running';
     runMarks.push(
       `<g class="runmark" tabindex="0"><title>${esc(`${r.name} (${r.state})\nimage ${imageShort(r.imageId)}\nstarted ${r.start}${r.end ? `\nfinished ${r.end}` : running ? '\nstill running' : ''}`)}</title>` +
@@ -411,7 +419,10 @@ body { margin: 0; padding: 12px; background: var(--bp-bg); color: var(--bp-fg); 
 .bp-timeline .build.pass { fill: var(--bp-pass); }
 .bp-timeline .build.fail { fill: var(--bp-fail); }
 .bp-timeline .build.untested { fill: var(--bp-untested); }
-.bp-timeline .build.inferred { stroke: var(--bp-inferred); stroke-width: 2; stroke-dasharray: 2 2; }
+.bp-timeline .build.inferred { fill: var(--bp-bg); stroke-width: 2.5; }
+.bp-timeline .build.inferred.pass { stroke: var(--bp-pass); }
+.bp-timeline .build.inferred.fail { stroke: var(--bp-fail); }
+.bp-timeline .build.inferred.untested { stroke: var(--bp-untested); }
 .bp-timeline .build.gone { fill-opacity: 0.45; }
 .bp-timeline .blabel { font-family: var(--bp-mono); font-size: 11px; }
 .bp-timeline .blabel.inferred { fill: var(--bp-inferred); font-style: italic; }

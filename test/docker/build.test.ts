@@ -139,13 +139,13 @@ test('build (CLI): labels say which commit, when, from where; tags <short-sha> a
   assert.equal(s.json().built.imageId, b.imageId);
   assert.equal(s.json().built.revision, head);
 
-  const h = await run(['history', '--json', '--cwd', repo.dir]);
+  const h = await run(['history', '--ledger', '--json', '--cwd', repo.dir]);
   assert.equal(h.code, 0, h.err);
   const [entry] = h.json();
   assert.deepEqual([entry.kind, entry.target, entry.revision, entry.imageId, entry.result, entry.present, entry.passed], ['build', name, head, b.imageId, 'success', true, null]);
   assert.deepEqual(entry.currentTags.sort(), b.tags.sort());
   assert.equal(entry.id, b.ledgerId);
-  assert.match((await run(['history', '--cwd', repo.dir])).out, new RegExp(`${name}  build  ${head.slice(0, 12)}  ${b.imageId.slice(7, 19)}`));
+  assert.match((await run(['history', '--ledger', '--cwd', repo.dir])).out, new RegExp(`${name}  build  ${head.slice(0, 12)}  ${b.imageId.slice(7, 19)}`));
 });
 
 test('build: an uncommitted change to an input makes a dirty build, labelled so; a change to a non-input does not', async (t) => {
@@ -192,7 +192,7 @@ test('build --smoke: busybox httpd on a loopback port passes, and its container 
   assert.equal(b.smoke.result, 'passed');
   assert.equal(b.smoke.reason, null);
   assert.deepEqual(await smokeContainers(name), []);
-  const [entry] = (await run(['history', '--json', '--cwd', repo.dir])).json();
+  const [entry] = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
   assert.deepEqual(entry.smoke, { result: 'passed', reason: null });
   assert.equal(entry.passed, true);
 });
@@ -216,7 +216,7 @@ test('smoke failure: a probe that never answers times out; non-zero exit, no con
   assert.equal(human.code, 1);
   assert.match(human.out, /smoke test FAILED: timeout after 2 s/);
   assert.deepEqual(await smokeContainers(name), []);
-  const [last, first] = (await run(['history', '--json', '--cwd', repo.dir])).json();
+  const [last, first] = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
   assert.deepEqual([last.kind, last.passed, first.kind, first.passed], ['smoke', false, 'build', false]);
 });
 
@@ -326,7 +326,7 @@ test('cancel: Ctrl-C in the middle of a CLI build stops it and leaves no contain
   assert.match(out, /build cancelled/);
   assert.ok(!(await allContainerIds()).some((id) => id.startsWith(stepId)), 'the RUN step container is gone');
   assert.equal(targetBusy(ws.repo, name), null, 'the lock is released');
-  const hist = (await run(['history', '--json', '--target', name, '--cwd', repo.dir])).json();
+  const hist = (await run(['history', '--ledger', '--json', '--target', name, '--cwd', repo.dir])).json();
   assert.deepEqual(hist.map((e: { result: string }) => e.result), ['cancelled']);
 });
 
@@ -362,7 +362,7 @@ test('cancel: in the middle of a smoke test, and on dispose (extension deactivat
   await disposeAllSmokeContainers();
   assert.deepEqual(await smokeContainers(name), []);
   assert.equal((await p).smoke.result, 'cancelled');
-  const cli = await run(['history', '--json', '--cwd', repo.dir]);
+  const cli = await run(['history', '--ledger', '--json', '--cwd', repo.dir]);
   assert.deepEqual(cli.json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`), ['smoke:cancelled', 'smoke:cancelled', 'build:success']);
 
   // A stray left by a process that was SIGKILLed is found by its labels and removed; one of a
@@ -443,7 +443,7 @@ test('custom command: a failing command is a build failure (exit 1); a shell str
   const r = await run(['build', '--json', '--cwd', repo.dir]);
   assert.equal(r.code, 1, r.err);
   assert.equal(r.json().error, 'the build command exited with code 4');
-  const [entry] = (await run(['history', '--json', '--cwd', repo.dir])).json();
+  const [entry] = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
   assert.equal(entry.result, 'failure');
   assert.match(entry.logExcerpt, /compiling/);
 
@@ -528,6 +528,6 @@ test('deploy: replace-container swaps the running container for one from the new
   const c = await runDeploy(ws, cmdTarget, { imageId: second.imageId, trusted: true });
   assert.equal(c.ok, true, c.error ?? '');
   assert.equal(readFileSync(out, 'utf8').trim(), `${second.imageId} ${head}`);
-  const kinds = (await run(['history', '--json', '--cwd', repo.dir])).json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`);
+  const kinds = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`);
   assert.deepEqual(kinds, ['mark:success', 'mark:success', 'build:success', 'build:success']);
 });

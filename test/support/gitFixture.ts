@@ -69,6 +69,12 @@ export class FixtureRepo {
     return this.git('rev-parse', 'HEAD');
   }
 
+  /** Sets the clock (unix seconds): the next commit is dated 10 minutes after it (its reflog entry too). */
+  setClock(unixSeconds: number): this {
+    this.clock = unixSeconds;
+    return this;
+  }
+
   /** Commit time of the last commit (seconds). */
   get lastCommitTime(): number {
     return this.clock;
