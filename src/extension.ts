@@ -2,6 +2,7 @@
 // its disposables.
 import * as vscode from 'vscode';
 import { gitSpawnCount } from './core/gitExec';
+import { ArchaeologyCommands } from './vscode/archaeologyCommands';
 import { Commands } from './vscode/commands';
 import { CommitNotifier } from './vscode/commitNotifier';
 import { ExplorerBadges } from './vscode/explorerBadges';
@@ -15,6 +16,8 @@ import { ProvenanceModel } from './vscode/provenanceModel';
 import { ProvenanceTree } from './vscode/provenanceTree';
 import { RiskDiagnostics } from './vscode/riskDiagnostics';
 import { StatusBar } from './vscode/statusBar';
+import { SuspectsView } from './vscode/suspectsView';
+import { TimelinePanel } from './vscode/timelinePanel';
 
 export interface BuildProvenanceApi {
   /** For integration tests: the model and the status bar's current presentation. */
@@ -39,6 +42,9 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
   const model = new ProvenanceModel(log);
   const statusBar = new StatusBar(model);
   const commands = new Commands(model);
+  const suspects = new SuspectsView(model, log);
+  const timeline = new TimelinePanel(model, context.extensionUri, log);
+  context.subscriptions.push(suspects, timeline, new ArchaeologyCommands(model, suspects, timeline));
   const views = {
     tree: new ProvenanceTree(model, log),
     notifier: new CommitNotifier(model, context.workspaceState, log),

@@ -4,13 +4,18 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import { CONFIG_FILE } from '../core/config';
-import { imagesContaining } from '../core/contains';
+import { commitContains } from '../core/contains';
 import { ago, clean, shortSha } from '../core/humanize';
 import { blameLine } from '../core/lineChanges';
-import { dockerStateFor } from '../core/provenance';
+import { dockerStateFor, ProvenanceError } from '../core/provenance';
+import { formatDuration } from '../core/timelineSvg';
 import { openRevisionDiff } from './gitContent';
+import { historyOf, workspaceOf } from './imageArchaeology';
 import type { ProvenanceModel, TargetState } from './provenanceModel';
 import { STATUS_MENU_COMMAND } from './statusBar';
+
+/** Registered by archaeologyCommands.ts (kept as a string: no import cycle). */
+const OPEN_TIMELINE_COMMAND = 'buildProvenance.openTimeline';
 
 export const COMMANDS = {
   refresh: 'buildProvenance.refresh',
@@ -122,25 +127,31 @@ export class Commands implements vscode.Disposable {
     }
     commit ??= await vscode.window.showInputBox({ prompt: 'Commit (SHA, branch, tag…)', placeHolder: 'HEAD~3' });
     if (!commit) return;
-    const docker = await dockerStateFor(this.model.restricted ? { ...s.target, endpoints: [] } : s.target);
-    if (!docker.reachable) {
-      void vscode.window.showWarningMessage(`Build Provenance: Docker unreachable — ${docker.reason}`);
+    let answer;
+    try {
+      const h = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Build Provenance: reading builds' }, () => historyOf(s, this.model.restricted));
+      if (!h.docker.reachable) void vscode.window.showWarningMessage(`Build Provenance: Docker unreachable — ${clean(h.docker.reason ?? '')}; only the build ledger is used.`);
+      answer = await commitContains(workspaceOf(s), h, commit);
+    } catch (err) {
+      if (!(err instanceof ProvenanceError)) throw err;
+      void vscode.window.showWarningMessage(`Build Provenance: ${clean(err.message)}`);
       return;
     }
-    const answer = await imagesContaining(s.repo.root, commit, docker.images, docker.containers.filter((c) => c.state === 'running'));
-    if (!answer) {
-      void vscode.window.showWarningMessage(`Build Provenance: ${clean(commit)} is not a commit in this clone.`);
-      return;
-    }
-    const inImages = answer.images.filter((i) => i.contains);
-    const oldest = inImages[inImages.length - 1];
-    const running = answer.containers.filter((c) => c.contains);
+    const name = (b: { imageId: string; tags: string[] }) => clean(b.tags[0] ?? b.imageId.slice(7, 19));
     const parts = [
-      oldest ? `first in ${clean(oldest.image.tags[0] ?? oldest.image.id.slice(7, 19))}, built ${ago(oldest.image.created)} ago` : `in none of the ${answer.images.length} labelled image(s)`,
-      running.length ? `running in ${running.map((r) => clean(r.container.name)).join(', ')}` : 'not running',
+      answer.firstBuild
+        ? `first built in ${name(answer.firstBuild)} ${formatDuration(answer.lag.toFirstBuildSeconds!)} after the commit (${ago(answer.firstBuild.builtAt)} ago)`
+        : `not built yet (waiting ${formatDuration(answer.lag.waitingSeconds ?? 0)})`,
+      answer.firstRun
+        ? `first ran ${formatDuration(answer.lag.toFirstRunSeconds!)} after the commit${answer.firstRun.name ? ` (${clean(answer.firstRun.name)})` : ' (smoke test)'}`
+        : 'never ran',
+      answer.running.length ? `running now in ${answer.running.map((r) => clean(r.name)).join(', ')}` : 'in no running container',
     ];
-    if (answer.unknown) parts.push(`${answer.unknown} image(s)/container(s) have no usable revision label`);
-    void vscode.window.showInformationMessage(`Commit ${shortSha(answer.commit)}: ${parts.join('; ')}.`);
+    if (answer.firstBuildInferred) parts.push(`maybe earlier in ${name(answer.firstBuildInferred)} (revision only inferred)`);
+    if (answer.unknown) parts.push(`${answer.unknown} build(s) have no known revision`);
+    const timeline = 'Open Timeline';
+    const pick = await vscode.window.showInformationMessage(`Commit ${shortSha(answer.commit.sha)} ${clean(answer.commit.subject).slice(0, 60)}: ${parts.join('; ')}.`, timeline);
+    if (pick === timeline) await vscode.commands.executeCommand(OPEN_TIMELINE_COMMAND, s.key);
   }
 
   private async configure(): Promise<void> {
