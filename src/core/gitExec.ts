@@ -46,15 +46,23 @@ export const gitEnv: NodeJS.ProcessEnv = {
 };
 
 let spawned = 0;
+const recent: string[] = [];
 
 /** How many git processes this process has started (tests and benchmarks count them). */
 export function gitSpawnCount(): number {
   return spawned;
 }
 
+/** The last few git command lines started, newest last (for diagnosing unexpected spawns). */
+export function recentGitSpawns(): string[] {
+  return [...recent];
+}
+
 /** For process layers that need raw bytes (cat-file) but must still be counted. */
-export function noteGitSpawn(): void {
+export function noteGitSpawn(args: readonly string[] = ['cat-file', '--batch']): void {
   spawned++;
+  recent.push(args.slice(0, 6).join(' '));
+  if (recent.length > 30) recent.shift();
 }
 
 export interface GitResult {
@@ -77,7 +85,7 @@ export function streamGit(
       reject(abortError());
       return;
     }
-    spawned++;
+    noteGitSpawn(args);
     const child = spawn('git', args as string[], {
       cwd: opts.cwd,
       env: gitEnv,

@@ -98,15 +98,20 @@ export class ProvenanceModel implements vscode.Disposable {
     this.discovered = this.discover();
   }
 
+  /** Why the last refreshes were asked for, newest last (diagnostics and tests). */
+  readonly refreshReasons: string[] = [];
+
   /** Debounced refresh of every target. */
   refresh(reason: string): void {
     this.log.debug(`refresh requested: ${reason}`);
+    this.noteReason(reason);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.refreshNow(reason), DEBOUNCE_MS);
   }
 
   /** Refresh now; a refresh in flight is cancelled. Resolves when the new snapshots are out. */
   refreshNow(reason = 'manual'): Promise<void> {
+    this.noteReason(`now: ${reason}`);
     clearTimeout(this.timer);
     this.inflight?.abort();
     const ctl = new AbortController();
@@ -123,6 +128,11 @@ export class ProvenanceModel implements vscode.Disposable {
       if (!isAbortError(err)) this.log.error(`refresh failed: ${String(err)}`);
     });
     return this.lastRefresh;
+  }
+
+  private noteReason(reason: string): void {
+    this.refreshReasons.push(reason);
+    if (this.refreshReasons.length > 20) this.refreshReasons.shift();
   }
 
   /** Which targets a file goes into, from the cached analysis (no git process). */

@@ -15,8 +15,23 @@ export async function run(): Promise<void> {
   // Define describe/it/before… on globalThis, then load the test files: bundled, they are
   // lazily initialised modules, so their top-level describe() runs only now.
   mocha.suite.emit(Mocha.Suite.constants.EVENT_FILE_PRE_REQUIRE, globalThis, 'bundle', mocha);
-  await import('./workbench.test.js');
-  await import('./extension.test.js');
+  // BP_SUITE picks the files: the harness's own checks (default), the editor features on the
+  // fixture of test/vscode/integration.mjs (trusted), or Restricted Mode (restricted).
+  const suite = process.env.BP_SUITE ?? 'harness';
+  if (suite === 'harness') {
+    await import('./workbench.test.js');
+    await import('./extension.test.js');
+  } else if (suite === 'trusted') {
+    await import('./extension.test.js');
+    await import('./provenance.test.js');
+  } else if (suite === 'restricted') {
+    await import('./restricted.test.js');
+  } else if (suite === 'build') {
+    // The build + smoke task on the fixture of test/vscode/runBuildTaskSuite.ts.
+    await import('./buildTask.test.js');
+  } else {
+    throw new Error(`unknown BP_SUITE ${suite}`);
+  }
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   if (failures > 0) throw new Error(`${failures} test(s) failed`);
 }

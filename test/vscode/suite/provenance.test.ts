@@ -1,0 +1,202 @@
+/// <reference types="mocha" />
+// The editor features in a real VS Code, trusted workspace, real git and a real Docker daemon.
+// The fixture starts in sync (the running container is built from HEAD); the tests make their
+// own changes in order: uncommitted edit → commit to a baked script → Docker away and back.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { BuildProvenanceApi } from '../../../src/extension';
+import { api, DockerProxy, fixture, git, presentation, uri, waitFor, type Fixture } from './fixture';
+
+const SCRIPT = 'desktop/shared/detect-render-node.sh';
+const LARGE = 'desktop/ubuntu-config/large.sh';
+
+describe('Build Provenance in the editor (trusted)', function () {
+  this.timeout(60_000);
+  let f: Fixture;
+  let a: BuildProvenanceApi;
+  let proxy: DockerProxy;
+  let mesaLine = 0;
+  let mesaSha = '';
+
+  before(async () => {
+    f = fixture();
+    proxy = new DockerProxy(f.proxySocket, f.upstream);
+    await proxy.start();
+    a = await api();
+    await a.model.ready();
+    await a.model.refreshNow('suite start');
+  });
+
+  after(async () => {
+    await proxy.stop();
+  });
+
+  it('status bar: in sync when the running container is built from HEAD', async () => {
+    const p = await waitFor('in-sync', () => presentation(a)?.state === 'in-sync' && presentation(a));
+    assert.equal(p.text, '$(check) helix-ubuntu');
+    assert.equal(p.background, undefined);
+  });
+
+  it('status bar: uncommitted, and the edited line is marked, when an input changes on disk', async () => {
+    const doc = await vscode.workspace.openTextDocument(uri(f, SCRIPT));
+    const editor = await vscode.window.showTextDocument(doc);
+    await editor.edit((e) => e.insert(new vscode.Position(2, 0), '# an uncommitted comment\n'));
+    await doc.save();
+    const p = await waitFor('uncommitted', () => presentation(a)?.state === 'uncommitted' && presentation(a));
+    assert.match(p.text, /^\$\(diff-modified\) helix-ubuntu: uncommitted changes$/);
+    const lines = await waitFor('uncommitted mark', async () => {
+      await a.decorations.settled();
+      const d = a.decorations.decoratedLines(doc.uri);
+      return d.uncommitted.length > 0 && d;
+    });
+    assert.deepEqual(lines.uncommitted, [3]);
+    assert.deepEqual(lines.committed, []);
+    // Put it back.
+    await editor.edit((e) => e.delete(new vscode.Range(2, 0, 3, 0)));
+    await doc.save();
+    await waitFor('in-sync again', () => presentation(a)?.state === 'in-sync');
+  });
+
+  it('status bar: drift after a commit to a baked script, and the after-commit notice fires once', async () => {
+    const notices: string[] = [];
+    const sub = a.notifier.onDidNotify((n) => notices.push(n.sha));
+    try {
+      const scriptPath = path.join(f.dir, SCRIPT);
+      const text = execFileSync('cat', [scriptPath], { encoding: 'utf8' });
+      writeFileSync(scriptPath, `${text}export MESA_GL_VERSION_OVERRIDE=4.5\n`);
+      mesaLine = text.split('\n').length; // 1-based line of the new export
+      const large = execFileSync('cat', [path.join(f.dir, LARGE)], { encoding: 'utf8' }).split('\n');
+      for (const k of [10, 5000, 9990]) large[k] = `echo changed ${k}`;
+      writeFileSync(path.join(f.dir, LARGE), large.join('\n'));
+      writeFileSync(path.join(f.dir, 'docs/streaming.md'), '# Streaming\n\nnot an input\n');
+      git(f.dir, 'commit', '-q', '-am', 'desktop: export MESA_GL_VERSION_OVERRIDE=4.5 globally');
+      mesaSha = git(f.dir, 'rev-parse', 'HEAD');
+      const p = await waitFor('drift', () => presentation(a)?.state === 'drift' && presentation(a), 30_000);
+      assert.equal(p.text, '$(warning) helix-ubuntu: 1 undeployed');
+      assert.equal(p.background, 'warning');
+      await waitFor('the notice', () => notices.includes(mesaSha), 20_000);
+      // More refreshes, no second notice for the same commit.
+      await a.model.refreshNow('again');
+      await a.model.refreshNow('and again');
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(notices.filter((s) => s === mesaSha), [mesaSha]);
+      const n = a.notifier.notices.find((x) => x.sha === mesaSha);
+      assert.ok(n, 'the notice is recorded');
+      assert.match(n.message, /changes 2 files baked into/);
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  it('gutter: the undeployed lines of an input file are marked; a non-input file has none', async () => {
+    const doc = await vscode.workspace.openTextDocument(uri(f, SCRIPT));
+    await vscode.window.showTextDocument(doc);
+    const marks = await waitFor('committed marks', async () => {
+      await a.decorations.settled();
+      const d = a.decorations.decoratedLines(doc.uri);
+      return d.committed.length > 0 && d;
+    });
+    assert.deepEqual(marks.committed, [mesaLine]);
+    assert.deepEqual(marks.uncommitted, []);
+    for (const rel of ['docs/streaming.md', 'frontend/src/app.tsx']) {
+      const other = await vscode.workspace.openTextDocument(uri(f, rel));
+      await vscode.window.showTextDocument(other);
+      await a.decorations.settled();
+      assert.deepEqual(a.decorations.decoratedLines(other.uri), { committed: [], uncommitted: [] }, rel);
+    }
+  });
+
+  it('hover: a marked line says which commit, that it is not deployed, and how long it waited', async () => {
+    const doc = await vscode.workspace.openTextDocument(uri(f, SCRIPT));
+    await vscode.window.showTextDocument(doc);
+    await a.decorations.settled();
+    const hovers = await waitFor('a hover', async () => {
+      const h = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(mesaLine - 1, 4));
+      const text = h.flatMap((x) => x.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+      return text.includes('Build Provenance') && text;
+    });
+    assert.match(hovers, /export(&nbsp;| )MESA\\?_GL\\?_VERSION\\?_OVERRIDE=4\.5(&nbsp;| )globally/);
+    assert.match(hovers, /not built/);
+    assert.match(hovers, /not running/);
+    assert.match(hovers, /Waiting \*\*\d+[smhd]\*\*/);
+    assert.match(hovers, new RegExp(mesaSha.slice(0, 8)));
+  });
+
+  it('CodeLens: "Baked into …" at the top of the input file', async () => {
+    const doc = await vscode.workspace.openTextDocument(uri(f, SCRIPT));
+    await vscode.window.showTextDocument(doc);
+    const titles = await waitFor('lenses', async () => {
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+      const t = lenses.map((l) => l.command?.title ?? '').filter(Boolean);
+      return t.some((x) => x.includes('undeployed')) && t;
+    });
+    assert.ok(
+      titles.includes('Baked into helix-ubuntu → /usr/local/bin/detect-render-node.sh (Dockerfile.ubuntu-helix:11) · 1 undeployed commit'),
+      JSON.stringify(titles),
+    );
+    const docs = await vscode.workspace.openTextDocument(uri(f, 'docs/streaming.md'));
+    await vscode.window.showTextDocument(docs);
+    const none = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', docs.uri);
+    assert.deepEqual(none.map((l) => l.command?.title), []);
+  });
+
+  it('diagnostics: the global MESA export in a baked script is a Problem', async () => {
+    const doc = await vscode.workspace.openTextDocument(uri(f, SCRIPT));
+    await vscode.window.showTextDocument(doc);
+    const diags = await waitFor('the MESA diagnostic', () => {
+      const d = vscode.languages.getDiagnostics(doc.uri).filter((x) => x.source === 'Build Provenance');
+      return d.length > 0 && d;
+    });
+    const mesa = diags.find((d) => String(typeof d.code === 'object' ? d.code.value : d.code) === 'global-graphics-override');
+    assert.ok(mesa, JSON.stringify(diags.map((d) => d.code)));
+    assert.equal(mesa.range.start.line, mesaLine - 1);
+    assert.match(mesa.message, /MESA_GL_VERSION_OVERRIDE=4\.5 cmd|scope/i);
+  });
+
+  it('typing in a large input file starts no git process; the decoration time is recorded', async () => {
+    // Auto-save would turn typing into saves (a save of an input rightly refreshes): typing only.
+    await vscode.workspace.getConfiguration('files').update('autoSave', 'off', vscode.ConfigurationTarget.Global);
+    const started = Date.now();
+    const doc = await vscode.workspace.openTextDocument(uri(f, LARGE));
+    const editor = await vscode.window.showTextDocument(doc);
+    await waitFor('large file marks', async () => {
+      await a.decorations.settled();
+      return a.decorations.decoratedLines(doc.uri).committed.length === 3;
+    });
+    const decorateMs = Date.now() - started;
+    // Let everything settle (Docker events, the Git extension's own refreshes): measure from quiet.
+    await waitFor('quiet', async () => {
+      const c = a.gitSpawnCount();
+      await new Promise((r) => setTimeout(r, 2000));
+      return a.gitSpawnCount() === c;
+    }, 30_000);
+    const before = a.gitSpawnCount();
+    for (let k = 0; k < 60; k++) {
+      await editor.edit((e) => e.insert(new vscode.Position(k, 0), 'x'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 1500)); // longer than every debounce
+    const spawned = a.gitSpawnCount() - before;
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal(spawned, 0, `${spawned} git process(es) started while typing: ${a.recentGitSpawns().slice(-spawned).join(' | ')}; refreshes: ${a.model.refreshReasons.join(', ')}`);
+    // The raw comparison, in the same run: git diff <deployed> -- file.
+    const rawStart = process.hrtime.bigint();
+    execFileSync('git', ['diff', f.deployed, '--', LARGE], { cwd: f.dir, stdio: 'ignore' });
+    const rawMs = Number(process.hrtime.bigint() - rawStart) / 1e6;
+    mkdirSync(f.artifacts, { recursive: true });
+    const perf = { activateMs: a.activationMs, decorate10kLinesMs: decorateMs, rawGitDiffMs: rawMs, ratio: decorateMs / rawMs, gitProcessesWhileTyping: spawned };
+    writeFileSync(path.join(f.artifacts, 'vscode-perf.json'), JSON.stringify(perf, null, 2));
+    console.log(`perf: ${JSON.stringify(perf)}`);
+  });
+
+  it('Docker goes away: "Docker unreachable" within seconds; it comes back: recovers by itself', async () => {
+    await proxy.stop();
+    const down = await waitFor('docker-unreachable', () => presentation(a)?.state === 'docker-unreachable' && presentation(a), 15_000);
+    assert.equal(down.text, '$(circle-slash) Docker unreachable');
+    await proxy.start();
+    await waitFor('recovered', () => presentation(a)?.state === 'drift', 45_000);
+  });
+});
