@@ -1,7 +1,10 @@
 // Wiring only: the model (events → refresh → snapshots) and one feature per file, each owning
 // its disposables.
 import * as vscode from 'vscode';
+import type { BuildAction, RunOutcome } from './core/buildActions';
 import { gitSpawnCount } from './core/gitExec';
+import { BuildCommands } from './vscode/buildCommands';
+import { BuildTasks, type ActiveRun } from './vscode/buildTasks';
 import { ArchaeologyCommands } from './vscode/archaeologyCommands';
 import { Commands } from './vscode/commands';
 import { CommitNotifier } from './vscode/commitNotifier';
@@ -15,6 +18,7 @@ import { LineHover } from './vscode/lineHover';
 import { ProvenanceModel } from './vscode/provenanceModel';
 import { ProvenanceTree } from './vscode/provenanceTree';
 import { RiskDiagnostics } from './vscode/riskDiagnostics';
+import { removeLiveSmokeContainers, SmokeCleanup } from './vscode/smokeCleanup';
 import { StatusBar } from './vscode/statusBar';
 import { SuspectsView } from './vscode/suspectsView';
 import { TimelinePanel } from './vscode/timelinePanel';
@@ -35,6 +39,13 @@ export interface BuildProvenanceApi {
   explorerBadges: ExplorerBadges;
   /** Git processes started so far (tests check that typing starts none). */
   gitSpawnCount: () => number;
+  /** Build tasks: run one as a task and get its outcome (after the model refreshed), or watch runs from anywhere. */
+  builds: {
+    run(targetKey: string, action: BuildAction): Promise<RunOutcome>;
+    onDidFinish: vscode.Event<RunOutcome>;
+    activeRuns(): ActiveRun[];
+    removeStraySmokeContainers(): Promise<string[]>;
+  };
 }
 
 export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
@@ -59,6 +70,8 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     codeLens: new ImageCodeLens(model, decorations, log),
     explorerBadges: new ExplorerBadges(model, log),
   };
+  const buildTasks = new BuildTasks(model, log);
+  const smokeCleanup = new SmokeCleanup(model, log);
   context.subscriptions.push(
     log,
     model,
@@ -67,11 +80,26 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     ...Object.values(views),
     ...Object.values(editor),
     vscode.workspace.registerTextDocumentContentProvider(REV_SCHEME, new RevisionContentProvider()),
+    buildTasks,
+    new BuildCommands(model, buildTasks, commands, log),
+    smokeCleanup,
   );
   model.rediscover();
-  return { model, statusBar, ...views, ...editor, gitSpawnCount };
+  const builds = {
+    run: async (key: string, action: BuildAction) => {
+      await model.ready();
+      const s = model.byKey(key);
+      if (!s) throw new Error(`No target ${key}`);
+      return buildTasks.execute(s, action);
+    },
+    onDidFinish: buildTasks.onDidFinish,
+    activeRuns: () => buildTasks.activeRuns,
+    removeStraySmokeContainers: () => smokeCleanup.removeStrays(),
+  };
+  return { model, statusBar, ...views, ...editor, gitSpawnCount, builds };
 }
 
-export function deactivate(): void {
-  // Everything is in context.subscriptions.
+export function deactivate(): Promise<void> {
+  // Everything else is in context.subscriptions; smoke containers are awaited here.
+  return removeLiveSmokeContainers();
 }

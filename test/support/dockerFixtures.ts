@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -25,6 +26,18 @@ let counter = 0;
 /** `bp-test-<random>-<suffix>-<n>`: a fresh, valid image/container name. */
 export function uniqueName(suffix = 'x'): string {
   return `${TEST_PREFIX}-${suffix}-${++counter}`;
+}
+
+/** A free 127.0.0.1 port, for a smoke probe (host networking: the container listens on it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** The endpoint the docker CLI in these tests talks to (DOCKER_HOST, context or default socket). */

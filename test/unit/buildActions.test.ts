@@ -1,0 +1,81 @@
+// What the editor's build tasks say: task definitions from tasks.json, terminal text, outcomes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildOutcome, definitionProblem, refusedOutcome, smokeOutcome, taskLabel, terminalText } from '../../src/core/buildActions';
+import type { BuildResult, SmokeRunResult } from '../../src/core/buildEngine';
+
+const SHA = 'a'.repeat(40);
+
+function build(extra: Partial<BuildResult> = {}): BuildResult {
+  return {
+    ok: true,
+    result: 'success',
+    target: 'app',
+    mode: 'builtin',
+    imageId: `sha256:${'b'.repeat(64)}`,
+    tags: ['app:aaaaaaa', 'app:latest'],
+    revision: SHA,
+    dirty: false,
+    inputHash: '',
+    startedAt: '',
+    endedAt: '',
+    error: null,
+    smoke: null,
+    guidance: null,
+    ledgerId: 'x',
+    ledgerError: null,
+    ...extra,
+  };
+}
+
+const smoke = (result: 'passed' | 'failed' | 'cancelled', reason: string | null = null) => ({
+  result,
+  reason,
+  failure: null,
+  exitCode: null,
+  logTail: [],
+  containerName: null,
+  durationMs: 10,
+});
+
+test('definitionProblem: tasks.json definitions need a target and a known action', () => {
+  assert.equal(definitionProblem({ target: 'app', action: 'build+smoke' }), null);
+  assert.equal(definitionProblem({ target: 'app', action: 'smoke', folder: 'web' }), null);
+  assert.match(definitionProblem({ action: 'build' })!, /needs "target"/);
+  assert.match(definitionProblem({ target: 'app', action: 'deploy' })!, /"action" must be one of "build\+smoke", "build", "smoke", not "deploy"/);
+  assert.match(definitionProblem({ target: 'app', action: 'build', folder: 3 })!, /"folder"/);
+});
+
+test('taskLabel and terminalText', () => {
+  assert.equal(taskLabel('build+smoke', 'app'), 'Build + Smoke Test (app)');
+  assert.equal(taskLabel('smoke', 'app', 'web'), 'Run Smoke Test (app · web)');
+  assert.equal(terminalText('Step 1/2\nStep 2/2'), 'Step 1/2\r\nStep 2/2\r\n');
+  assert.equal(terminalText('a\r\nb'), 'a\r\nb\r\n');
+  assert.equal(terminalText(''), '\r\n');
+});
+
+test('build outcomes say what was built, from which commit, and why it failed', () => {
+  const ok = buildOutcome('/r#app', 'build+smoke', build({ smoke: smoke('passed') }), 1500);
+  assert.equal(ok.ok, true);
+  assert.equal(ok.message, 'app built at aaaaaaaa as app:aaaaaaa, smoke test passed (1.5 s).');
+  const dirty = buildOutcome('/r#app', 'build', build({ dirty: true }), 12_400);
+  assert.equal(dirty.message, 'app built at aaaaaaaa-dirty as app:aaaaaaa (12 s).');
+  const smokeFail = buildOutcome('/r#app', 'build+smoke', build({ ok: false, result: 'failure', error: 'smoke test failed: x', smoke: smoke('failed', 'HTTP probe GET http://127.0.0.1:1/ answered 500') }), 1);
+  assert.equal(smokeFail.message, 'Smoke test of the new image failed for app at aaaaaaaa: HTTP probe GET http://127.0.0.1:1/ answered 500');
+  const buildFail = buildOutcome('/r#app', 'build', build({ ok: false, result: 'failure', imageId: null, error: 'COPY failed: file not found\u001b[0m' }), 1);
+  // Control characters from build output never reach a notification.
+  assert.equal(buildFail.message, 'Build failed for app at aaaaaaaa: COPY failed: file not found?[0m');
+  assert.equal(buildOutcome('/r#app', 'build+smoke', build({ ok: false, result: 'cancelled', error: 'cancelled' }), 1).message, 'Build + Smoke Test of app was cancelled.');
+  const guided = buildOutcome('/r#app', 'build', build({ mode: 'command', guidance: 'The new image 123 has no revision label.\nAdd one…' }), 1);
+  assert.equal(guided.hint, 'The new image 123 has no revision label.');
+});
+
+test('smoke and refused outcomes', () => {
+  const r: SmokeRunResult = { ok: false, target: 'app', imageId: `sha256:${'c'.repeat(64)}`, revision: SHA, dirty: false, smoke: smoke('failed', 'container exited with code 3'), ledgerId: null, ledgerError: null };
+  const o = smokeOutcome('/r#app', r, 1);
+  assert.equal([o.result, o.message].join(' | '), 'failure | Smoke test of app image cccccccccccc (aaaaaaaa) failed: container exited with code 3');
+  assert.equal(smokeOutcome('/r#app', { ...r, ok: true, smoke: smoke('passed') }, 2000).message, 'Smoke test of app image cccccccccccc (aaaaaaaa) passed (2.0 s).');
+  assert.equal(smokeOutcome('/r#app', { ...r, smoke: smoke('cancelled') }, 1).result, 'cancelled');
+  const refused = refusedOutcome('/r#app', 'app', 'build', 'busy', 'app is already being built.', 'Wait.');
+  assert.deepEqual([refused.ok, refused.result, refused.refusal], [false, 'refused', 'busy']);
+});
