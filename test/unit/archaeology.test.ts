@@ -164,3 +164,25 @@ test('timeline HTML: self-contained with a CSP that loads nothing; the webview f
   assert.match(web, /<script nonce="n0nce" src="vscode-resource:\/media\/timeline.js"><\/script>/);
   assert.equal(esc(`<a href='x'>&`), '&lt;a href=&#39;x&#39;&gt;&amp;');
 });
+
+test('reflog: a linked worktree reads its own HEAD reflog, not the main one', async (t) => {
+  const { FixtureRepo, tempDir } = await import('../support/gitFixture');
+  const { findRepo } = await import('../../src/core/gitQueries');
+  const { readHeadReflog } = await import('../../src/core/reflog');
+  const repo = FixtureRepo.create('bp-reflog-wt-');
+  const dir = tempDir('bp-reflog-wt2-');
+  t.after(() => {
+    repo.cleanup();
+    FixtureRepo.at(dir).cleanup();
+  });
+  const base = repo.commit('init', { a: '1' });
+  repo.git('worktree', 'add', '-q', '-b', 'side', `${dir}/wt`);
+  const wt = FixtureRepo.at(`${dir}/wt`);
+  const side = wt.commit('on the side', { b: '2' });
+  const info = await findRepo(`${dir}/wt`);
+  assert.ok(info.isWorktree);
+  const mine = await readHeadReflog(info.gitDir);
+  const main = await readHeadReflog((await findRepo(repo.dir)).gitDir);
+  assert.equal(mine?.[mine.length - 1].new, side);
+  assert.equal(main?.[main.length - 1].new, base);
+});
