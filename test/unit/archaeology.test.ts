@@ -4,9 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verdictOf } from '../../src/core/imageHistory';
 import { parseLedger, type LedgerRecord } from '../../src/core/ledger';
-import { headAt, parseReflog } from '../../src/core/reflog';
+import { findRepo } from '../../src/core/gitQueries';
+import { headAt, parseReflog, readHeadReflog } from '../../src/core/reflog';
 import type { TimelineData } from '../../src/core/timeline';
 import { esc, formatDuration, renderTimelineHtml, renderTimelineSvg, timeScale } from '../../src/core/timelineSvg';
+import { FixtureRepo, tempDir } from '../support/gitFixture';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -166,9 +168,6 @@ test('timeline HTML: self-contained with a CSP that loads nothing; the webview f
 });
 
 test('reflog: a linked worktree reads its own HEAD reflog, not the main one', async (t) => {
-  const { FixtureRepo, tempDir } = await import('../support/gitFixture');
-  const { findRepo } = await import('../../src/core/gitQueries');
-  const { readHeadReflog } = await import('../../src/core/reflog');
   const repo = FixtureRepo.create('bp-reflog-wt-');
   const dir = tempDir('bp-reflog-wt2-');
   t.after(() => {
