@@ -2,7 +2,7 @@
 // its disposables.
 import * as vscode from 'vscode';
 import type { BuildAction, RunOutcome } from './core/buildActions';
-import { gitSpawnCount } from './core/gitExec';
+import { gitSpawnCount, recentGitSpawns } from './core/gitExec';
 import { BuildCommands } from './vscode/buildCommands';
 import { BuildTasks, type ActiveRun } from './vscode/buildTasks';
 import { ArchaeologyCommands } from './vscode/archaeologyCommands';
@@ -37,8 +37,12 @@ export interface BuildProvenanceApi {
   lineAnnotation: LineAnnotation;
   codeLens: ImageCodeLens;
   explorerBadges: ExplorerBadges;
+  /** How long activate() took, in ms (the goal is at most 30). */
+  activationMs: number;
   /** Git processes started so far (tests check that typing starts none). */
   gitSpawnCount: () => number;
+  /** The last git command lines started (diagnostics for the test above). */
+  recentGitSpawns: () => string[];
   /** Build tasks: run one as a task and get its outcome (after the model refreshed), or watch runs from anywhere. */
   builds: {
     run(targetKey: string, action: BuildAction): Promise<RunOutcome>;
@@ -49,6 +53,7 @@ export interface BuildProvenanceApi {
 }
 
 export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
+  const started = performance.now();
   const log = vscode.window.createOutputChannel('Build Provenance', { log: true });
   const model = new ProvenanceModel(log);
   const statusBar = new StatusBar(model);
@@ -96,7 +101,7 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     activeRuns: () => buildTasks.activeRuns,
     removeStraySmokeContainers: () => smokeCleanup.removeStrays(),
   };
-  return { model, statusBar, ...views, ...editor, gitSpawnCount, builds };
+  return { model, statusBar, ...views, ...editor, gitSpawnCount, recentGitSpawns, builds, activationMs: performance.now() - started };
 }
 
 export function deactivate(): Promise<void> {

@@ -8,6 +8,8 @@ export interface DockerEvent {
   type: string;
   action: string;
   id: string;
+  /** The image reference: a container's image, or an image event's name (e.g. the new tag). */
+  image?: string;
 }
 
 export interface DockerEventHandlers {
@@ -72,9 +74,11 @@ export function watchDockerEvents(
           buf = buf.slice(nl + 1);
           if (!line) continue;
           try {
-            const e = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string }; id?: string };
+            const e = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; id?: string };
             const action = (e.Action ?? '').split(':')[0];
-            if (INTERESTING.has(action)) handlers.onEvent({ type: e.Type ?? '', action, id: e.Actor?.ID ?? e.id ?? '' });
+            const attrs = e.Actor?.Attributes ?? {};
+            const image = e.Type === 'image' ? attrs.name : attrs.image;
+            if (INTERESTING.has(action)) handlers.onEvent({ type: e.Type ?? '', action, id: e.Actor?.ID ?? e.id ?? '', image });
           } catch {
             /* a partial or foreign line: ignore it, the next refresh reads the full state anyway */
           }

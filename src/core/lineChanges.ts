@@ -55,8 +55,14 @@ export async function fileLineChanges(
   root: string,
   file: string,
   deployed: string,
-  opts: { includeUncommitted: boolean; signal?: AbortSignal },
+  opts: { includeUncommitted: boolean; signal?: AbortSignal; knownClean?: boolean },
 ): Promise<LineChanges> {
+  if (opts.includeUncommitted && opts.knownClean) {
+    // The file equals HEAD's copy (the caller knows it from the last status): one diff says all.
+    const { stdout } = await runGit([...DIFF_ARGS, deployed, '--', `:(top,literal)${file}`], { cwd: root, signal: opts.signal });
+    const all = hunkLines(parseHunks(stdout));
+    return { committed: [...all.lines].sort((a, b) => a - b), uncommitted: [], deletedAfter: [...all.deletedAfter].sort((a, b) => a - b) };
+  }
   if (!opts.includeUncommitted) {
     const { stdout } = await runGit([...DIFF_ARGS, deployed, 'HEAD', '--', `:(top,literal)${file}`], { cwd: root, signal: opts.signal });
     const all = hunkLines(parseHunks(stdout));

@@ -3,7 +3,7 @@
 // a subtle line background. Computed when an editor shows a file, on save and after a model
 // refresh, never on keystrokes: while typing, marks move with the text (as VS Code moves the
 // decorations) and are recomputed on save.
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { shiftLines, type TrackedLine } from '../core/editorMarks';
@@ -48,6 +48,7 @@ export class LineDecorations implements vscode.Disposable {
   private readonly committedType: vscode.TextEditorDecorationType;
   private readonly uncommittedType: vscode.TextEditorDecorationType;
   private readonly entries = new Map<string, Entry>();
+  private readonly timings = new Map<string, number>();
   private readonly inflight = new Map<string, { ctl: AbortController; done: Promise<void> }>();
   private readonly disposables: vscode.Disposable[] = [this._onDidChangeMarks];
 
@@ -111,6 +112,16 @@ export class LineDecorations implements vscode.Disposable {
     return this.entries.get(uri.toString())?.edited ?? false;
   }
 
+  /** Drops cached marks, so the next look recomputes (the Refresh command; benchmarks). */
+  invalidate(): void {
+    for (const e of this.entries.values()) e.stamp = '';
+  }
+
+  /** How long the last computation of a file's marks took, from trigger to marks set (ms). */
+  lastComputeMs(uri: vscode.Uri): number | undefined {
+    return this.timings.get(uri.toString());
+  }
+
   /** Resolves when no computation is in flight (tests; the benchmark). */
   async settled(): Promise<void> {
     while (this.inflight.size > 0) await Promise.all([...this.inflight.values()].map((f) => f.done));
@@ -135,6 +146,7 @@ export class LineDecorations implements vscode.Disposable {
   }
 
   private async compute(doc: vscode.TextDocument): Promise<void> {
+    const t0 = performance.now();
     const uri = doc.uri;
     const key = uri.toString();
     const targets = this.enabled(uri) ? this.model.inputsOf(uri) : [];
@@ -151,7 +163,9 @@ export class LineDecorations implements vscode.Disposable {
     }
     let stat: { mtimeMs: number; size: number };
     try {
-      stat = await fs.stat(uri.fsPath);
+      // Synchronous on purpose: a stat is microseconds, and an await here costs a turn of the
+      // extension host's event loop, which is busy right after an editor opens.
+      stat = statSync(uri.fsPath);
     } catch {
       this.set(uri, undefined); // deleted or unreadable: nothing on disk to compare
       return;
@@ -173,8 +187,10 @@ export class LineDecorations implements vscode.Disposable {
         if (!ctl.signal.aborted) this.set(uri, { stamp, committed: [], uncommitted: [], edited: false, unmarked: 'Restricted Mode, and the file differs from HEAD' });
         return;
       }
+      // A file the last status saw as unchanged since HEAD (and not touched since) needs one diff.
+      const knownClean = (r: DeployedRevision) => !doc.isDirty && r.cleanAsOf !== undefined && r.cleanAsOf > stat.mtimeMs;
       const results = await Promise.all(
-        revs.map((r) => fileLineChanges(r.root, r.rel, r.rev, { includeUncommitted, signal: ctl.signal })),
+        revs.map((r) => fileLineChanges(r.root, r.rel, r.rev, { includeUncommitted, knownClean: knownClean(r), signal: ctl.signal })),
       );
       if (ctl.signal.aborted) return;
       // Typed into while git ran: the disk's line numbers no longer fit the buffer. Keep what is
@@ -189,6 +205,7 @@ export class LineDecorations implements vscode.Disposable {
       for (const l of uncommitted) committed.delete(l);
       const track = (s: Set<number>) => [...s].sort((a, b) => a - b).map((l) => ({ line: l, disk: l }));
       this.set(uri, { stamp, committed: track(committed), uncommitted: track(uncommitted), edited: false });
+      this.timings.set(key, performance.now() - t0);
     })();
     const entry = { ctl, done: work.catch(() => undefined) };
     this.inflight.set(key, entry);
@@ -255,6 +272,8 @@ interface DeployedRevision {
   rel: string;
   rev: string;
   head: string;
+  /** The last status (newer than the file) found no uncommitted change to it. */
+  cleanAsOf?: number;
 }
 
 /** One (repo, deployed revision) per distinct pair among the targets a file goes into. */
@@ -265,7 +284,8 @@ function deployedRevisions(model: ProvenanceModel, states: TargetState[], fsPath
     const rel = repoRelative(s.repo.root, fsPath);
     if (!rev || !rel || !s.status) continue;
     if (out.some((x) => x.root === s.repo.root && x.rev === rev)) continue;
-    out.push({ root: s.repo.root, rel, rev, head: s.status.snapshot.head.sha });
+    const clean = !s.status.snapshot.uncommitted.includes(rel);
+    out.push({ root: s.repo.root, rel, rev, head: s.status.snapshot.head.sha, cleanAsOf: clean ? s.refreshedAt : undefined });
   }
   return out;
 }

@@ -5,7 +5,8 @@ import { watch } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CONFIG_FILE, ConfigError, loadConfig, type TargetConfig } from '../core/config';
-import { watchDockerEvents, type DockerEventWatcher } from '../core/dockerEvents';
+import { watchDockerEvents, type DockerEvent, type DockerEventWatcher } from '../core/dockerEvents';
+import { imageRefMatches } from '../core/dockerState';
 import { resolveDockerEndpoints } from '../core/dockerEndpoints';
 import { isAbortError } from '../core/gitExec';
 import { findRepo, readHead, type RepoInfo } from '../core/gitQueries';
@@ -26,6 +27,8 @@ export interface TargetState {
   readonly error?: { message: string; hint: string };
   /** True for the zero-config default whose Dockerfile could not be found: not shown. */
   readonly unconfigured?: boolean;
+  /** When the refresh that produced `status` started (ms since the epoch). */
+  readonly refreshedAt?: number;
 }
 
 export interface HeadChange {
@@ -167,9 +170,10 @@ export class ProvenanceModel implements vscode.Disposable {
     // In Restricted Mode nothing the workspace configures is used to reach out: its Docker
     // endpoints are ignored (DOCKER_HOST / the docker CLI context still apply).
     const target = this.restricted ? { ...s.target, endpoints: [] } : s.target;
+    const refreshedAt = Date.now();
     try {
       const status = await computeTargetStatus(ws, target, { signal, restricted: this.restricted });
-      return { ...s, status, error: undefined, unconfigured: false };
+      return { ...s, status, error: undefined, unconfigured: false, refreshedAt };
     } catch (err) {
       if (isAbortError(err)) throw err;
       const zeroConfig = ws.config.file === null;
@@ -319,7 +323,9 @@ export class ProvenanceModel implements vscode.Disposable {
       this.dockerWatchers.set(
         host,
         watchDockerEvents(ep, {
-          onEvent: (e) => this.refresh(`docker ${e.type} ${e.action}`),
+          onEvent: (e) => {
+            if (this.concerns(e)) this.refresh(`docker ${e.type} ${e.action}`);
+          },
           onConnection: (connected, reason) => {
             const was = this.dockerConnected.get(host);
             this.dockerConnected.set(host, connected);
@@ -329,6 +335,18 @@ export class ProvenanceModel implements vscode.Disposable {
         }),
       );
     }
+  }
+
+  /** Whether a Docker event can change a snapshot: its image matches a target, or it is about an image or container we show. */
+  private concerns(e: DockerEvent): boolean {
+    if (e.image && this.states.some((s) => s.target.image && imageRefMatches(s.target.image, e.image!))) return true;
+    for (const s of this.states) {
+      const snap = s.status?.snapshot;
+      if (!snap) continue;
+      if (snap.built && (snap.built.imageId === e.id || snap.built.imageId === `sha256:${e.id}`)) return true;
+      if (snap.running.some((r) => r.containerId === e.id || r.imageId === e.id || r.imageId === `sha256:${e.id}`)) return true;
+    }
+    return false;
   }
 
   private startPoll(): void {

@@ -3,7 +3,8 @@
 // The fixture starts in sync (the running container is built from HEAD); the tests make their
 // own changes in order: uncommitted edit → commit to a baked script → Docker away and back.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -182,12 +183,30 @@ describe('Build Provenance in the editor (trusted)', function () {
     const spawned = a.gitSpawnCount() - before;
     await vscode.commands.executeCommand('workbench.action.files.revert');
     assert.equal(spawned, 0, `${spawned} git process(es) started while typing: ${a.recentGitSpawns().slice(-spawned).join(' | ')}; refreshes: ${a.model.refreshReasons.join(', ')}`);
-    // The raw comparison, in the same run: git diff <deployed> -- file.
-    const rawStart = process.hrtime.bigint();
-    execFileSync('git', ['diff', f.deployed, '--', LARGE], { cwd: f.dir, stdio: 'ignore' });
-    const rawMs = Number(process.hrtime.bigint() - rawStart) / 1e6;
+    // Decoration time against the raw `git diff <deployed> -- file`, both measured here, in the
+    // same process, interleaved (never asserted: these machines are noisy).
+    const ours: number[] = [];
+    const raw: number[] = [];
+    const largeUri = uri(f, LARGE);
+    for (let round = 0; round < 7; round++) {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      a.decorations.invalidate(); // no cached marks: a fresh computation each round
+      const before = a.decorations.lastComputeMs(largeUri);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(largeUri));
+      await waitFor('recomputed', async () => {
+        await a.decorations.settled();
+        const ms = a.decorations.lastComputeMs(largeUri);
+        return ms !== undefined && ms !== before && ms;
+      });
+      ours.push(a.decorations.lastComputeMs(largeUri)!);
+      const t = process.hrtime.bigint();
+      await promisify(execFile)('git', ['diff', f.deployed, '--', LARGE], { cwd: f.dir, maxBuffer: 64 << 20 });
+      raw.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    const rawMs = median(raw);
     mkdirSync(f.artifacts, { recursive: true });
-    const perf = { activateMs: a.activationMs, decorate10kLinesMs: decorateMs, rawGitDiffMs: rawMs, ratio: decorateMs / rawMs, gitProcessesWhileTyping: spawned };
+    const perf = { activateMs: a.activationMs, openAndDecorateMs: decorateMs, decorate10kLinesMs: median(ours), rawGitDiffMs: rawMs, decorationRatio: median(ours) / rawMs, samples: { ours, raw }, gitProcessesWhileTyping: spawned };
     writeFileSync(path.join(f.artifacts, 'vscode-perf.json'), JSON.stringify(perf, null, 2));
     console.log(`perf: ${JSON.stringify(perf)}`);
   });
