@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# What `npm test` needs besides node_modules, made present (npm runs this as `pretest`):
+#   - Debian packages: docker.io, busybox-static (test images are FROM scratch + busybox), git;
+#   - a real VS Code for test/vscode: code-server + Node 24 from npm, cached in
+#     ~/.cache/build-provenance, and Debian's chromium (scripts/vscode-test/setup.sh);
+#   - a Docker daemon: started (bridge-less, see scripts/docker-daemon.sh) only if none answers.
+# Each step is skipped in about a second when already done. Root is needed only to install or
+# start something; otherwise the step says what to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+APT_PACKAGES=(docker.io busybox-static git)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+# A machine with its own Docker (Docker Desktop, docker-ce) needs no docker.io.
+if docker version >/dev/null 2>&1; then
+  missing=("${missing[@]/docker.io/}")
+fi
+read -r -a missing <<<"${missing[*]:-}"
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "test-prereqs: missing Debian packages: ${missing[*]}" >&2
+    echo "  install them: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "test-prereqs: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+bash scripts/vscode-test/setup.sh
+
+if ! docker version >/dev/null 2>&1; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "test-prereqs: no Docker daemon answers. Start yours (sudo systemctl start docker), or: sudo bash scripts/docker-daemon.sh start" >&2
+    exit 1
+  fi
+  bash scripts/docker-daemon.sh start
+fi

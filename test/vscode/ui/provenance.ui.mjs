@@ -1,0 +1,108 @@
+// UI test of the product as a person meets it, on the `npm run demo` repository: the installed
+// extension in a real VS Code (code-server) driven by Debian's Chromium. It reads the drift
+// indicator from the status bar, hovers it, opens the baked script and checks the gutter marks
+// in the DOM, hovers a marked line, and runs a command from the palette. Screenshots go to
+// test-artifacts/: vscode-ui-statusbar-tooltip.png, vscode-ui-gutter-marks.png,
+// vscode-ui-line-hover.png, vscode-ui-undeployed-pick.png.
+//
+//   npm run build && node --test test/vscode/ui/provenance.ui.mjs
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, openWorkbench, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
+
+const artifacts = path.join(repoRoot, 'test-artifacts');
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name) });
+
+describe('Build Provenance as a person sees it (demo repo, code-server + Chromium)', { timeout: 300_000 }, () => {
+  let browser;
+  let server;
+  let wb;
+  let dir;
+
+  before(async () => {
+    assert.ok(existsSync(path.join(repoRoot, 'dist', 'extension.js')), 'dist/extension.js missing: run `npm run build` first');
+    mkdirSync(artifacts, { recursive: true });
+    const probe = spawnSync('docker', ['version'], { stdio: 'ignore' });
+    assert.equal(probe.status, 0, 'Docker daemon not reachable: start one (sudo bash scripts/docker-daemon.sh start)');
+    dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'bp-ui-')), 'helix');
+    // The demo's own repo step: incident-like repo, labelled image, running container, commits.
+    const demo = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/demo.mjs'), '--repo-only', '--dir', dir], { encoding: 'utf8' });
+    assert.equal(demo.status, 0, `demo --repo-only failed:\n${demo.stdout}\n${demo.stderr}`);
+    server = await startCodeServer({ installExtensions: [repoRoot], settings: { 'workbench.colorTheme': 'Default Dark Modern', 'files.autoSave': 'off' } });
+    browser = await launchBrowser();
+    wb = await openWorkbench(server, { browser, folder: dir });
+  });
+
+  after(async () => {
+    await wb?.close();
+    await server?.stop();
+    await browser?.close();
+    spawnSync('docker', ['rm', '-f', 'bp-demo-desktop'], { stdio: 'ignore' });
+    if (dir) rmSync(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  it('the status bar shows the drift: 1 undeployed commit changes files baked into the image', async () => {
+    const { page } = wb;
+    const item = await waitForStatusBarItem(page, 'helix-ubuntu: 1 undeployed', 90_000);
+    assert.match(item.id, /^build-provenance\.build-provenance/);
+    assert.match(item.ariaLabel, /1 undeployed commit changes files baked into bp-demo\/helix-ubuntu/);
+    const hover = await showHover(page, page.locator(`[id="${item.id}"]`), 'Undeployed changes to image inputs');
+    const text = (await hover.innerText()).replace(/\u00a0/g, ' ');
+    assert.match(text, /desktop: export MESA_GL_VERSION_OVERRIDE=4\.5 for old GL clients/);
+    assert.match(text, /HEAD/);
+    assert.match(text, /Running/);
+    await shot(page, 'vscode-ui-statusbar-tooltip.png');
+    await page.mouse.move(700, 400);
+  });
+
+  it('the baked script has gutter marks on its undeployed lines, and hovering one explains it', async () => {
+    const { page } = wb;
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('detect-render-node.sh');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'detect-render-node.sh' }).first().click();
+    await page.locator('.tabs-container .tab', { hasText: 'detect-render-node.sh' }).waitFor({ timeout: 30_000 });
+    // Gutter icons are .cgmr glyphs in the editor's glyph margin, placed by `top`; the line
+    // numbers are rows of the margin overlays at the same `top`.
+    const marks = page.locator('.monaco-editor .glyph-margin-widgets .cgmr');
+    await marks.first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(500);
+    const lines = await page.locator('.monaco-editor').first().evaluate((ed) => {
+      const tops = [...ed.querySelectorAll('.glyph-margin-widgets .cgmr')].map((g) => parseFloat(g.style.top));
+      const rows = [...ed.querySelectorAll('.margin-view-overlays > div')].map((r) => ({ top: parseFloat(r.style.top), n: Number(r.querySelector('.line-numbers')?.textContent?.trim()) }));
+      return [...new Set(tops)].map((t) => rows.find((r) => r.top === t)?.n ?? -1);
+    });
+    const script = readFileSync(path.join(dir, 'desktop/shared/detect-render-node.sh'), 'utf8').split('\n');
+    const expected = [script.indexOf('# Work around old GL clients.') + 1, script.indexOf('export MESA_GL_VERSION_OVERRIDE=4.5') + 1];
+    assert.deepEqual(lines.sort((x, y) => x - y), expected);
+    // The CodeLens at the top of the file.
+    const lens = page.locator('.monaco-editor .codelens-decoration', { hasText: 'Baked into' }).first();
+    await lens.waitFor({ timeout: 30_000 });
+    assert.match((await lens.innerText()).replace(/\u00a0/g, ' '), /Baked into helix-ubuntu → \/usr\/local\/bin\/detect-render-node\.sh \(Dockerfile\.ubuntu-helix:11\) · 1 undeployed commit/);
+    await shot(page, 'vscode-ui-gutter-marks.png');
+    // Hover the MESA line's text.
+    // Over the word itself (past the end of a line there is no hover).
+    const line = page.locator('.monaco-editor .view-line', { hasText: 'MESA_GL_VERSION_OVERRIDE' }).first().locator('span span', { hasText: 'MESA' }).first();
+    const hover = await showHover(page, line, 'Build Provenance');
+    const text = (await hover.innerText()).replace(/\u00a0/g, ' ');
+    assert.match(text, /not built/);
+    assert.match(text, /Waiting/);
+    await shot(page, 'vscode-ui-line-hover.png');
+    await page.mouse.move(700, 700);
+  });
+
+  it('the palette runs "Show Undeployed Changes", which lists the commit', async () => {
+    const { page } = wb;
+    await runCommand(page, 'Build Provenance: Show Undeployed Changes');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'MESA_GL_VERSION_OVERRIDE' });
+    await row.first().waitFor({ timeout: 30_000 });
+    const rows = await page.locator('.quick-input-list .monaco-list-row').count();
+    assert.equal(rows, 1, 'only the commit that touches an image input is listed');
+    await shot(page, 'vscode-ui-undeployed-pick.png');
+    await page.keyboard.press('Escape');
+  });
+});
