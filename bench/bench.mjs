@@ -11,7 +11,7 @@
 // measurement (for working on the raw-git side while the CLI is not built).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -368,6 +368,40 @@ async function benchStatus(repo, repoInfo, inputs) {
   return { raw: st.raw, ours: st.ours, ratio: r, ratioOfMins: st.ours.min / st.raw.min, goal: GOAL, relevant: rawShas.length, total: RANGE };
 }
 
+/**
+ * The editor's figures: bundle and .vsix sizes (measured now), and what the last real-VS-Code run
+ * (npm run test:vscode) measured inside the extension host: activate() time, the time to
+ * decorate a 10,000-line input file against a raw `git diff` in the same run, and the git
+ * processes started while typing.
+ */
+function editorFigures() {
+  console.log('\neditor');
+  const root = new URL('..', import.meta.url).pathname;
+  const size = (f) => (existsSync(join(root, f)) ? statSync(join(root, f)).size : null);
+  const kb = (n) => (n === null ? 'missing' : `${(n / 1024).toFixed(0)} KB`);
+  const pack = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--out', 'test-artifacts/bench.vsix'], { cwd: root, encoding: 'utf8' });
+  const out = {
+    extensionBundle: size('dist/extension.js'),
+    cliBundle: size('dist/cli.js'),
+    dockerodeBundle: size('dist/dockerode.js'),
+    vsix: pack.status === 0 ? size('test-artifacts/bench.vsix') : null,
+    lastVscodeRun: null,
+  };
+  console.log(`  dist/extension.js ${kb(out.extensionBundle)} · dist/cli.js ${kb(out.cliBundle)} · dist/dockerode.js ${kb(out.dockerodeBundle)} (loaded on first Docker use) · .vsix ${kb(out.vsix)}`);
+  const perfFile = join(root, 'test-artifacts', 'vscode-perf.json');
+  if (existsSync(perfFile)) {
+    const p = JSON.parse(readFileSync(perfFile, 'utf8'));
+    out.lastVscodeRun = p;
+    console.log(`  from the last npm run test:vscode (${perfFile}):`);
+    console.log(`    activate()                                  ${p.activateMs.toFixed(1)} ms (goal <= 30)`);
+    console.log(`    decorate a 10,000-line input file            ${p.decorate10kLinesMs.toFixed(1)} ms vs raw git diff ${p.rawGitDiffMs.toFixed(1)} ms: ratio ${p.decorationRatio.toFixed(2)} (goal <= 1.3)`);
+    console.log(`    git processes started while typing           ${p.gitProcessesWhileTyping} (goal 0)`);
+  } else {
+    console.log('  (run npm run test:vscode for activation, decoration and typing figures)');
+  }
+  return out;
+}
+
 try {
   await main();
 } catch (err) {
@@ -375,6 +409,7 @@ try {
   console.error(`\nerror: ${err?.stack ?? err}`);
 }
 cleanupDocker();
+results.editor = editorFigures();
 results.machine = { ...results.machine, loadavgAtEnd: loadavg() };
 results.failures = failures;
 mkdirSync(dirname(RESULTS), { recursive: true });
