@@ -10,7 +10,7 @@
 // Flags: --dir DIR (default: a new temp dir), --port N, --repo-only (steps 2–4, no editor),
 //        --check (start everything, verify the editor answers, clean up, exit 0).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,21 +130,8 @@ function undeployedCommits(dir) {
   const w = (rel, text) => writeFileSync(path.join(dir, rel), text);
   w('docs/streaming.md', '# Streaming\n\nEncoder notes.\n');
   git(dir, 'commit', '-q', '-am', 'docs: encoder notes');
-  w(
-    'desktop/shared/detect-render-node.sh',
-    `#!/bin/sh
-# Sourced by every process in the desktop container.
-# Picks the DRM render node of the GPU.
-for node in /dev/dri/renderD*; do
-  if [ -e "$node" ]; then
-    export HELIX_RENDER_NODE="$node"
-    break
-  fi
-done
-# Work around old GL clients.
-export MESA_GL_VERSION_OVERRIDE=4.5
-`,
-  );
+  const script = path.join(dir, 'desktop/shared/detect-render-node.sh');
+  w('desktop/shared/detect-render-node.sh', `${readFileSync(script, 'utf8')}# Work around old GL clients.\nexport MESA_GL_VERSION_OVERRIDE=4.5\n`);
   git(dir, 'commit', '-q', '-am', 'desktop: export MESA_GL_VERSION_OVERRIDE=4.5 for old GL clients');
   w('frontend/src/app.tsx', 'export const version = 2;\n');
   git(dir, 'commit', '-q', '-am', 'frontend: version 2');

@@ -6,7 +6,6 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { main } from '../../src/cli/main';
@@ -16,7 +15,7 @@ import { openWorkspace } from '../../src/core/provenance';
 import { disposeAllSmokeContainers, removeStraySmokeContainers, SMOKE_LABEL, SMOKE_OWNER_LABEL, SMOKE_TARGET_LABEL } from '../../src/core/smoke';
 import { TOOL_VERSION } from '../../src/core/version';
 import { FixtureRepo } from '../support/gitFixture';
-import { BUSYBOX, cleanupDocker, docker, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
+import { BUSYBOX, cleanupDocker, docker, freePort, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
 
 const REV = 'org.opencontainers.image.revision';
 const CLI = path.join(__dirname, '../../src/cli/main.ts');
@@ -41,17 +40,6 @@ async function run(args: string[]) {
   let err = '';
   const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env: {}, cwd: process.cwd() });
   return { code, out, err, json: () => JSON.parse(out) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 interface FixtureSpec {
