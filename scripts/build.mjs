@@ -40,7 +40,7 @@ const common = {
   // jsonc-parser's 'main' is a UMD build whose dynamic requires esbuild cannot follow.
   mainFields: ['module', 'main'],
   plugins: [lazyHeavyDeps],
-  define: { PROVENANCE_VERSION: JSON.stringify(pkg.version) },
+  define: { PROVENANCE_VERSION: JSON.stringify(pkg.version), PROVENANCE_BUILD_ID: JSON.stringify(`${pkg.version}-${Date.now()}`) },
   // ssh2's optional native helpers are loaded with try/require; they are not needed.
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
 };

@@ -14,9 +14,10 @@ import {
   ProvenanceError,
   type Workspace,
 } from '../core/provenance';
-import { BuildRefusedError } from '../core/buildEngine';
-import { containsCommand, historyCommand, markCommand, suspectsCommand, timelineCommand } from './archaeologyCommands';
-import { buildCommand, smokeCommand } from './buildCommands';
+import { BuildRefusedError } from '../core/buildRefused';
+// The build and archaeology commands load on use: status/diff/affects start faster without them.
+const archaeology = () => import('./archaeologyCommands.js');
+const builds = () => import('./buildCommands.js');
 import { formatAffects, formatDiff, formatInputs, formatStatus, makeStyle, statusJson } from './format';
 
 declare const PROVENANCE_VERSION: string | undefined;
@@ -164,19 +165,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'build':
-        return await buildCommand({ ws, io, style, json, signal }, Boolean(flags.smoke));
+        return await (await builds()).buildCommand({ ws, io, style, json, signal }, Boolean(flags.smoke));
       case 'smoke':
-        return await smokeCommand({ ws, io, style, json, signal }, flags.image);
+        return await (await builds()).smokeCommand({ ws, io, style, json, signal }, flags.image);
       case 'history':
-        return await historyCommand({ ws, io, style, json, signal, cwd }, { ledger: Boolean(flags.ledger), target: flags.target });
+        return await (await archaeology()).historyCommand({ ws, io, style, json, signal, cwd }, { ledger: Boolean(flags.ledger), target: flags.target });
       case 'contains':
-        return await containsCommand({ ws, io, style, json, signal, cwd }, args[0]);
+        return await (await archaeology()).containsCommand({ ws, io, style, json, signal, cwd }, args[0]);
       case 'suspects':
-        return await suspectsCommand({ ws, io, style, json, signal, cwd }, args);
+        return await (await archaeology()).suspectsCommand({ ws, io, style, json, signal, cwd }, args);
       case 'mark':
-        return await markCommand({ ws, io, style, json, signal, cwd }, args[0], args[1]);
+        return await (await archaeology()).markCommand({ ws, io, style, json, signal, cwd }, args[0], args[1]);
       case 'timeline':
-        return await timelineCommand({ ws, io, style, json, signal, cwd }, { html: flags.html, thresholdHours: flags['threshold-hours'] });
+        return await (await archaeology()).timelineCommand({ ws, io, style, json, signal, cwd }, { html: flags.html, thresholdHours: flags['threshold-hours'] });
       case 'inputs': {
         const results = await Promise.all(ws.targets.map((t) => computeInputs(ws, t, signal)));
         if (json) {

@@ -17,20 +17,8 @@ import { resolveSmokeSettings, runSmoke, SmokeSettingsError, type ResolvedSmoke,
 import type { DockerEndpoint, ImageInfo } from './types';
 import { TOOL_VERSION } from './version';
 
-/**
- * Why a build or smoke test did not start: untrusted workspace, target busy, settings, Docker.
- * (A build that ran and failed is a result with ok: false, not this.)
- */
-export class BuildRefusedError extends Error {
-  override name = 'BuildRefusedError';
-  constructor(
-    message: string,
-    readonly hint: string,
-    readonly code: 'untrusted' | 'busy' | 'settings' | 'docker' | 'no-image',
-  ) {
-    super(message);
-  }
-}
+export { BuildRefusedError } from './buildRefused';
+import { BuildRefusedError } from './buildRefused';
 
 export interface RunOptions {
   signal?: AbortSignal;

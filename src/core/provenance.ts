@@ -1,5 +1,6 @@
 // Orchestration: the queries the CLI and the extension ask (status, diff, affects, inputs).
 // Independent git and docker calls overlap; nothing is asked twice.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from './config';
@@ -503,33 +504,105 @@ export async function computeDiff(
     }
   }
   const warnings: string[] = [];
-  const analyses: ImageInputs[] = [];
-  for (const [k, rev] of [
-    [0, from],
-    [perRev, to],
-  ] as const) {
-    const at = pickDockerfileAt(target, dockerfile, batch.slice(k + 1, k + perRev));
-    if (at) analyses.push(analyze(target, dockerfile, at));
-    else warnings.push(`${dockerfile} does not exist at ${rev}${repo.partial ? ' (or its blob is not in this partial clone)' : ''}; used the other end's inputs.`);
+  const fromAt = pickDockerfileAt(target, dockerfile, batch.slice(1, perRev));
+  const toAt = pickDockerfileAt(target, dockerfile, batch.slice(perRev + 1, 2 * perRev));
+  // The same Dockerfile and ignore file at both ends (same blobs) give the same inputs: the
+  // pathspecs are cached by blob ids, and the git walk starts without re-analysing.
+  const cacheKey =
+    fromAt && toAt
+      ? inputsCacheKey(target, dockerfile, [...batch.slice(1, perRev), ...batch.slice(perRev + 1, 2 * perRev)].map((r) => r?.oid ?? '-'))
+      : null;
+  let analysed: ImageInputs | undefined;
+  const analyseRange = async (): Promise<ImageInputs> => {
+    if (analysed) return analysed;
+    const analyses: ImageInputs[] = [];
+    for (const [at, rev] of [
+      [fromAt, from],
+      [toAt, to],
+    ] as const) {
+      if (at) analyses.push(analyze(target, dockerfile, at));
+      else warnings.push(`${dockerfile} does not exist at ${rev}${repo.partial ? ' (or its blob is not in this partial clone)' : ''}; used the other end's inputs.`);
+    }
+    if (analyses.length === 0) {
+      analyses.push(await worktreeInputs(repo, target, dockerfile, signal));
+      warnings.push(`Used the work tree's ${dockerfile}, since it exists at neither end.`);
+    }
+    analysed = unionAll(analyses);
+    return analysed;
+  };
+  let pathspecs = cacheKey ? readInputsCache(repo, cacheKey) : null;
+  if (!pathspecs) {
+    pathspecs = (await analyseRange()).pathspecs;
+    if (cacheKey) writeInputsCache(repo, cacheKey, pathspecs);
   }
-  if (analyses.length === 0) {
-    analyses.push(await worktreeInputs(repo, target, dockerfile, signal));
-    warnings.push(`Used the work tree's ${dockerfile}, since it exists at neither end.`);
-  }
-  const inputs = unionAll(analyses);
   const [relevant, total] = await Promise.all([
-    logRange(repo.root, { from: fromSha!, to: toSha! }, inputs.pathspecs, { withFiles: true, signal }, opts.onCommit),
+    logRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal }, opts.onCommit),
     totalP,
   ]);
-  return {
+  const result: DiffResult = {
     from: fromSha!,
     to: toSha!,
     total: total ?? (await countRange(repo.root, fromSha!, toSha!, signal)),
     relevant,
-    pathspecs: inputs.pathspecs,
-    inputs,
+    pathspecs,
+    inputs: analysed as ImageInputs,
     warnings,
   };
+  if (!analysed) {
+    // Analysed only if asked (suspects wants each file's instruction); the walk did not need it.
+    const lazy = () => {
+      const [fa, ta] = [fromAt && analyze(target, dockerfile, fromAt), toAt && analyze(target, dockerfile, toAt)];
+      return unionAll([fa, ta].filter((x): x is ImageInputs => !!x));
+    };
+    let memo: ImageInputs | undefined;
+    Object.defineProperty(result, 'inputs', { get: () => (memo ??= lazy()), enumerable: false });
+  }
+  return result;
+}
+
+declare const PROVENANCE_BUILD_ID: string | undefined;
+/** Changes with every build, so a new analysis never reads pathspecs an older one cached. */
+const ANALYSIS_SALT = typeof PROVENANCE_BUILD_ID === 'string' ? PROVENANCE_BUILD_ID : `dev-${process.pid}`;
+const INPUTS_CACHE_ENTRIES = 64;
+
+function inputsCacheKey(target: TargetConfig, dockerfile: string, blobIds: string[]): string {
+  const parts = [ANALYSIS_SALT, dockerfile, target.context, target.buildArgs, target.targetStage ?? null, target.include, target.exclude, blobIds];
+  return createHash('sha1').update(JSON.stringify(parts)).digest('hex');
+}
+
+function inputsCachePath(repo: RepoInfo): string {
+  return path.join(repo.commonDir, 'build-provenance', 'inputs-cache.json');
+}
+
+function readInputsCache(repo: RepoInfo, key: string): string[] | null {
+  try {
+    const all = JSON.parse(readFileSync(inputsCachePath(repo), 'utf8')) as Record<string, unknown>;
+    const v = all[key];
+    return Array.isArray(v) && v.every((p) => typeof p === 'string') ? (v as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeInputsCache(repo: RepoInfo, key: string, pathspecs: string[]): void {
+  const file = inputsCachePath(repo);
+  try {
+    let all: Record<string, string[]> = {};
+    try {
+      all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string[]>;
+    } catch {
+      /* first entry */
+    }
+    all[key] = pathspecs;
+    const keys = Object.keys(all);
+    for (const k of keys.slice(0, Math.max(0, keys.length - INPUTS_CACHE_ENTRIES))) delete all[k];
+    mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(all));
+    renameSync(tmp, file);
+  } catch {
+    /* a read-only git dir: no cache, only slower */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
