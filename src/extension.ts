@@ -89,7 +89,8 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     new BuildCommands(model, buildTasks, commands, log),
     smokeCleanup,
   );
-  model.rediscover();
+  // Discovery reads files and starts git: after activate() returns, not inside it.
+  setImmediate(() => void model.ready());
   const builds = {
     run: async (key: string, action: BuildAction) => {
       await model.ready();
