@@ -379,7 +379,7 @@ function editorFigures() {
   const root = new URL('..', import.meta.url).pathname;
   const size = (f) => (existsSync(join(root, f)) ? statSync(join(root, f)).size : null);
   const kb = (n) => (n === null ? 'missing' : `${(n / 1024).toFixed(0)} KB`);
-  const pack = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--out', 'test-artifacts/bench.vsix'], { cwd: root, encoding: 'utf8' });
+  const pack = spawnSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', 'test-artifacts/bench.vsix'], { cwd: root, encoding: 'utf8' });
   const out = {
     extensionBundle: size('dist/extension.js'),
     cliBundle: size('dist/cli.js'),
