@@ -337,6 +337,45 @@ export async function logRange(
   return commits;
 }
 
+/** Ranges at least this long are walked in two halves at once when their history is linear. */
+export const SPLIT_WALK_MIN_COMMITS = 2000;
+
+/**
+ * A path-limited walk of from..to, plus the range's total commit count. A long linear range is
+ * walked as two halves in parallel (newer half, older half): the tree diffs dominate a
+ * path-limited walk, and a second core halves them. Linear history makes this exact: each
+ * commit has one parent, so git's order is the parent chain, and from..mid + mid..to partition
+ * the range at any ancestor `mid`. With merges (or a short range) it is one walk.
+ */
+export async function walkRange(
+  root: string,
+  range: { from: string; to: string },
+  pathspecs: string[],
+  opts: { withFiles: boolean; signal?: AbortSignal; minSplit?: number },
+  /** The range's commits with parents, when the caller already started that rev-list. */
+  parentsP?: Promise<string[]>,
+): Promise<{ commits: CommitSummary[]; total: number }> {
+  const lines = await (parentsP ?? rangeParents(root, range, opts.signal));
+  const total = lines.length;
+  const linear = lines.every((l) => l.indexOf(' ') > 0 && l.indexOf(' ') === l.lastIndexOf(' '));
+  if (!linear || total < (opts.minSplit ?? SPLIT_WALK_MIN_COMMITS)) {
+    return { commits: await logRange(root, range, pathspecs, { withFiles: opts.withFiles, signal: opts.signal }), total };
+  }
+  // rev-list lists newest first: the middle commit starts the older half.
+  const mid = lines[Math.floor(total / 2)].slice(0, lines[0].indexOf(' '));
+  const [newer, older] = await Promise.all([
+    logRange(root, { from: mid, to: range.to }, pathspecs, { withFiles: opts.withFiles, signal: opts.signal }),
+    logRange(root, { from: range.from, to: mid }, pathspecs, { withFiles: opts.withFiles, signal: opts.signal }),
+  ]);
+  return { commits: newer.concat(older), total };
+}
+
+/** `git rev-list --parents from..to`: one line per commit, newest first, "sha parent…". No trees read. */
+export async function rangeParents(root: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<string[]> {
+  const { stdout } = await runGit(['rev-list', '--parents', `${range.from}..${range.to}`], { cwd: root, signal });
+  return stdout.split('\n').filter(Boolean);
+}
+
 /** The given commits (newest first, as given) with their files matching pathspecs. */
 export async function commitsWithFiles(root: string, shas: string[], pathspecs: string[], signal?: AbortSignal): Promise<CommitSummary[]> {
   if (shas.length === 0) return [];

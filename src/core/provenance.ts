@@ -11,10 +11,10 @@ import { runGit } from './gitExec';
 import {
   catFileBatch,
   commitsWithFiles,
-  countRange,
+  rangeParents,
+  walkRange,
   countSides,
   findRepo,
-  logRange,
   readHead,
   readWorktreeFile,
   worktreeChanges,
@@ -433,9 +433,9 @@ async function revisionFacts(
 ): Promise<RevisionFacts> {
   // A range walk costs the same with or without --max-count (git limits the whole range before
   // printing), so walk once without files, then ask for the newest few commits' files alone.
-  const [sides, all] = await Promise.all([
+  const [sides, { commits: all }] = await Promise.all([
     countSides(repo.root, sha, headSha, signal),
-    logRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, { withFiles: false, signal }),
+    walkRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, { withFiles: false, signal }),
   ]);
   const newest = await commitsWithFiles(repo.root, all.slice(0, STATUS_RELEVANT_LIMIT).map((c) => c.sha), inputs.pathspecs, signal);
   return {
@@ -478,7 +478,7 @@ export async function computeDiff(
   target: TargetConfig,
   fromRev: string,
   toRev: string,
-  opts: { signal?: AbortSignal; onCommit?: (c: CommitSummary) => void } = {},
+  opts: { signal?: AbortSignal } = {},
 ): Promise<DiffResult> {
   const { repo } = ws;
   const signal = opts.signal;
@@ -487,8 +487,9 @@ export async function computeDiff(
   const dockerfile = await dockerfileFor(repo, target, signal);
   const perRev = 2 + ignoreFileCandidates(dockerfile, target.context).length;
   const specs = [`${from}^{commit}`, ...dockerfileSpecs(target, dockerfile, from), `${to}^{commit}`, ...dockerfileSpecs(target, dockerfile, to)];
-  // The total count does not depend on the Dockerfile: start it now, alongside cat-file.
-  const totalP = countRange(repo.root, from, to, signal).catch(() => null);
+  // The range's commits (count, shape) do not depend on the Dockerfile: list them alongside cat-file.
+  const parentsP = rangeParents(repo.root, { from, to }, signal);
+  parentsP.catch(() => undefined);
   const batch = await catFileBatch(repo.root, specs, signal);
   const fromSha = batch[0]?.oid;
   const toSha = batch[perRev]?.oid;
@@ -535,14 +536,11 @@ export async function computeDiff(
     pathspecs = (await analyseRange()).pathspecs;
     if (cacheKey) writeInputsCache(repo, cacheKey, pathspecs);
   }
-  const [relevant, total] = await Promise.all([
-    logRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal }, opts.onCommit),
-    totalP,
-  ]);
+  const { commits: relevant, total } = await walkRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal }, parentsP);
   const result: DiffResult = {
     from: fromSha!,
     to: toSha!,
-    total: total ?? (await countRange(repo.root, fromSha!, toSha!, signal)),
+    total,
     relevant,
     pathspecs,
     inputs: analysed as ImageInputs,

@@ -9,6 +9,7 @@ import {
   countSides,
   findRepo,
   logRange,
+  walkRange,
   NotARepoError,
   readHead,
   resolveCommits,
@@ -187,4 +188,35 @@ test('git: an aborted query kills git and rejects with AbortError', async (t) =>
   const p = logRange(r.dir, { from: null, to: 'HEAD' }, null, { withFiles: true, signal: ac.signal });
   ac.abort();
   await assert.rejects(p, { name: 'AbortError' });
+});
+
+test('git: walkRange splits a long linear range in two and gives exactly what one walk gives', async (t) => {
+  const r = fixture(t);
+  const base = r.commit('base', { 'app/a': '0', 'docs/d': '0' });
+  for (let k = 1; k <= 40; k++) r.commit(`c${k}`, k % 3 === 0 ? { 'docs/d': String(k) } : { 'app/a': String(k), [`app/f${k % 5}`]: String(k) });
+  const one = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: true });
+  const split = await walkRange(r.dir, { from: base, to: r.head() }, ['app'], { withFiles: true, minSplit: 10 });
+  assert.equal(split.total, 40);
+  assert.deepEqual(split.commits, one);
+  // Diverged: the range still partitions at any commit of it.
+  r.git('checkout', '-q', '-b', 'side', base);
+  for (let k = 0; k < 12; k++) r.commit(`s${k}`, { 'app/s': String(k) });
+  const sideOne = await logRange(r.dir, { from: 'main', to: 'side' }, ['app'], { withFiles: true });
+  const sideSplit = await walkRange(r.dir, { from: 'main', to: 'side' }, ['app'], { withFiles: true, minSplit: 4 });
+  assert.deepEqual(sideSplit.commits, sideOne);
+  assert.equal(sideSplit.total, 12);
+});
+
+test('git: walkRange walks once over merges (no split), with the same answer', async (t) => {
+  const r = fixture(t);
+  const base = r.commit('base', { 'app/a': '0' });
+  r.git('checkout', '-q', '-b', 'feature');
+  for (let k = 0; k < 6; k++) r.commit(`f${k}`, { 'app/f': String(k) });
+  r.git('checkout', '-q', 'main');
+  for (let k = 0; k < 6; k++) r.commit(`m${k}`, { 'app/m': String(k) });
+  r.git('merge', '-q', '--no-edit', 'feature');
+  const one = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: true });
+  const walked = await walkRange(r.dir, { from: base, to: r.head() }, ['app'], { withFiles: true, minSplit: 2 });
+  assert.deepEqual(walked.commits, one);
+  assert.equal(walked.total, 13);
 });
