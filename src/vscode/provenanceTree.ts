@@ -4,6 +4,7 @@
 // the on-demand listing of a collapsed node, through src/core.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { treeItemOf } from './treeItems';
 import type { DriftSnapshot } from '../core/driftModel';
 import { isAbortError } from '../core/gitExec';
 import { logRange } from '../core/gitQueries';
@@ -73,18 +74,10 @@ export class ProvenanceTree implements vscode.TreeDataProvider<ProvenanceNode>, 
   }
 
   getTreeItem(node: ProvenanceNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(
-      node.label,
+    return treeItemOf(
+      node,
       node.children ? (node.expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed) : vscode.TreeItemCollapsibleState.None,
     );
-    item.id = node.id;
-    item.description = node.description;
-    item.tooltip = node.tooltip;
-    item.iconPath = node.icon;
-    item.resourceUri = node.resourceUri;
-    item.command = node.command;
-    item.contextValue = node.kind;
-    return item;
   }
 
   async getChildren(node?: ProvenanceNode): Promise<ProvenanceNode[]> {

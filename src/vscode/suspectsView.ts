@@ -4,6 +4,7 @@
 // commit shows the diff of its input files. Computed by the core only while the view is visible.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { treeItemOf } from './treeItems';
 import { isAbortError } from '../core/gitExec';
 import { ago, clean, shortSha } from '../core/humanize';
 import { ProvenanceError } from '../core/provenance';
@@ -114,14 +115,7 @@ export class SuspectsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
   }
 
   getTreeItem(n: Node): vscode.TreeItem {
-    const item = new vscode.TreeItem(n.label, n.children ? (n.kind === 'commit' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded) : vscode.TreeItemCollapsibleState.None);
-    item.id = n.id;
-    item.description = n.description;
-    item.tooltip = n.tooltip;
-    item.iconPath = n.icon;
-    item.command = n.command;
-    item.contextValue = n.kind;
-    return item;
+    return treeItemOf(n, n.children ? (n.kind === 'commit' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded) : vscode.TreeItemCollapsibleState.None);
   }
 
   getChildren(n?: Node): Node[] {
