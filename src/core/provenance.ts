@@ -18,6 +18,7 @@ import {
   readHead,
   readWorktreeFile,
   worktreeChanges,
+  type CatFileResult,
   type HeadInfo,
   type RepoInfo,
 } from './gitQueries';
@@ -258,8 +259,10 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   const walkStarted: Promise<void>[] = [];
   let headInputsP: Promise<{ head: ImageInputs; worktree: ImageInputs }> | undefined;
   let uncommittedP: Promise<{ path: string }[]> | undefined;
+  let headBatchP: Promise<CatFileResult[]> | undefined;
+  const headBatch = (dockerfile: string, headSha: string) => (headBatchP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal));
   const inputsAtHead = (dockerfile: string, headSha: string) =>
-    (headInputsP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal).then((res) => {
+    (headInputsP ??= headBatch(dockerfile, headSha).then((res) => {
       const headAt = pickDockerfileAt(target, dockerfile, res);
       const wtAt = worktreeDockerfile(repo, target, dockerfile);
       const head = headAt ? analyze(target, dockerfile, headAt) : wtAt ? analyze(target, dockerfile, wtAt) : null;
@@ -283,14 +286,21 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       walkStarted.push(new Promise<void>((resolve) => (started = resolve)));
       p = (async () => {
         try {
-          const [batch, base] = await Promise.all([
+          const [batch, atHead] = await Promise.all([
             catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], walkSignal),
-            inputsAtHead(dockerfile, headSha),
+            headBatch(dockerfile, headSha),
           ]);
           if (!batch[0]) return unknownFacts(label);
-          const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
-          const inputs = at ? unionInputs(base.head, analyze(target, dockerfile, at)) : base.head;
-          const facts = revisionFacts(repo, batch[0].oid, headSha, inputs, label, walkSignal);
+          // Same blobs at both ends as last time: the cached pathspecs, no analysis before the walk.
+          const key = atHead[0] && batch[1] ? inputsCacheKey(target, dockerfile, [...atHead, ...batch.slice(1)].map((r) => r?.oid ?? '-')) : null;
+          let pathspecs = key ? readInputsCache(repo, key) : null;
+          if (!pathspecs) {
+            const base = await inputsAtHead(dockerfile, headSha);
+            const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
+            pathspecs = (at ? unionInputs(base.head, analyze(target, dockerfile, at)) : base.head).pathspecs;
+            if (key) writeInputsCache(repo, key, pathspecs);
+          }
+          const facts = revisionFacts(repo, batch[0].oid, headSha, pathspecs, label, walkSignal);
           started(); // git is walking; loading dockerode now blocks nothing that matters
           return await facts;
         } finally {
@@ -312,13 +322,14 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     // Spawn the speculative walks first: the Docker client loads synchronously.
     dockerP = headP
       .then((head) => {
-        void uncommittedFor(specDockerfile, head.sha).catch(() => undefined);
         for (const rev of cache.revs) {
           const ctl = new AbortController();
           signal?.addEventListener('abort', () => ctl.abort(), { once: true });
           speculative.set(rev, ctl);
           void factsFor(specDockerfile, head.sha, speculativeLabel(rev), ctl.signal);
         }
+        // After the walks: its analysis runs in this thread and would delay their spawn.
+        void uncommittedFor(specDockerfile, head.sha).catch(() => undefined);
         return Promise.all(walkStarted);
       })
       .catch(() => undefined)
@@ -343,6 +354,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   }
   if (wrongDockerfile) {
     headInputsP = undefined;
+    headBatchP = undefined;
     uncommittedP = undefined;
   }
 
@@ -427,17 +439,26 @@ async function revisionFacts(
   repo: RepoInfo,
   sha: string,
   headSha: string,
-  inputs: ImageInputs,
+  pathspecs: string[],
   label: LabelRevision,
   signal?: AbortSignal,
 ): Promise<RevisionFacts> {
   // A range walk costs the same with or without --max-count (git limits the whole range before
   // printing), so walk once without files, then ask for the newest few commits' files alone.
+  const parentsP = rangeParents(repo.root, { from: sha, to: headSha }, signal);
+  parentsP.catch(() => undefined);
+  // A linear range whose oldest commit's parent is `sha` proves it an ancestor of HEAD: nothing
+  // is only in the image, and the range's length is the count. Otherwise git counts both sides.
+  const sidesP = parentsP.then((lines) => {
+    const oldest = lines[lines.length - 1]?.split(' ') ?? [];
+    const chain = lines.length > 0 && oldest.length === 2 && oldest[1] === sha && lines.every((l) => l.split(' ').length === 2);
+    return chain ? { ahead: lines.length, behind: 0 } : countSides(repo.root, sha, headSha, signal);
+  });
   const [sides, { commits: all }] = await Promise.all([
-    countSides(repo.root, sha, headSha, signal),
-    walkRange(repo.root, { from: sha, to: headSha }, inputs.pathspecs, { withFiles: false, signal }),
+    sidesP,
+    walkRange(repo.root, { from: sha, to: headSha }, pathspecs, { withFiles: false, signal }, parentsP),
   ]);
-  const newest = await commitsWithFiles(repo.root, all.slice(0, STATUS_RELEVANT_LIMIT).map((c) => c.sha), inputs.pathspecs, signal);
+  const newest = await commitsWithFiles(repo.root, all.slice(0, STATUS_RELEVANT_LIMIT).map((c) => c.sha), pathspecs, signal);
   return {
     sha,
     label,
