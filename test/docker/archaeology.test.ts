@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'nod
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
+import { runCli } from '../support/cli';
 import { appendLedgerRecord, ledgerPath } from '../../src/core/ledger';
 import { FixtureRepo } from '../support/gitFixture';
 import { buildBusyboxImage, cleanupDocker, docker, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
@@ -17,12 +17,7 @@ const REV = 'org.opencontainers.image.revision';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 const CHROMIUM = process.env.BP_CHROMIUM || '/usr/bin/chromium';
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env: {}, cwd: process.cwd() });
-  return { code, out, err, json: () => JSON.parse(out) };
-}
+const run = runCli;
 
 interface Story {
   repo: FixtureRepo;

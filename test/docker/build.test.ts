@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
+import { runCli } from '../support/cli';
 import { BuildRefusedError, runBuild, runSmokeTest, targetBusy } from '../../src/core/buildEngine';
 import { runDeploy } from '../../src/core/deploy';
 import { openWorkspace } from '../../src/core/provenance';
@@ -35,12 +35,7 @@ after(async () => {
   await cleanupDocker();
 });
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env: {}, cwd: process.cwd() });
-  return { code, out, err, json: () => JSON.parse(out) };
-}
+const run = runCli;
 
 interface FixtureSpec {
   /** Dockerfile lines after FROM scratch + COPY busybox. */

@@ -2,7 +2,7 @@
 // with labels, containers on host networking. Every test removes what it created.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { main } from '../../src/cli/main';
+import { runCli } from '../support/cli';
 import { FixtureRepo } from '../support/gitFixture';
 import { buildBusyboxImage, cleanupDocker, removeContainer, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
 
@@ -10,12 +10,7 @@ after(() => cleanupDocker());
 
 const REV = 'org.opencontainers.image.revision';
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env: {}, cwd: process.cwd() });
-  return { code, out, err, json: () => JSON.parse(out) };
-}
+const run = runCli;
 
 /** A repo whose image `image` is built from `app/` plus an ADDed script; docs are not inputs. */
 function appRepo(image: string, extra: Record<string, unknown> = {}) {

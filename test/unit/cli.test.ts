@@ -4,16 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { main } from '../../src/cli/main';
+import { runCli } from '../support/cli';
 import { createIncidentRepo } from '../support/incidentRepo';
 import { FixtureRepo, tempDir } from '../support/gitFixture';
 
-async function run(args: string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const code = await main(args, { out: (s) => (out += s + '\n'), err: (s) => (err += s + '\n'), isTTY: false, env, cwd });
-  return { code, out, err, json: () => JSON.parse(out) };
-}
+const run = runCli;
 
 test('cli: diff over the incident history names exactly the commits that touch inputs', async (t) => {
   const inc = createIncidentRepo();
