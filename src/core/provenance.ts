@@ -1,12 +1,12 @@
 // Orchestration: the queries the CLI and the extension ask (status, diff, affects, inputs).
 // Independent git and docker calls overlap; nothing is asked twice.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from './config';
 import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
 import { DockerEndpointError, resolveDockerEndpoints } from './dockerEndpoints';
 import { readDockerState } from './dockerState';
+import { readCacheEntry, writeCacheEntry } from './gitDirCache';
 import { runGit } from './gitExec';
 import {
   catFileBatch,
@@ -392,43 +392,21 @@ interface StatusCacheEntry {
   revs: string[];
 }
 
-function statusCachePath(repo: RepoInfo): string {
-  return path.join(repo.commonDir, 'build-provenance', 'status-cache.json');
+const STATUS_CACHE = 'status-cache.json';
+
+function isStatusCacheEntry(e: unknown): e is StatusCacheEntry {
+  const x = e as StatusCacheEntry | null;
+  return !!x && typeof x.dockerfile === 'string' && Array.isArray(x.revs) && x.revs.every((r) => typeof r === 'string' && /^[0-9a-f]{7,64}$/.test(r));
 }
 
 /** The revisions the last status of this target compared against (a hint, never trusted as fact). */
 function readStatusCache(repo: RepoInfo, target: TargetConfig): StatusCacheEntry | null {
-  try {
-    const all = JSON.parse(readFileSync(statusCachePath(repo), 'utf8')) as Record<string, StatusCacheEntry>;
-    const e = all[`${target.name}\0${target.image}`];
-    if (e && typeof e.dockerfile === 'string' && Array.isArray(e.revs) && e.revs.every((r) => typeof r === 'string' && /^[0-9a-f]{7,64}$/.test(r))) {
-      return { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4) };
-    }
-  } catch {
-    /* no cache yet, or unreadable: no speculation */
-  }
-  return null;
+  const e = readCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, isStatusCacheEntry);
+  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4) } : null;
 }
 
 function writeStatusCache(repo: RepoInfo, target: TargetConfig, entry: StatusCacheEntry): void {
-  const file = statusCachePath(repo);
-  try {
-    let all: Record<string, StatusCacheEntry> = {};
-    try {
-      all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, StatusCacheEntry>;
-    } catch {
-      /* first write */
-    }
-    const key = `${target.name}\0${target.image}`;
-    if (JSON.stringify(all[key]) === JSON.stringify(entry)) return;
-    all[key] = entry;
-    mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(all));
-    renameSync(tmp, file);
-  } catch {
-    /* a read-only git dir: no cache, only slower */
-  }
+  writeCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, entry);
 }
 
 function unknownFacts(label: LabelRevision): RevisionFacts {
@@ -589,39 +567,16 @@ function inputsCacheKey(target: TargetConfig, dockerfile: string, blobIds: strin
   return createHash('sha1').update(JSON.stringify(parts)).digest('hex');
 }
 
-function inputsCachePath(repo: RepoInfo): string {
-  return path.join(repo.commonDir, 'build-provenance', 'inputs-cache.json');
-}
+const INPUTS_CACHE = 'inputs-cache.json';
+
+const isPathspecList = (v: unknown): v is string[] => Array.isArray(v) && v.every((p) => typeof p === 'string');
 
 function readInputsCache(repo: RepoInfo, key: string): string[] | null {
-  try {
-    const all = JSON.parse(readFileSync(inputsCachePath(repo), 'utf8')) as Record<string, unknown>;
-    const v = all[key];
-    return Array.isArray(v) && v.every((p) => typeof p === 'string') ? (v as string[]) : null;
-  } catch {
-    return null;
-  }
+  return readCacheEntry(repo, INPUTS_CACHE, key, isPathspecList);
 }
 
 function writeInputsCache(repo: RepoInfo, key: string, pathspecs: string[]): void {
-  const file = inputsCachePath(repo);
-  try {
-    let all: Record<string, string[]> = {};
-    try {
-      all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string[]>;
-    } catch {
-      /* first entry */
-    }
-    all[key] = pathspecs;
-    const keys = Object.keys(all);
-    for (const k of keys.slice(0, Math.max(0, keys.length - INPUTS_CACHE_ENTRIES))) delete all[k];
-    mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(all));
-    renameSync(tmp, file);
-  } catch {
-    /* a read-only git dir: no cache, only slower */
-  }
+  writeCacheEntry(repo, INPUTS_CACHE, key, pathspecs, INPUTS_CACHE_ENTRIES);
 }
 
 // ---------------------------------------------------------------------------------------------
