@@ -172,7 +172,7 @@ interface SourceFacts {
 
 /** HEAD, the Dockerfile, and the uncommitted changes to image inputs (what makes a build dirty). */
 async function sourceFacts(ws: Workspace, target: TargetConfig, signal?: AbortSignal): Promise<SourceFacts> {
-  const head = await readHead(ws.repo.root, signal);
+  const head = await readHead(ws.repo, signal);
   if (head.sha === null) {
     throw new ProvenanceError(`The repository at ${ws.repo.root} has no commits yet.`, 'Make a first commit, then build.', 'empty-repo');
   }

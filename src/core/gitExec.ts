@@ -59,10 +59,27 @@ export function recentGitSpawns(): string[] {
 }
 
 /** For process layers that need raw bytes (cat-file) but must still be counted. */
-export function noteGitSpawn(args: readonly string[] = ['cat-file', '--batch']): void {
+export function noteGitSpawn(args: readonly string[] = ['cat-file', '--batch']): (() => void) {
   spawned++;
   recent.push(args.slice(0, 6).join(' '));
   if (recent.length > 30) recent.shift();
+  return traceSpan(`git ${args.slice(0, 4).join(' ')}`);
+}
+
+const TRACE = !!process.env.PROVENANCE_TRACE;
+
+/**
+ * PROVENANCE_TRACE=1 prints when each git process starts and ends (ms since process start) to
+ * stderr: where the time of a slow command goes. Returns the function that marks the end.
+ */
+export function traceSpan(what: string): () => void {
+  if (!TRACE) return () => undefined;
+  const t0 = performance.now();
+  process.stderr.write(`[trace ${t0.toFixed(0).padStart(5)} ms] start ${what}\n`);
+  return () => {
+    const t1 = performance.now();
+    process.stderr.write(`[trace ${t1.toFixed(0).padStart(5)} ms] end   ${what} (${(t1 - t0).toFixed(0)} ms)\n`);
+  };
 }
 
 export interface GitResult {
@@ -85,7 +102,7 @@ export function streamGit(
       reject(abortError());
       return;
     }
-    noteGitSpawn(args);
+    const traced = noteGitSpawn(args);
     const child = spawn('git', args as string[], {
       cwd: opts.cwd,
       env: gitEnv,
@@ -117,6 +134,7 @@ export function streamGit(
       finish(() => reject(err.code === 'ENOENT' ? new GitNotFoundError() : err));
     });
     child.on('close', (code) => {
+      traced();
       finish(() => {
         const exitCode = code ?? -1;
         if (exitCode === 0 || opts.okCodes?.includes(exitCode)) {

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { abortError, GitError, gitEnv, noteGitSpawn, runGit, streamGit } from './gitExec';
+import { gitPathspecMatcher } from './pathGlob';
 import type { CommitSummary } from './types';
 
 export interface RepoInfo {
@@ -164,7 +165,17 @@ export interface HeadInfo {
   empty: boolean;
 }
 
-export async function readHead(root: string, signal?: AbortSignal): Promise<HeadInfo> {
+/**
+ * HEAD's commit and branch. Given the RepoInfo, it is read from the files (HEAD, loose refs,
+ * packed-refs), which saves two process starts on every status; anything unusual (reftable, a
+ * ref we cannot parse) asks git.
+ */
+export async function readHead(repo: RepoInfo | string, signal?: AbortSignal): Promise<HeadInfo> {
+  if (typeof repo !== 'string') {
+    const fast = headFromFiles(repo);
+    if (fast) return fast;
+  }
+  const root = typeof repo === 'string' ? repo : repo.root;
   const [rev, sym] = await Promise.all([
     runGit(['rev-parse', '--verify', '-q', 'HEAD'], { cwd: root, signal, okCodes: [1] }),
     runGit(['symbolic-ref', '-q', '--short', 'HEAD'], { cwd: root, signal, okCodes: [1] }),
@@ -172,6 +183,46 @@ export async function readHead(root: string, signal?: AbortSignal): Promise<Head
   const sha = rev.stdout.trim() || null;
   const branch = sym.stdout.trim() || null;
   return { sha, branch, detached: branch === null, empty: sha === null };
+}
+
+const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** HEAD as git would resolve it, from the files; null when only git can tell. */
+export function headFromFiles(repo: RepoInfo): HeadInfo | null {
+  const read = (file: string): string | null => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  if (existsSync(path.join(repo.commonDir, 'reftable'))) return null;
+  const head = read(path.join(repo.gitDir, 'HEAD'))?.trim();
+  if (!head) return null;
+  if (OID.test(head)) return { sha: head, branch: null, detached: true, empty: false };
+  const m = /^ref: (refs\/heads\/\S+)$/.exec(head);
+  if (!m) return null;
+  const branchRef = m[1];
+  let packed: string | null | undefined;
+  let ref = branchRef;
+  for (let depth = 0; depth < 5; depth++) {
+    // Per-worktree refs live in the worktree's git dir; branches in the common dir.
+    const loose = read(path.join(/^refs\/(?:bisect|worktree|rewritten)\//.test(ref) ? repo.gitDir : repo.commonDir, ref))?.trim();
+    if (loose !== undefined) {
+      if (OID.test(loose)) return { sha: loose, branch: branchRef.slice('refs/heads/'.length), detached: false, empty: false };
+      const sym = /^ref: (refs\/\S+)$/.exec(loose);
+      if (!sym) return null;
+      ref = sym[1];
+      continue;
+    }
+    packed ??= read(path.join(repo.commonDir, 'packed-refs'));
+    const line = packed?.split('\n').find((l) => l.endsWith(` ${ref}`) && !l.startsWith('#') && !l.startsWith('^'));
+    const sha = line?.slice(0, line.indexOf(' '));
+    if (sha && OID.test(sha)) return { sha, branch: branchRef.slice('refs/heads/'.length), detached: false, empty: false };
+    // No such ref: an unborn branch (an empty repo). Git says so too; let it, to be sure.
+    return null;
+  }
+  return null;
 }
 
 export interface WorktreeChange {
@@ -218,13 +269,14 @@ async function catFileOnce(root: string, specs: string[], signal?: AbortSignal):
   const chunks: Buffer[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     // cat-file sizes are in bytes, so this collects raw bytes rather than using streamGit.
-    noteGitSpawn();
+    const traced = noteGitSpawn();
     const child = spawn('git', ['cat-file', '--batch'], { cwd: root, env: gitEnv, stdio: ['pipe', 'pipe', 'ignore'] });
     const onAbort = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', reject);
     child.on('close', (exitCode) => {
+      traced();
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) reject(abortError());
       else resolve(exitCode);
@@ -340,6 +392,26 @@ export async function logRange(
 /** Ranges at least this long are walked in two halves at once when their history is linear. */
 export const SPLIT_WALK_MIN_COMMITS = 2000;
 
+export interface WalkResult {
+  commits: CommitSummary[];
+  total: number;
+  /** The commit the range was split at (a hint for the next walk of a similar range), or null. */
+  mid: string | null;
+}
+
+export interface WalkOptions {
+  withFiles: boolean;
+  signal?: AbortSignal;
+  minSplit?: number;
+  /**
+   * Where a previous walk of a similar range split it. The halves start at once, beside the
+   * listing that checks the hint (linear range, `mid` inside it); a stale hint costs a re-walk.
+   */
+  midHint?: string;
+  /** Called once the path-limited git walk(s) are running. */
+  onWalking?: () => void;
+}
+
 /**
  * A path-limited walk of from..to, plus the range's total commit count. A long linear range is
  * walked as two halves in parallel (newer half, older half): the tree diffs dominate a
@@ -351,23 +423,108 @@ export async function walkRange(
   root: string,
   range: { from: string; to: string },
   pathspecs: string[],
-  opts: { withFiles: boolean; signal?: AbortSignal; minSplit?: number },
+  opts: WalkOptions,
   /** The range's commits with parents, when the caller already started that rev-list. */
   parentsP?: Promise<string[]>,
-): Promise<{ commits: CommitSummary[]; total: number }> {
-  const lines = await (parentsP ?? rangeParents(root, range, opts.signal));
-  const total = lines.length;
-  const linear = lines.every((l) => l.indexOf(' ') > 0 && l.indexOf(' ') === l.lastIndexOf(' '));
-  if (!linear || total < (opts.minSplit ?? SPLIT_WALK_MIN_COMMITS)) {
-    return { commits: await logRange(root, range, pathspecs, { withFiles: opts.withFiles, signal: opts.signal }), total };
+): Promise<WalkResult> {
+  const minSplit = opts.minSplit ?? SPLIT_WALK_MIN_COMMITS;
+  // Linear ranges only: there, "touches an input" is a property of each commit's own diff, so
+  // excluded files can be dropped afterwards. Across merges git's history simplification
+  // depends on the full pathspecs, and git is asked with them.
+  const plan = excludePlan(pathspecs);
+  const walk = (r: { from: string; to: string }, signal?: AbortSignal, linear = true) =>
+    plan && linear
+      ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal }).then((cs) => dropExcluded(cs, plan.excluded, opts.withFiles))
+      : logRange(root, r, pathspecs, { withFiles: opts.withFiles, signal: signal ?? opts.signal });
+  const halves = (mid: string, signal?: AbortSignal) => {
+    const p = Promise.all([walk({ from: mid, to: range.to }, signal), walk({ from: range.from, to: mid }, signal)]);
+    opts.onWalking?.();
+    return p;
+  };
+  const listing = parentsP ?? rangeParents(root, range, opts.signal);
+  const shape = (lines: string[]) => ({
+    total: lines.length,
+    linear: lines.every((l) => l.indexOf(' ') > 0 && l.indexOf(' ') === l.lastIndexOf(' ')),
+  });
+
+  if (opts.midHint && /^[0-9a-f]{40,64}$/.test(opts.midHint)) {
+    const hint = opts.midHint;
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const early = halves(hint, ctl.signal);
+    early.catch(() => undefined);
+    try {
+      const lines = await listing;
+      const { total, linear } = shape(lines);
+      const inRange = linear && total >= minSplit && lines.some((l) => l.startsWith(hint + ' '));
+      if (inRange) {
+        const [newer, older] = await early;
+        // The next hint is this range's middle, so it stays central as HEAD moves on.
+        return { commits: newer.concat(older), total, mid: middleOf(lines) };
+      }
+      ctl.abort(); // stale hint: the range moved past it, or merges came in
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    return walkRange(root, range, pathspecs, { ...opts, midHint: undefined }, listing);
   }
-  // rev-list lists newest first: the middle commit starts the older half.
-  const mid = lines[Math.floor(total / 2)].slice(0, lines[0].indexOf(' '));
-  const [newer, older] = await Promise.all([
-    logRange(root, { from: mid, to: range.to }, pathspecs, { withFiles: opts.withFiles, signal: opts.signal }),
-    logRange(root, { from: range.from, to: mid }, pathspecs, { withFiles: opts.withFiles, signal: opts.signal }),
-  ]);
-  return { commits: newer.concat(older), total };
+
+  const lines = await listing;
+  const { total, linear } = shape(lines);
+  if (!linear || total < minSplit) {
+    const commits = walk(range, undefined, linear);
+    opts.onWalking?.();
+    return { commits: await commits, total, mid: null };
+  }
+  const mid = middleOf(lines);
+  const [newer, older] = await halves(mid);
+  return { commits: newer.concat(older), total, mid };
+}
+
+/**
+ * Git walks a path-limited range several times slower when the pathspecs carry excludes (the
+ * `:(exclude,glob)` specs of a .dockerignore): every entry of every changed tree is matched against them.
+ * The plan walks with the positive pathspecs and drops the excluded files in JS with the same
+ * semantics. Null when there is nothing to gain or a pathspec is of a form only git may judge.
+ */
+export function excludePlan(pathspecs: string[]): { positive: string[]; excluded: (path: string) => boolean } | null {
+  const positive: string[] = [];
+  const excludes: ((path: string) => boolean)[] = [];
+  for (const spec of pathspecs) {
+    if (!/^:(?:!|\^|\([^)]*\bexclude\b)/.test(spec)) {
+      positive.push(spec);
+      continue;
+    }
+    const m = gitPathspecMatcher(spec);
+    if (!m?.exclude) return null;
+    excludes.push(m.matches);
+  }
+  if (excludes.length === 0 || positive.length === 0) return null;
+  // The same files come back in commit after commit: judge each path once.
+  const seen = new Map<string, boolean>();
+  const excluded = (p: string) => {
+    let v = seen.get(p);
+    if (v === undefined) seen.set(p, (v = excludes.some((x) => x(p))));
+    return v;
+  };
+  return { positive, excluded };
+}
+
+/** Commits with their excluded files removed; a commit left with none did not touch an input. */
+function dropExcluded(commits: CommitSummary[], excluded: (path: string) => boolean, keepFiles: boolean): CommitSummary[] {
+  const out: CommitSummary[] = [];
+  for (const c of commits) {
+    const files = c.files.filter((f) => !excluded(f));
+    if (files.length > 0) out.push({ ...c, files: keepFiles ? files : [] });
+  }
+  return out;
+}
+
+/** rev-list lists newest first: the middle commit starts the older half. */
+function middleOf(lines: string[]): string {
+  const line = lines[Math.floor(lines.length / 2)];
+  return line.slice(0, line.indexOf(' '));
 }
 
 /** `git rev-list --parents from..to`: one line per commit, newest first, "sha parent…". No trees read. */

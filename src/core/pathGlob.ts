@@ -220,6 +220,80 @@ export function regionPathspecs(segs: Seg[], exclude: boolean): string[] {
   return [`:(top,${ex}glob)${body}`, `:(top,${ex}glob)${body}/**`];
 }
 
+/** Parses a glob body as gitGlobBody writes it (git's wildmatch syntax); null if it is not one. */
+function parseGitGlobBody(body: string): Seg[] | null {
+  const segs: Seg[] = [];
+  for (const raw of body.split('/')) {
+    if (raw === '**') {
+      segs.push('**');
+      continue;
+    }
+    if (raw === '') return null;
+    const toks: Tok[] = [];
+    for (let i = 0; i < raw.length; i++) {
+      const ch = raw[i];
+      if (ch === '\\') {
+        if (i + 1 >= raw.length) return null;
+        toks.push({ k: 'lit', c: raw[++i] });
+      } else if (ch === '?') toks.push({ k: 'any' });
+      else if (ch === '*') {
+        if (raw[i + 1] === '*') return null; // gitGlobBody writes `**` only as a whole segment
+        toks.push({ k: 'star' });
+      } else if (ch === '[') {
+        let j = i + 1;
+        const neg = raw[j] === '!';
+        if (neg) j++;
+        const ranges: Array<[string, string]> = [];
+        const char = (): string | null => {
+          if (raw[j] === '\\') j++;
+          const c = raw[j];
+          if (c === undefined) return null;
+          j++;
+          return c;
+        };
+        while (j < raw.length && raw[j] !== ']') {
+          const lo = char();
+          if (lo === null) return null;
+          let hi = lo;
+          if (raw[j] === '-' && raw[j + 1] !== ']') {
+            j++;
+            const h = char();
+            if (h === null) return null;
+            hi = h;
+          }
+          ranges.push([lo, hi]);
+        }
+        if (raw[j] !== ']' || ranges.length === 0) return null;
+        toks.push({ k: 'cls', neg, ranges });
+        i = j;
+      } else if (ch === ']') return null;
+      else toks.push({ k: 'lit', c: ch });
+    }
+    segs.push(toks);
+  }
+  return segs;
+}
+
+/**
+ * A matcher for one pathspec of the forms regionPathspecs writes (`:(top[,exclude])`,
+ * `:(top[,exclude],literal)path`, `:(top[,exclude],glob)body`), with git's semantics: a literal
+ * spec selects the path and everything below it, a glob spec only the paths it matches. Null
+ * for any other form: the caller then leaves the matching to git.
+ */
+export function gitPathspecMatcher(spec: string): { exclude: boolean; matches: (path: string) => boolean } | null {
+  const m = /^:\(top(,exclude)?(?:,(literal|glob))?\)(.*)$/s.exec(spec);
+  if (!m) return null;
+  const exclude = m[1] !== undefined;
+  const [, , kind, body] = m;
+  if (!kind) return body === '' ? { exclude, matches: () => true } : null;
+  if (body === '' || body.startsWith('/') || body.endsWith('/')) return null;
+  if (kind === 'literal') {
+    return { exclude, matches: (p) => p === body || (p.startsWith(body) && p[body.length] === '/') };
+  }
+  const segs = parseGitGlobBody(body);
+  return segs ? { exclude, matches: compileExact(segs) } : null;
+}
+
 /** Literal directory prefix of a glob (segments before the first wildcard). */
 export function literalPrefix(segs: Seg[]): string[] {
   const out: string[] = [];

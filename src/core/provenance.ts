@@ -7,7 +7,7 @@ import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftMod
 import { DockerEndpointError, resolveDockerEndpoints } from './dockerEndpoints';
 import { readDockerState } from './dockerState';
 import { readCacheEntry, writeCacheEntry } from './gitDirCache';
-import { runGit } from './gitExec';
+import { runGit, traceSpan } from './gitExec';
 import {
   catFileBatch,
   commitsWithFiles,
@@ -83,9 +83,11 @@ export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal,
       hint: 'Fix the Docker endpoint (DOCKER_HOST, DOCKER_CONTEXT, or "docker.endpoints" in .provenance.json).',
     };
   }
+  const traced = traceSpan(`docker state of ${target.image}`);
   const states = await Promise.all(
     endpoints.map((ep) => readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal, allContainers: opts.allContainers })),
   );
+  traced();
   const up = states.filter((s): s is Extract<DockerState, { reachable: true }> => s.reachable);
   if (up.length === 0) return states[0];
   return {
@@ -97,7 +99,7 @@ export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal,
 }
 
 async function requireHead(repo: RepoInfo, signal?: AbortSignal): Promise<HeadInfo & { sha: string }> {
-  const head = await readHead(repo.root, signal);
+  const head = await readHead(repo, signal);
   if (head.sha === null) {
     throw new ProvenanceError(
       `The repository at ${repo.root} has no commits yet${head.branch ? ` (branch ${head.branch} is unborn)` : ''}.`,
@@ -199,6 +201,41 @@ function analyze(target: TargetConfig, dockerfile: string, at: DockerfileAt): Im
   });
 }
 
+/** A target's Dockerfile (and ignore file) at HEAD and in the work tree, analysed on demand, once. */
+class HeadFiles {
+  private head?: ImageInputs;
+  private worktree?: ImageInputs;
+  /** Blob ids of the Dockerfile and ignore candidates at HEAD. */
+  readonly headIds: string[];
+  /** A content hash of the work-tree Dockerfile and ignore file. */
+  readonly worktreeId: string;
+
+  constructor(
+    private readonly target: TargetConfig,
+    private readonly dockerfile: string,
+    private readonly headAt: DockerfileAt | null,
+    private readonly wtAt: DockerfileAt | null,
+    headIds: string[],
+  ) {
+    this.headIds = headIds;
+    this.worktreeId = wtAt ? createHash('sha1').update(`${wtAt.text}\0${wtAt.ignoreFile ?? ''}\0${wtAt.ignoreText ?? ''}`).digest('hex') : '-';
+  }
+
+  /** Inputs of HEAD's Dockerfile (the work tree's when HEAD has none). */
+  headInputs(): ImageInputs {
+    return (this.head ??= analyze(this.target, this.dockerfile, (this.headAt ?? this.wtAt)!));
+  }
+
+  /** The work tree's inputs united with HEAD's (one analysis when the files are unchanged). */
+  worktreeInputs(): ImageInputs {
+    if (this.worktree) return this.worktree;
+    const { headAt, wtAt } = this;
+    const same = !headAt || !wtAt || (headAt.text === wtAt.text && headAt.ignoreFile === wtAt.ignoreFile && headAt.ignoreText === wtAt.ignoreText);
+    this.worktree = same ? this.headInputs() : unionInputs(this.headInputs(), analyze(this.target, this.dockerfile, wtAt));
+    return this.worktree;
+  }
+}
+
 function unionAll(list: ImageInputs[]): ImageInputs {
   return list.reduce((a, b) => unionInputs(a, b));
 }
@@ -256,29 +293,41 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   // Facts per revision are computed once. While Docker answers, the revisions it answered last
   // time are already being walked: the deployed revision rarely changes between two looks.
   const factsByRev = new Map<string, Promise<RevisionFacts>>();
+  const mids = new Map<string, string>();
   const walkStarted: Promise<void>[] = [];
-  let headInputsP: Promise<{ head: ImageInputs; worktree: ImageInputs }> | undefined;
+  let headFilesP: Promise<HeadFiles> | undefined;
   let uncommittedP: Promise<{ path: string }[]> | undefined;
   let headBatchP: Promise<CatFileResult[]> | undefined;
   const headBatch = (dockerfile: string, headSha: string) => (headBatchP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal));
-  const inputsAtHead = (dockerfile: string, headSha: string) =>
-    (headInputsP ??= headBatch(dockerfile, headSha).then((res) => {
+  // The Dockerfile and ignore file at HEAD and in the work tree; analysed only when asked.
+  const headFiles = (dockerfile: string, headSha: string) =>
+    (headFilesP ??= headBatch(dockerfile, headSha).then((res) => {
       const headAt = pickDockerfileAt(target, dockerfile, res);
       const wtAt = worktreeDockerfile(repo, target, dockerfile);
-      const head = headAt ? analyze(target, dockerfile, headAt) : wtAt ? analyze(target, dockerfile, wtAt) : null;
-      if (!head) {
+      if (!headAt && !wtAt) {
         throw new ProvenanceError(
           `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
           'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
           'no-dockerfile',
         );
       }
-      return { head, worktree: wtAt ? unionInputs(head, analyze(target, dockerfile, wtAt)) : head };
+      return new HeadFiles(target, dockerfile, headAt, wtAt, res.map((r) => r?.oid ?? '-'));
     }));
+  let worktreeChecked = false;
   const uncommittedFor = (dockerfile: string, headSha: string) =>
     (uncommittedP ??= opts.restricted
       ? Promise.resolve([])
-      : inputsAtHead(dockerfile, headSha).then((i) => worktreeChanges(repo.root, i.worktree.pathspecs, signal)));
+      : headFiles(dockerfile, headSha).then((f) => {
+          // Cached by content: an unchanged Dockerfile needs no analysis to list its inputs.
+          const key = inputsCacheKey(target, dockerfile, ['worktree', ...f.headIds, f.worktreeId]);
+          let pathspecs = readInputsCache(repo, key);
+          if (!pathspecs) {
+            pathspecs = f.worktreeInputs().pathspecs;
+            writeInputsCache(repo, key, pathspecs);
+          }
+          worktreeChecked = true;
+          return worktreeChanges(repo.root, pathspecs, signal);
+        }));
   const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, walkSignal = signal) => {
     let p = factsByRev.get(label.sha);
     if (!p) {
@@ -295,14 +344,18 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           const key = atHead[0] && batch[1] ? inputsCacheKey(target, dockerfile, [...atHead, ...batch.slice(1)].map((r) => r?.oid ?? '-')) : null;
           let pathspecs = key ? readInputsCache(repo, key) : null;
           if (!pathspecs) {
-            const base = await inputsAtHead(dockerfile, headSha);
+            const base = (await headFiles(dockerfile, headSha)).headInputs();
             const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
-            pathspecs = (at ? unionInputs(base.head, analyze(target, dockerfile, at)) : base.head).pathspecs;
+            pathspecs = (at ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
             if (key) writeInputsCache(repo, key, pathspecs);
           }
-          const facts = revisionFacts(repo, batch[0].oid, headSha, pathspecs, label, walkSignal);
-          started(); // git is walking; loading dockerode now blocks nothing that matters
-          return await facts;
+          // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
+          const oid = batch[0].oid;
+          return await revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal, {
+            midHint: cache?.mids?.[oid],
+            onWalking: started,
+            onMid: (mid) => mids.set(oid, mid),
+          });
         } finally {
           started();
         }
@@ -328,9 +381,10 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           speculative.set(rev, ctl);
           void factsFor(specDockerfile, head.sha, speculativeLabel(rev), ctl.signal);
         }
-        // After the walks: its analysis runs in this thread and would delay their spawn.
-        void uncommittedFor(specDockerfile, head.sha).catch(() => undefined);
-        return Promise.all(walkStarted);
+        const walking = Promise.all(walkStarted);
+        // After the walks have started: its analysis runs in this thread and would delay them.
+        void walking.then(() => uncommittedFor(specDockerfile, head.sha)).catch(() => undefined);
+        return walking;
       })
       .catch(() => undefined)
       .then(() => dockerStateFor(target, signal));
@@ -353,19 +407,22 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     }
   }
   if (wrongDockerfile) {
-    headInputsP = undefined;
+    headFilesP = undefined;
     headBatchP = undefined;
     uncommittedP = undefined;
   }
 
-  const { worktree: wtInputs } = await inputsAtHead(dockerfile, head.sha);
+  const files = await headFiles(dockerfile, head.sha);
   const revs = [...labels.keys()];
   const [uncommitted, ...facts] = await Promise.all([
     uncommittedFor(dockerfile, head.sha),
     ...revs.map((r) => factsFor(dockerfile, head.sha, labels.get(r)!).then((f) => ({ ...f, label: labels.get(r)! }))),
   ]);
   const factOf = (rev: LabelRevision): RevisionFacts | null => (rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null);
-  if (docker.reachable) writeStatusCache(repo, target, { dockerfile, revs });
+  if (docker.reachable) {
+    const revMids = Object.fromEntries(revs.flatMap((r) => (mids.has(r) ? [[r, mids.get(r)!]] : [])));
+    writeStatusCache(repo, target, { dockerfile, revs, mids: revMids });
+  }
 
   const snapshot = computeDrift({
     now: opts.now ?? new Date(),
@@ -380,7 +437,15 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     shallow: repo.shallow,
     partial: repo.partial,
   });
-  return { snapshot, inputs: wtInputs, revisions: facts.filter((f) => f.sha).map((f) => f.sha!) };
+  // A Dockerfile the work-tree check did not vouch for is analysed now, so its errors surface here.
+  if (!worktreeChecked) files.worktreeInputs();
+  return {
+    snapshot,
+    revisions: facts.filter((f) => f.sha).map((f) => f.sha!),
+    get inputs() {
+      return files.worktreeInputs();
+    },
+  };
 }
 
 function speculativeLabel(sha: string): LabelRevision & { kind: 'sha' } {
@@ -390,19 +455,28 @@ function speculativeLabel(sha: string): LabelRevision & { kind: 'sha' } {
 interface StatusCacheEntry {
   dockerfile: string;
   revs: string[];
+  /** Per revision: where the walk of rev..HEAD split the range last time. */
+  mids?: Record<string, string>;
 }
 
 const STATUS_CACHE = 'status-cache.json';
 
 function isStatusCacheEntry(e: unknown): e is StatusCacheEntry {
   const x = e as StatusCacheEntry | null;
-  return !!x && typeof x.dockerfile === 'string' && Array.isArray(x.revs) && x.revs.every((r) => typeof r === 'string' && /^[0-9a-f]{7,64}$/.test(r));
+  const sha = (r: unknown) => typeof r === 'string' && /^[0-9a-f]{7,64}$/.test(r);
+  return (
+    !!x &&
+    typeof x.dockerfile === 'string' &&
+    Array.isArray(x.revs) &&
+    x.revs.every(sha) &&
+    (x.mids === undefined || (typeof x.mids === 'object' && x.mids !== null && Object.values(x.mids).every(sha)))
+  );
 }
 
 /** The revisions the last status of this target compared against (a hint, never trusted as fact). */
 function readStatusCache(repo: RepoInfo, target: TargetConfig): StatusCacheEntry | null {
   const e = readCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, isStatusCacheEntry);
-  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4) } : null;
+  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4), mids: e.mids } : null;
 }
 
 function writeStatusCache(repo: RepoInfo, target: TargetConfig, entry: StatusCacheEntry): void {
@@ -420,9 +494,11 @@ async function revisionFacts(
   pathspecs: string[],
   label: LabelRevision,
   signal?: AbortSignal,
+  walk: { midHint?: string; onWalking?: () => void; onMid?: (mid: string) => void } = {},
 ): Promise<RevisionFacts> {
   // A range walk costs the same with or without --max-count (git limits the whole range before
   // printing), so walk once without files, then ask for the newest few commits' files alone.
+  // With a hinted middle the walks start at once and this listing only checks the hint.
   const parentsP = rangeParents(repo.root, { from: sha, to: headSha }, signal);
   parentsP.catch(() => undefined);
   // A linear range whose oldest commit's parent is `sha` proves it an ancestor of HEAD: nothing
@@ -432,10 +508,11 @@ async function revisionFacts(
     const chain = lines.length > 0 && oldest.length === 2 && oldest[1] === sha && lines.every((l) => l.split(' ').length === 2);
     return chain ? { ahead: lines.length, behind: 0 } : countSides(repo.root, sha, headSha, signal);
   });
-  const [sides, { commits: all }] = await Promise.all([
+  const [sides, { commits: all, mid }] = await Promise.all([
     sidesP,
-    walkRange(repo.root, { from: sha, to: headSha }, pathspecs, { withFiles: false, signal }, parentsP),
+    walkRange(repo.root, { from: sha, to: headSha }, pathspecs, { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking }, parentsP),
   ]);
+  if (mid) walk.onMid?.(mid);
   const newest = await commitsWithFiles(repo.root, all.slice(0, STATUS_RELEVANT_LIMIT).map((c) => c.sha), pathspecs, signal);
   return {
     sha,

@@ -76,7 +76,7 @@ export async function computeTimeline(
   const warnings: string[] = [];
   const allBuilds = [...h.images, ...h.gone].sort((a, b) => b.created.localeCompare(a.created));
   const builds = allBuilds.slice(0, TIMELINE_LIMITS.builds);
-  const head = await readHead(repo.root, signal);
+  const head = await readHead(repo, signal);
 
   // Commits since the oldest shown build with a known revision (what came before it, it contains).
   const oldestFact = [...builds].reverse().find((b) => factRevision(b));

@@ -275,7 +275,7 @@ export class ProvenanceModel implements vscode.Disposable {
     let timer: NodeJS.Timeout | undefined;
     const check = async () => {
       try {
-        const head = await readHead(repo.root);
+        const head = await readHead(repo);
         const before = this.heads.get(repo.root);
         if (!head.sha || head.sha === before) return;
         this.heads.set(repo.root, head.sha);

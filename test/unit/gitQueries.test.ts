@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   catFileBatch,
@@ -10,8 +10,10 @@ import {
   findRepo,
   logRange,
   walkRange,
+  excludePlan,
   NotARepoError,
   readHead,
+  headFromFiles,
   resolveCommits,
   worktreeChanges,
 } from '../../src/core/gitQueries';
@@ -219,4 +221,111 @@ test('git: walkRange walks once over merges (no split), with the same answer', a
   const walked = await walkRange(r.dir, { from: base, to: r.head() }, ['app'], { withFiles: true, minSplit: 2 });
   assert.deepEqual(walked.commits, one);
   assert.equal(walked.total, 13);
+});
+
+test('git: walkRange with exclude pathspecs gives what git gives with them (split, one walk, merges)', async (t) => {
+  const r = fixture(t);
+  const base = r.commit('base', { 'app/a.go': '0', 'app/a_test.go': '0', 'docs/d.md': '0' });
+  for (let k = 1; k <= 30; k++) {
+    // Some commits touch only excluded files under an input directory: they must not count.
+    const files: Record<string, string> = k % 4 === 0 ? { 'app/a_test.go': String(k) } : k % 4 === 1 ? { 'app/sub/b_test.go': String(k), 'app/b.go': String(k) } : k % 4 === 2 ? { 'docs/d.md': String(k) } : { 'app/README.md': String(k) };
+    r.commit(`c${k}`, files);
+  }
+  const specs = [':(top,literal)app', ':(top,exclude,glob)**/*_test.go', ':(top,exclude,glob)**/*_test.go/**', ':(top,exclude,glob)**/*.md', ':(top,exclude,glob)**/*.md/**'];
+  assert.ok(excludePlan(specs), 'these pathspecs take the exclude plan');
+  const one = await logRange(r.dir, { from: base, to: 'HEAD' }, specs, { withFiles: true });
+  assert.equal(one.length, 8, 'git itself: only the commits touching app/b.go');
+  for (const minSplit of [1000, 4]) {
+    const walked = await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: true, minSplit });
+    assert.deepEqual(walked.commits, one, `minSplit ${minSplit}`);
+    const bare = await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: false, minSplit });
+    assert.deepEqual(bare.commits.map((c) => c.sha), one.map((c) => c.sha));
+    assert.ok(bare.commits.every((c) => c.files.length === 0));
+  }
+  // A merge: git's history simplification decides, with the full pathspecs.
+  r.git('checkout', '-q', '-b', 'side', base);
+  r.commit('side test only', { 'app/side_test.go': '1' });
+  r.git('checkout', '-q', 'main');
+  r.git('merge', '-q', '--no-edit', 'side');
+  const merged = await logRange(r.dir, { from: base, to: 'HEAD' }, specs, { withFiles: true });
+  assert.deepEqual((await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: true, minSplit: 4 })).commits, merged);
+});
+
+test('git: walkRange starts at a hinted middle and checks the hint (valid, stale, merges)', async (t) => {
+  const r = fixture(t);
+  const base = r.commit('base', { 'app/a': '0' });
+  const shas: string[] = [];
+  for (let k = 1; k <= 40; k++) shas.push(r.commit(`c${k}`, k % 2 ? { 'app/a': String(k) } : { 'docs/d': String(k) }));
+  const one = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: true });
+  let walking = 0;
+  const opts = (midHint?: string) => ({ withFiles: true, minSplit: 10, midHint, onWalking: () => walking++ });
+
+  const cold = await walkRange(r.dir, { from: base, to: r.head() }, ['app'], opts());
+  assert.deepEqual(cold.commits, one);
+  assert.equal(cold.mid, shas[19], 'the middle of 40 commits, newest first');
+  for (const hint of [shas[5], shas[19], shas[39]]) {
+    const res = await walkRange(r.dir, { from: base, to: r.head() }, ['app'], opts(hint));
+    assert.deepEqual(res.commits, one, `hint ${shas.indexOf(hint)}`);
+    assert.equal(res.total, 40);
+    assert.equal(res.mid, shas[19], 'the next hint is the middle again');
+  }
+  // Stale hints: outside the range (its base, a commit of another branch), or not a commit.
+  r.git('checkout', '-q', '-b', 'other', base);
+  const elsewhere = r.commit('elsewhere', { 'app/o': '1' });
+  r.git('checkout', '-q', 'main');
+  for (const hint of [base, elsewhere, 'f'.repeat(40)]) {
+    const res = await walkRange(r.dir, { from: shas[0], to: shas[39] }, ['app'], opts(hint));
+    assert.deepEqual(res.commits, one.slice(0, -1), `stale hint ${hint.slice(0, 8)}`);
+  }
+  // Merges in the range: the hint is dropped for one exact walk.
+  r.git('merge', '-q', '--no-edit', 'other');
+  const merged = await logRange(r.dir, { from: base, to: 'HEAD' }, ['app'], { withFiles: true });
+  const res = await walkRange(r.dir, { from: base, to: r.head() }, ['app'], opts(shas[19]));
+  assert.deepEqual(res.commits, merged);
+  assert.equal(res.mid, null);
+  assert.ok(walking >= 7, 'onWalking fires for every walk');
+});
+
+test('git: HEAD read from the files agrees with git (loose, packed, detached, symref, worktree, unborn)', async (t) => {
+  const r = fixture(t);
+  const viaFiles = async (dir: string) => {
+    const repo = await findRepo(dir);
+    return { files: headFromFiles(repo), git: await readHead(dir), read: await readHead(repo) };
+  };
+  // Unborn branch: the files cannot tell it from a missing ref, so git answers.
+  let h = await viaFiles(r.dir);
+  assert.equal(h.files, null);
+  assert.deepEqual(h.read, h.git);
+
+  const first = r.commit('one', { 'f.txt': '1' });
+  h = await viaFiles(r.dir);
+  assert.deepEqual(h.files, { sha: first, branch: 'main', detached: false, empty: false }, 'loose ref');
+  assert.deepEqual(h.files, h.git);
+
+  const second = r.commit('two', { 'f.txt': '2' });
+  r.git('pack-refs', '--all');
+  assert.ok(!existsSync(path.join(r.dir, '.git/refs/heads/main')), 'the ref is only in packed-refs now');
+  h = await viaFiles(r.dir);
+  assert.deepEqual(h.files, { sha: second, branch: 'main', detached: false, empty: false }, 'packed ref');
+  assert.deepEqual(h.files, h.git);
+
+  r.git('checkout', '-q', '--detach', first);
+  h = await viaFiles(r.dir);
+  assert.deepEqual(h.files, { sha: first, branch: null, detached: true, empty: false }, 'detached');
+  assert.deepEqual(h.files, h.git);
+
+  r.git('checkout', '-q', 'main');
+  r.git('symbolic-ref', 'refs/heads/alias', 'refs/heads/main');
+  r.git('symbolic-ref', 'HEAD', 'refs/heads/alias');
+  h = await viaFiles(r.dir);
+  assert.equal(h.files?.sha, second, 'a symbolic ref is followed');
+  assert.equal(h.files?.sha, h.git.sha);
+  r.git('symbolic-ref', 'HEAD', 'refs/heads/main');
+
+  const wt = path.join(tempDir(), 'wt');
+  t.after(() => execFileSync('rm', ['-rf', path.dirname(wt)]));
+  r.git('worktree', 'add', '-q', '-b', 'side', wt, first);
+  h = await viaFiles(wt);
+  assert.deepEqual(h.files, { sha: first, branch: 'side', detached: false, empty: false }, 'linked worktree');
+  assert.deepEqual(h.files, h.git);
 });

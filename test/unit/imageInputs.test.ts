@@ -12,6 +12,8 @@ import {
   unionInputs,
   type AnalyzeOptions,
 } from '../../src/core/imageInputs';
+import { excludePlan } from '../../src/core/gitQueries';
+import { gitPathspecMatcher, parseGlob, regionPathspecs } from '../../src/core/pathGlob';
 
 const DF = 'Dockerfile.ubuntu-helix';
 
@@ -394,6 +396,18 @@ test('pathspecs select exactly the affected files (git ls-files and git log)', (
       const want = all.filter((p) => r.affects(p).affects);
       const listed = git(dir, ['ls-files', '-z', '--', ...r.pathspecs]).split('\0').filter(Boolean).sort();
       const logged = git(dir, ['log', '--format=%s', `${first}..HEAD`, '--', ...r.pathspecs]).split('\n').filter(Boolean).sort();
+      // The walk's exclude plan (positive pathspecs, excludes judged in JS) agrees with git.
+      const plan = excludePlan(r.pathspecs);
+      if (plan) {
+        const positive = git(dir, ['ls-files', '-z', '--', ...plan.positive]).split('\0').filter(Boolean).sort();
+        assert.deepEqual(positive.filter((p) => !plan.excluded(p)), listed, `${s.name}: exclude plan`);
+      }
+      for (const spec of r.pathspecs.filter((x) => /^:\([^)]*exclude/.test(x))) {
+        const m = gitPathspecMatcher(spec);
+        assert.ok(m?.exclude, `${s.name}: ${spec} has a matcher`);
+        const kept = git(dir, ['ls-files', '-z', '--', ':(top)', spec]).split('\0').filter(Boolean).sort();
+        assert.deepEqual(all.filter((p) => !m.matches(p)), kept, `${s.name}: ${spec}`);
+      }
       for (const p of s.yes ?? []) assert.ok(want.includes(p), `${s.name}: ${p} should affect`);
       for (const p of s.no ?? []) assert.ok(!want.includes(p), `${s.name}: ${p} should not affect`);
       if (s.exact) {
@@ -421,6 +435,49 @@ test('pathspecs select exactly the affected files (git ls-files and git log)', (
     assert.deepEqual(listed, want);
     assert.deepEqual(logged, want);
     assert.ok(u.affects('scripts/build.sh').via.length === 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exclude pathspec matchers agree with git on awkward names (classes, escapes, **, dots, spaces)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bp-pathspec-'));
+  try {
+    git(dir, ['init', '-q']);
+    const files = [
+      'a_test.go', 'api/x_test.go', 'api/deep/y_test.go', 'api/deep/y_test.go.txt', 'api/z.go', 'api/dir_test.go/inner',
+      'docs/a.md', 'docs/b1.md', 'docs/d.md', 'docs/sub/a.md', 'docs/.hidden.md', 'weird/[1].txt', 'weird/1.txt',
+      'weird/star*name', 'weird/starXname', 'weird/q?', 'weird/qa', 'weird/back\\slash', 'sp ace/f i.txt', 'sp ace/g.txt',
+      'logs/x/keep.log', 'logs/keep.log', 'logs/y.txt', 'x-y/a', 'x]y/a', 'dash-/f', 'dash!/f',
+    ];
+    for (const f of files) {
+      mkdirSync(join(dir, dirname(f)), { recursive: true });
+      writeFileSync(join(dir, f), f);
+    }
+    git(dir, ['add', '-A']);
+    const all = git(dir, ['ls-files', '-z']).split('\0').filter(Boolean).sort();
+    assert.equal(all.length, files.length);
+    const patterns = [
+      '**/*_test.go', 'docs/[a-b]*.md', 'docs/[^a]*.md', 'docs/*', '**/*.md', 'weird/\\[1\\].txt', 'weird/star\\*name', 'weird/q\\?',
+      'weird/q?', 'sp ace/f i.txt', 'sp ace', 'logs/**/keep.log', '**/keep.log', 'logs/**', 'x[\\]-]y', 'dash[-!]', 'weird/back\\\\slash', '*',
+    ];
+    let excludedSomething = 0;
+    for (const pattern of patterns) {
+      const segs = parseGlob(pattern, { doubleStar: true });
+      assert.ok(segs, pattern);
+      for (const spec of regionPathspecs(segs, true)) {
+        const m = gitPathspecMatcher(spec);
+        assert.ok(m?.exclude, `${pattern}: ${spec} has a matcher`);
+        const kept = git(dir, ['ls-files', '-z', '--', ':(top)', spec]).split('\0').filter(Boolean).sort();
+        assert.deepEqual(all.filter((p) => !m.matches(p)), kept, `${pattern}: ${spec}`);
+        excludedSomething += all.length - kept.length > 0 ? 1 : 0;
+      }
+    }
+    assert.ok(excludedSomething >= patterns.length, `most specs exclude something (${excludedSomething})`);
+    // Forms the matcher does not claim to know are left to git.
+    for (const spec of [':(exclude,icase)docs', ':!docs', ':(top,exclude,glob)a/**b', ':(top,exclude,attr:x)docs']) assert.equal(gitPathspecMatcher(spec), null, spec);
+    assert.equal(excludePlan([':(top,literal)api', ':!docs']), null);
+    assert.equal(excludePlan([':(top,literal)api']), null, 'nothing to gain without excludes');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
