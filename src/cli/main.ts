@@ -2,7 +2,7 @@
 // Exit codes: 0 ok, 1 drift found (check) or failure, 2 usage/environment errors.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/config';
-import { GitError, GitNotFoundError, isAbortError } from '../core/gitExec';
+import { GitError, GitNotFoundError, isAbortError, traceSpan } from '../core/gitExec';
 import { NotARepoError } from '../core/gitQueries';
 import { DockerfileError } from '../core/imageInputs';
 import {
@@ -241,7 +241,9 @@ function reportError(err: unknown, io: Io, json: boolean): number {
   return 2;
 }
 
-if (require.main === module) {
+/** Runs the CLI as the process (the `provenance` executable, dist/cli.js, calls this). */
+export function runFromProcess(): void {
+  traceSpan('main (bundle loaded)')();
   main(process.argv.slice(2), {
     out: (s) => process.stdout.write(s + '\n'),
     err: (s) => process.stderr.write(s + '\n'),
@@ -258,3 +260,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runFromProcess();

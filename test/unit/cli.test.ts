@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runCli } from '../support/cli';
 import { createIncidentRepo } from '../support/incidentRepo';
@@ -182,4 +182,38 @@ test('cli: the bundled bin (npm run build) runs with plain node', (t) => {
   assert.equal(JSON.parse(res.stdout)[0].affects, true);
   const v = spawnSync(process.execPath, [path.join(__dirname, '../../dist/cli.js'), '--version'], { encoding: 'utf8' });
   assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+/);
+});
+
+test('cli: the bin keeps a V8 code cache per command in the user cache dir, and survives a bad one', (t) => {
+  const inc = createIncidentRepo();
+  const cacheHome = tempDir();
+  t.after(() => {
+    inc.repo.cleanup();
+    rmSync(cacheHome, { recursive: true, force: true });
+  });
+  const bin = path.join(__dirname, '../../dist/cli.js');
+  const runBin = (env: NodeJS.ProcessEnv = {}) => {
+    const res = spawnSync(process.execPath, [bin, 'inputs', '--json', '--cwd', inc.repo.dir], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheHome, ...env } });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stderr, '');
+    return res.stdout;
+  };
+  const dir = path.join(cacheHome, 'build-provenance', 'v8');
+  const cacheFiles = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('cli-main.js.inputs.')) : []);
+
+  const first = runBin({ PROVENANCE_NO_CODE_CACHE: '1' });
+  assert.equal(existsSync(dir), false, 'PROVENANCE_NO_CODE_CACHE=1 writes nothing');
+  assert.equal(runBin(), first, 'same output when the cache is written');
+  const [file] = cacheFiles();
+  assert.ok(file, `a cache for the inputs command in ${dir}`);
+  assert.equal(statSync(dir).mode & 0o777, 0o700, 'the cache dir is private');
+  assert.equal(statSync(path.join(dir, file)).mode & 0o777, 0o600);
+  const written = statSync(path.join(dir, file)).mtimeMs;
+  assert.equal(runBin(), first, 'same output from the cache');
+  assert.equal(statSync(path.join(dir, file)).mtimeMs, written, 'an accepted cache is not rewritten');
+
+  writeFileSync(path.join(dir, file), Buffer.from('not a code cache'));
+  assert.equal(runBin(), first, 'a corrupt cache is rejected by V8 and ignored');
+  assert.ok(statSync(path.join(dir, file)).size > 1000, 'and replaced by a good one');
+  assert.deepEqual(cacheFiles(), [file], 'one cache file per bundle and command');
 });

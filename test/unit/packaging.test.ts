@@ -13,7 +13,7 @@ test('packaging: the .vsix file list is the allowlist, and covers the manifest',
     .split('\n')
     .filter(Boolean);
   assert.ok(files.every((f) => /^(package\.json|README\.md|LICENSE|dist\/[\w.-]+\.js|schema\/[\w.-]+\.json|media\/.+|docs\/[\w.-]+\.png)$/.test(f)), `unexpected files: ${files.join(', ')}`);
-  for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/dockerode.js', 'dist/dockerode-extras.js', 'schema/provenance.schema.json', 'README.md', 'LICENSE']) {
+  for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/cli-main.js', 'dist/dockerode.js', 'dist/dockerode-extras.js', 'schema/provenance.schema.json', 'README.md', 'LICENSE']) {
     assert.ok(files.includes(f), `${f} is packaged`);
   }
   assert.ok(!files.some((f) => /^(src|test|node_modules|bench|scripts)\//.test(f) || f.endsWith('.map')), 'no sources, tests or maps');
