@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent as HttpAgent, type AgentOptions as HttpAgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
@@ -140,7 +141,7 @@ export function dockerodeOptions(ep: DockerEndpoint, env: NodeJS.ProcessEnv = pr
         host: parsed.hostname,
         port: parsed.port,
         protocol: 'https',
-        ca: readTlsFile(ep, 'ca'),
+        ca: readTlsFile(ep, 'ca') ?? (ep.tls.verify ? defaultTrustWithExtras(env) : undefined),
         cert: readTlsFile(ep, 'cert'),
         key: readTlsFile(ep, 'key'),
       };
@@ -256,6 +257,21 @@ function readTlsFile(ep: DockerEndpoint, which: 'ca' | 'cert' | 'key'): Buffer |
     return readFileSync(p);
   } catch (err) {
     throw new DockerEndpointError(`Cannot read TLS ${which} file ${p} for ${ep.host} (from ${ep.source}): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Node's default trust spelled out: its bundled roots plus NODE_EXTRA_CA_CERTS. The `provenance`
+ * executable starts Node without the extra file (Node 20 would parse it at start-up), so a TLS
+ * endpoint verified without a ca.pem gets it here. Undefined (Node's defaults) otherwise.
+ */
+export function defaultTrustWithExtras(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  const extra = nonEmpty(env.NODE_EXTRA_CA_CERTS);
+  if (!extra) return undefined;
+  try {
+    return [...rootCertificates, readFileSync(extra, 'utf8')];
+  } catch {
+    return undefined; // Node itself only warns about an unreadable file
   }
 }
 

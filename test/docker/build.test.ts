@@ -4,7 +4,7 @@
 // listing containers with the smoke label.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
@@ -417,6 +417,20 @@ test('custom command: gets the buildx and PROVENANCE_* variables; an image witho
   assert.equal(b.guidance, null);
   assert.deepEqual(b.tags, [`${image}:custom`]);
   assert.equal((await labels(b.imageId))[REV], headNow);
+});
+
+test('the provenance executable: NODE_EXTRA_CA_CERTS is not parsed at start-up, and commands it runs still get it', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo } = fixture({ target: { build: { mode: 'command', command: ['/bin/sh', '-c', 'echo "${NODE_EXTRA_CA_CERTS-unset}|${PROVENANCE_EXTRA_CA_CERTS-unset}" > ca-env.txt; exit 4'] } } });
+  t.after(() => repo.cleanup());
+  // A file that does not exist: Node 20 warns at start-up when it tries to load it.
+  const ca = path.join(repo.dir, 'no-such-ca.pem');
+  const bin = path.join(__dirname, '../../dist/cli.js');
+  const res = spawnSync(bin, ['build', '--cwd', repo.dir], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } });
+  assert.equal(res.status, 1, res.stderr + res.stdout);
+  assert.match(res.stderr + res.stdout, /exited with code 4/);
+  assert.doesNotMatch(res.stderr, /extra certs/i, 'Node did not load the CA file at start-up');
+  assert.equal(readFileSync(path.join(repo.dir, 'ca-env.txt'), 'utf8').trim(), `${ca}|unset`, 'the build command sees the variable as the user set it');
 });
 
 test('custom command: a failing command is a build failure (exit 1); a shell string needs build.shell', async (t) => {

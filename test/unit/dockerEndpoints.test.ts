@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -187,6 +188,22 @@ describe('dockerodeOptions', () => {
     const skip = dockerodeOptions({ host: 'tcp://127.0.0.1:2376', source: 'context:x', tls: { verify: false } });
     assert.equal(skip.protocol, 'https');
     assert.equal((skip as { agent?: { options: { rejectUnauthorized?: boolean } } }).agent?.options.rejectUnauthorized, false);
+  });
+
+  test('verified TLS without a ca.pem trusts Node\'s roots plus NODE_EXTRA_CA_CERTS (which the executable defers)', (t) => {
+    const dir = tempConfigDir(t);
+    const extra = join(dir, 'corp.pem');
+    writeFileSync(extra, '-----BEGIN CERTIFICATE-----\ncorp\n-----END CERTIFICATE-----\n');
+    const ep = { host: 'tcp://127.0.0.1:2376', source: 'DOCKER_HOST', tls: { verify: true } };
+    const o = dockerodeOptions(ep, { NODE_EXTRA_CA_CERTS: extra });
+    assert.ok(Array.isArray(o.ca));
+    const ca = o.ca as string[];
+    assert.equal(ca.length, rootCertificates.length + 1);
+    assert.deepEqual(ca.slice(0, -1), [...rootCertificates]);
+    assert.match(ca[ca.length - 1], /corp/);
+    assert.equal(dockerodeOptions(ep, {}).ca, undefined, 'no extra file: Node\'s defaults');
+    assert.equal(dockerodeOptions(ep, { NODE_EXTRA_CA_CERTS: join(dir, 'missing.pem') }).ca, undefined);
+    assert.equal(dockerodeOptions({ ...ep, tls: { verify: false } }, { NODE_EXTRA_CA_CERTS: extra }).ca, undefined, 'unverified TLS trusts nothing anyway');
   });
 
   test('ssh uses the agent and the URL user, else $USER', () => {
