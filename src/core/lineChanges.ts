@@ -55,11 +55,12 @@ export async function fileLineChanges(
   root: string,
   file: string,
   deployed: string,
-  opts: { includeUncommitted: boolean; signal?: AbortSignal; knownClean?: boolean },
+  opts: { includeUncommitted: boolean; signal?: AbortSignal; knownClean?: { head: string } },
 ): Promise<LineChanges> {
   if (opts.includeUncommitted && opts.knownClean) {
-    // The file equals HEAD's copy (the caller knows it from the last status): one diff says all.
-    const { stdout } = await runGit([...DIFF_ARGS, deployed, '--', `:(top,literal)${file}`], { cwd: root, signal: opts.signal });
+    // The file equals its copy at `head` (the caller knows it from the last status): one diff of
+    // two commits says all, without reading the index or the work tree.
+    const { stdout } = await runGit([...DIFF_ARGS, deployed, opts.knownClean.head, '--', `:(top,literal)${file}`], { cwd: root, signal: opts.signal });
     const all = hunkLines(parseHunks(stdout));
     return { committed: [...all.lines].sort((a, b) => a - b), uncommitted: [], deletedAfter: [...all.deletedAfter].sort((a, b) => a - b) };
   }

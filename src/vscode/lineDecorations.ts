@@ -188,7 +188,7 @@ export class LineDecorations implements vscode.Disposable {
         return;
       }
       // A file the last status saw as unchanged since HEAD (and not touched since) needs one diff.
-      const knownClean = (r: DeployedRevision) => !doc.isDirty && r.cleanAsOf !== undefined && r.cleanAsOf > stat.mtimeMs;
+      const knownClean = (r: DeployedRevision) => (!doc.isDirty && r.cleanAsOf !== undefined && r.cleanAsOf > stat.mtimeMs ? { head: r.head } : undefined);
       const results = await Promise.all(
         revs.map((r) => fileLineChanges(r.root, r.rel, r.rev, { includeUncommitted, knownClean: knownClean(r), signal: ctl.signal })),
       );

@@ -36,6 +36,14 @@ test('lineChanges: committed-undeployed and uncommitted lines in work-tree numbe
   assert.deepEqual(restricted.committed, [3, 7]);
   assert.deepEqual(restricted.uncommitted, []);
 
+  // A file known to equal HEAD's copy: one commit-to-commit diff gives what the full path gives.
+  r.write('desktop/s.sh', v2.join('\n') + '\n');
+  const full = await fileLineChanges(r.dir, 'desktop/s.sh', deployed, { includeUncommitted: true });
+  const clean = await fileLineChanges(r.dir, 'desktop/s.sh', deployed, { includeUncommitted: true, knownClean: { head: r.head() } });
+  assert.deepEqual(clean, full);
+  assert.deepEqual(clean.committed, [3, 7]);
+
+  r.write('desktop/s.sh', v3.join('\n') + '\n');
   const b = await blameLine(r.dir, 'desktop/s.sh', 3);
   assert.equal(b?.subject, 'undeployed');
   assert.equal(b?.uncommitted, false);
