@@ -397,6 +397,8 @@ export interface WalkResult {
   total: number;
   /** The commit the range was split at (a hint for the next walk of a similar range), or null. */
   mid: string | null;
+  /** How many of the newest commits carry their files (all with `withFiles`). */
+  newestWithFiles: number;
 }
 
 export interface WalkOptions {
@@ -410,6 +412,11 @@ export interface WalkOptions {
   midHint?: string;
   /** Called once the path-limited git walk(s) are running. */
   onWalking?: () => void;
+  /**
+   * With `withFiles` false: keep the files of this many newest commits when the walk lists
+   * files anyway (see `newestWithFiles`), so the caller need not ask git for them again.
+   */
+  filesOfNewest?: number;
 }
 
 /**
@@ -434,13 +441,17 @@ export async function walkRange(
   const plan = excludePlan(pathspecs);
   const walk = (r: { from: string; to: string }, signal?: AbortSignal, linear = true) =>
     plan && linear
-      ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal }).then((cs) => dropExcluded(cs, plan.excluded, opts.withFiles))
+      ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal }).then((cs) =>
+          dropExcluded(cs, plan.excluded, opts.withFiles ? Infinity : (opts.filesOfNewest ?? 0)),
+        )
       : logRange(root, r, pathspecs, { withFiles: opts.withFiles, signal: signal ?? opts.signal });
   const halves = (mid: string, signal?: AbortSignal) => {
     const p = Promise.all([walk({ from: mid, to: range.to }, signal), walk({ from: range.from, to: mid }, signal)]);
     opts.onWalking?.();
     return p;
   };
+  const withFilesCount = (commits: CommitSummary[], linear: boolean) =>
+    opts.withFiles ? commits.length : plan && linear ? Math.min(opts.filesOfNewest ?? 0, commits.length) : 0;
   const listing = parentsP ?? rangeParents(root, range, opts.signal);
   const shape = (lines: string[]) => ({
     total: lines.length,
@@ -461,7 +472,8 @@ export async function walkRange(
       if (inRange) {
         const [newer, older] = await early;
         // The next hint is this range's middle, so it stays central as HEAD moves on.
-        return { commits: newer.concat(older), total, mid: middleOf(lines) };
+        const commits = newer.concat(older);
+        return { commits, total, mid: middleOf(lines), newestWithFiles: withFilesCount(commits, true) };
       }
       ctl.abort(); // stale hint: the range moved past it, or merges came in
     } finally {
@@ -475,11 +487,13 @@ export async function walkRange(
   if (!linear || total < minSplit) {
     const commits = walk(range, undefined, linear);
     opts.onWalking?.();
-    return { commits: await commits, total, mid: null };
+    const list = await commits;
+    return { commits: list, total, mid: null, newestWithFiles: withFilesCount(list, linear) };
   }
   const mid = middleOf(lines);
   const [newer, older] = await halves(mid);
-  return { commits: newer.concat(older), total, mid };
+  const commits = newer.concat(older);
+  return { commits, total, mid, newestWithFiles: withFilesCount(commits, true) };
 }
 
 /**
@@ -512,11 +526,11 @@ export function excludePlan(pathspecs: string[]): { positive: string[]; excluded
 }
 
 /** Commits with their excluded files removed; a commit left with none did not touch an input. */
-function dropExcluded(commits: CommitSummary[], excluded: (path: string) => boolean, keepFiles: boolean): CommitSummary[] {
+function dropExcluded(commits: CommitSummary[], excluded: (path: string) => boolean, keepFilesOf: number): CommitSummary[] {
   const out: CommitSummary[] = [];
   for (const c of commits) {
     const files = c.files.filter((f) => !excluded(f));
-    if (files.length > 0) out.push({ ...c, files: keepFiles ? files : [] });
+    if (files.length > 0) out.push({ ...c, files: out.length < keepFilesOf ? files : [] });
   }
   return out;
 }

@@ -508,12 +508,15 @@ async function revisionFacts(
     const chain = lines.length > 0 && oldest.length === 2 && oldest[1] === sha && lines.every((l) => l.split(' ').length === 2);
     return chain ? { ahead: lines.length, behind: 0 } : countSides(repo.root, sha, headSha, signal);
   });
-  const [sides, { commits: all, mid }] = await Promise.all([
+  const walkOpts = { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking, filesOfNewest: STATUS_RELEVANT_LIMIT };
+  const [sides, { commits: all, mid, newestWithFiles }] = await Promise.all([
     sidesP,
-    walkRange(repo.root, { from: sha, to: headSha }, pathspecs, { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking }, parentsP),
+    walkRange(repo.root, { from: sha, to: headSha }, pathspecs, walkOpts, parentsP),
   ]);
   if (mid) walk.onMid?.(mid);
-  const newest = await commitsWithFiles(repo.root, all.slice(0, STATUS_RELEVANT_LIMIT).map((c) => c.sha), pathspecs, signal);
+  const head = all.slice(0, STATUS_RELEVANT_LIMIT);
+  // The walk may have listed their files already; otherwise git is asked for these few.
+  const newest = newestWithFiles >= head.length ? head : await commitsWithFiles(repo.root, head.map((c) => c.sha), pathspecs, signal);
   return {
     sha,
     label,

@@ -241,6 +241,11 @@ test('git: walkRange with exclude pathspecs gives what git gives with them (spli
     const bare = await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: false, minSplit });
     assert.deepEqual(bare.commits.map((c) => c.sha), one.map((c) => c.sha));
     assert.ok(bare.commits.every((c) => c.files.length === 0));
+    assert.equal(bare.newestWithFiles, 0);
+    // The files of the newest few come along (the walk lists them anyway), exactly as git says.
+    const newest = await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: false, minSplit, filesOfNewest: 5 });
+    assert.equal(newest.newestWithFiles, 5);
+    assert.deepEqual(newest.commits.slice(0, 5), one.slice(0, 5));
   }
   // A merge: git's history simplification decides, with the full pathspecs.
   r.git('checkout', '-q', '-b', 'side', base);
@@ -249,6 +254,7 @@ test('git: walkRange with exclude pathspecs gives what git gives with them (spli
   r.git('merge', '-q', '--no-edit', 'side');
   const merged = await logRange(r.dir, { from: base, to: 'HEAD' }, specs, { withFiles: true });
   assert.deepEqual((await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: true, minSplit: 4 })).commits, merged);
+  assert.equal((await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: false, filesOfNewest: 5 })).newestWithFiles, 0, 'git walked without files: none to reuse');
 });
 
 test('git: walkRange starts at a hinted middle and checks the hint (valid, stale, merges)', async (t) => {
