@@ -294,6 +294,8 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   // time are already being walked: the deployed revision rarely changes between two looks.
   const factsByRev = new Map<string, Promise<RevisionFacts>>();
   const mids = new Map<string, string>();
+  /** Per label revision: the pathspec-cache key its walk used (a hint for the next status). */
+  const keys = new Map<string, string>();
   const walkStarted: Promise<void>[] = [];
   let headFilesP: Promise<HeadFiles> | undefined;
   let uncommittedP: Promise<{ path: string }[]> | undefined;
@@ -335,13 +337,38 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       walkStarted.push(new Promise<void>((resolve) => (started = resolve)));
       p = (async () => {
         try {
-          const [batch, atHead] = await Promise.all([
+          const batchesP = Promise.all([
             catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], walkSignal),
             headBatch(dockerfile, headSha),
           ]);
-          if (!batch[0]) return unknownFacts(label);
+          const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal) =>
+            revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal2, {
+              midHint: cache?.mids?.[oid],
+              // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
+              onWalking: started,
+              onMid: (mid) => mids.set(oid, mid),
+            });
+          // Walked last time with these pathspecs: walk again at once, while cat-file says
+          // whether the Dockerfile (at both ends) is still the one they came from.
+          const lastKey = cache?.keys?.[label.sha];
+          const guessed = lastKey && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(label.sha) ? readInputsCache(repo, lastKey) : null;
+          let early: { ctl: AbortController; facts: Promise<RevisionFacts> } | undefined;
+          if (guessed) {
+            const ctl = new AbortController();
+            walkSignal?.addEventListener('abort', () => ctl.abort(), { once: true });
+            early = { ctl, facts: walk(label.sha, guessed, ctl.signal) };
+            early.facts.catch(() => undefined);
+          }
+          const [batch, atHead] = await batchesP;
+          if (!batch[0]) {
+            early?.ctl.abort();
+            return unknownFacts(label);
+          }
           // Same blobs at both ends as last time: the cached pathspecs, no analysis before the walk.
           const key = atHead[0] && batch[1] ? inputsCacheKey(target, dockerfile, [...atHead, ...batch.slice(1)].map((r) => r?.oid ?? '-')) : null;
+          if (key) keys.set(label.sha, key);
+          if (early && key === lastKey && batch[0].oid === label.sha) return await early.facts;
+          early?.ctl.abort();
           let pathspecs = key ? readInputsCache(repo, key) : null;
           if (!pathspecs) {
             const base = (await headFiles(dockerfile, headSha)).headInputs();
@@ -349,13 +376,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             pathspecs = (at ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
             if (key) writeInputsCache(repo, key, pathspecs);
           }
-          // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
-          const oid = batch[0].oid;
-          return await revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal, {
-            midHint: cache?.mids?.[oid],
-            onWalking: started,
-            onMid: (mid) => mids.set(oid, mid),
-          });
+          return await walk(batch[0].oid, pathspecs, walkSignal);
         } finally {
           started();
         }
@@ -420,8 +441,8 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   ]);
   const factOf = (rev: LabelRevision): RevisionFacts | null => (rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null);
   if (docker.reachable) {
-    const revMids = Object.fromEntries(revs.flatMap((r) => (mids.has(r) ? [[r, mids.get(r)!]] : [])));
-    writeStatusCache(repo, target, { dockerfile, revs, mids: revMids });
+    const pick = (m: Map<string, string>) => Object.fromEntries(revs.flatMap((r) => (m.has(r) ? [[r, m.get(r)!]] : [])));
+    writeStatusCache(repo, target, { dockerfile, revs, mids: pick(mids), keys: pick(keys) });
   }
 
   const snapshot = computeDrift({
@@ -457,6 +478,8 @@ interface StatusCacheEntry {
   revs: string[];
   /** Per revision: where the walk of rev..HEAD split the range last time. */
   mids?: Record<string, string>;
+  /** Per revision: the inputs-cache key of the pathspecs its walk used last time. */
+  keys?: Record<string, string>;
 }
 
 const STATUS_CACHE = 'status-cache.json';
@@ -469,14 +492,15 @@ function isStatusCacheEntry(e: unknown): e is StatusCacheEntry {
     typeof x.dockerfile === 'string' &&
     Array.isArray(x.revs) &&
     x.revs.every(sha) &&
-    (x.mids === undefined || (typeof x.mids === 'object' && x.mids !== null && Object.values(x.mids).every(sha)))
+    (x.mids === undefined || (typeof x.mids === 'object' && x.mids !== null && Object.values(x.mids).every(sha))) &&
+    (x.keys === undefined || (typeof x.keys === 'object' && x.keys !== null && Object.values(x.keys).every((k) => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k))))
   );
 }
 
 /** The revisions the last status of this target compared against (a hint, never trusted as fact). */
 function readStatusCache(repo: RepoInfo, target: TargetConfig): StatusCacheEntry | null {
   const e = readCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, isStatusCacheEntry);
-  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4), mids: e.mids } : null;
+  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4), mids: e.mids, keys: e.keys } : null;
 }
 
 function writeStatusCache(repo: RepoInfo, target: TargetConfig, entry: StatusCacheEntry): void {

@@ -2,6 +2,8 @@
 // with labels, containers on host networking. Every test removes what it created.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { runCli } from '../support/cli';
 import { FixtureRepo } from '../support/gitFixture';
 import { buildBusyboxImage, cleanupDocker, removeContainer, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
@@ -69,6 +71,62 @@ test('status: in-sync, then drift after a commit to an input, then check exits 1
   const human = await run(['status', '--cwd', repo.dir]);
   assert.match(human.out, /app \[drift\]/);
   assert.match(human.out, /change the start script/);
+});
+
+test('status: the hints an earlier status left (revision, pathspecs, split point) are checked, never trusted', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('app');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
+  let ctr = await runContainer({ image: `${image}:latest` });
+  const hints = path.join(repo.dir, '.git', 'build-provenance', 'status-cache.json');
+  const inputsCache = path.join(repo.dir, '.git', 'build-provenance', 'inputs-cache.json');
+  // A status without any hint must say the same.
+  const same = async () => {
+    const hinted = await status(repo.dir);
+    const saved = readFileSync(hints, 'utf8');
+    rmSync(hints);
+    rmSync(inputsCache, { force: true });
+    const fresh = await status(repo.dir);
+    writeFileSync(hints, saved);
+    for (const s of [hinted, fresh]) delete s.undeployed?.oldestRelevantAgeSeconds;
+    assert.deepEqual(hinted, fresh);
+    return hinted;
+  };
+  repo.commit('app', { 'app/run': 'v2\n' });
+  assert.equal((await status(repo.dir)).undeployed.relevantCount, 1);
+  assert.ok(existsSync(hints), 'the first status leaves hints');
+  const entry = () => Object.values(JSON.parse(readFileSync(hints, 'utf8')))[0] as { revs: string[]; keys: Record<string, string>; mids: Record<string, string> };
+  assert.deepEqual(entry().revs, [base]);
+  assert.ok(entry().keys[base], 'with the pathspecs it walked with');
+
+  // The Dockerfile changes: docs become an input. The pathspecs hinted at are stale.
+  repo.commit('docs go in', { Dockerfile: 'FROM scratch\nCOPY app/ /app/\nCOPY docs/ /docs/\nADD scripts/start.sh /usr/local/bin/start.sh\n' });
+  const docs = repo.commit('docs', { 'docs/readme.md': 'now baked in\n' });
+  let s = await same();
+  assert.equal(s.undeployed.relevantCount, 3, 'the docs commit counts with the new Dockerfile');
+  assert.equal(s.undeployed.relevant[0].sha, docs);
+
+  // Another image runs now: the hinted revision is the wrong one.
+  await removeContainer(ctr.name);
+  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: docs } });
+  ctr = await runContainer({ image: `${image}:latest` });
+  s = await same();
+  assert.equal(s.state, 'in-sync');
+
+  // Hints that lie (a key and a split point of something else) change nothing either.
+  repo.commit('more app', { 'app/run': 'v3\n' });
+  const all = JSON.parse(readFileSync(hints, 'utf8'));
+  for (const e of Object.values(all) as { revs: string[]; keys: Record<string, string>; mids: Record<string, string> }[]) {
+    e.keys = { [docs]: 'f'.repeat(40) };
+    e.mids = { [docs]: base };
+  }
+  writeFileSync(hints, JSON.stringify(all));
+  s = await same();
+  assert.equal(s.undeployed.relevantCount, 1);
+  writeFileSync(hints, '{not json');
+  assert.equal((await status(repo.dir)).undeployed.relevantCount, 1, 'an unreadable hint file is no hint');
 });
 
 test('status: uncommitted changes to inputs (but not to docs)', async (t) => {
