@@ -27,6 +27,16 @@ function appRepo(image: string, extra: Record<string, unknown> = {}) {
   return { repo, base };
 }
 
+/** appRepo with an image of its first commit built and a container running it. */
+async function deployedApp(t: { after: (fn: () => void) => void }) {
+  const image = uniqueName('app');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  const img = await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
+  const ctr = await runContainer({ image: `${image}:latest` });
+  return { image, repo, base, img, ctr };
+}
+
 async function status(dir: string) {
   const r = await run(['status', '--json', '--cwd', dir]);
   assert.equal(r.code, 0, r.err);
@@ -35,11 +45,7 @@ async function status(dir: string) {
 
 test('status: in-sync, then drift after a commit to an input, then check exits 1', async (t) => {
   if (!(await requireDocker(t))) return;
-  const image = uniqueName('app');
-  const { repo, base } = appRepo(image);
-  t.after(() => repo.cleanup());
-  const img = await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
-  const ctr = await runContainer({ image: `${image}:latest` });
+  const { repo, base, img, ctr } = await deployedApp(t);
 
   let s = await status(repo.dir);
   assert.equal(s.state, 'in-sync', s.summary);
@@ -75,11 +81,9 @@ test('status: in-sync, then drift after a commit to an input, then check exits 1
 
 test('status: the hints an earlier status left (revision, pathspecs, split point) are checked, never trusted', async (t) => {
   if (!(await requireDocker(t))) return;
-  const image = uniqueName('app');
-  const { repo, base } = appRepo(image);
-  t.after(() => repo.cleanup());
-  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
-  let ctr = await runContainer({ image: `${image}:latest` });
+  const app = await deployedApp(t);
+  const { image, repo, base } = app;
+  let ctr = app.ctr;
   const hints = path.join(repo.dir, '.git', 'build-provenance', 'status-cache.json');
   const inputsCache = path.join(repo.dir, '.git', 'build-provenance', 'inputs-cache.json');
   // A status without any hint must say the same.
@@ -131,11 +135,7 @@ test('status: the hints an earlier status left (revision, pathspecs, split point
 
 test('status: uncommitted changes to inputs (but not to docs)', async (t) => {
   if (!(await requireDocker(t))) return;
-  const image = uniqueName('app');
-  const { repo, base } = appRepo(image);
-  t.after(() => repo.cleanup());
-  await buildBusyboxImage({ tags: [`${image}:latest`], labels: { [REV]: base } });
-  await runContainer({ image: `${image}:latest` });
+  const { repo } = await deployedApp(t);
   repo.write('docs/readme.md', 'edited\n');
   assert.equal((await status(repo.dir)).state, 'in-sync');
   repo.write('app/new-file', 'untracked input\n');
