@@ -341,8 +341,11 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], walkSignal),
             headBatch(dockerfile, headSha),
           ]);
+          // The range's shape does not depend on the Dockerfile: list it beside cat-file.
+          const parentsP = rangeParents(repo.root, { from: label.sha, to: headSha }, walkSignal);
+          parentsP.catch(() => undefined);
           const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal) =>
-            revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal2, {
+            revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal2, parentsP, {
               midHint: cache?.mids?.[oid],
               // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
               onWalking: started,
@@ -373,7 +376,9 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           if (!pathspecs) {
             const base = (await headFiles(dockerfile, headSha)).headInputs();
             const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
-            pathspecs = (at ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
+            // The same blobs as at HEAD (the usual case) give HEAD's inputs: no second analysis.
+            const sameAsHead = atHead.every((r, k) => (r?.oid ?? null) === (batch[k + 1]?.oid ?? null));
+            pathspecs = (at && !sameAsHead ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
             if (key) writeInputsCache(repo, key, pathspecs);
           }
           return await walk(batch[0].oid, pathspecs, walkSignal);
@@ -388,15 +393,17 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   };
 
   const speculative = new Map<string, AbortController>();
-  const specDockerfile = cache ? (target.dockerfile ?? cache.dockerfile) : undefined;
+  // The Dockerfile is known before Docker answers when it is configured (or was found last time).
+  const specDockerfile = target.dockerfile ?? cache?.dockerfile;
   let dockerP: Promise<DockerState>;
   if (opts.docker) {
     dockerP = Promise.resolve(opts.docker);
-  } else if (cache && specDockerfile) {
-    // Spawn the speculative walks first: the Docker client loads synchronously.
+  } else if (specDockerfile) {
+    // Spawn the speculative walks first: the Docker client loads synchronously. Without hints
+    // (a first run), the work-tree check and HEAD's analysis still overlap Docker's answer.
     dockerP = headP
       .then((head) => {
-        for (const rev of cache.revs) {
+        for (const rev of cache?.revs ?? []) {
           const ctl = new AbortController();
           signal?.addEventListener('abort', () => ctl.abort(), { once: true });
           speculative.set(rev, ctl);
@@ -517,14 +524,14 @@ async function revisionFacts(
   headSha: string,
   pathspecs: string[],
   label: LabelRevision,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  /** `git rev-list --parents sha..headSha`, already started. */
+  parentsP: Promise<string[]>,
   walk: { midHint?: string; onWalking?: () => void; onMid?: (mid: string) => void } = {},
 ): Promise<RevisionFacts> {
   // A range walk costs the same with or without --max-count (git limits the whole range before
   // printing), so walk once without files, then ask for the newest few commits' files alone.
-  // With a hinted middle the walks start at once and this listing only checks the hint.
-  const parentsP = rangeParents(repo.root, { from: sha, to: headSha }, signal);
-  parentsP.catch(() => undefined);
+  // With a hinted middle the walks start at once and the listing only checks the hint.
   // A linear range whose oldest commit's parent is `sha` proves it an ancestor of HEAD: nothing
   // is only in the image, and the range's length is the count. Otherwise git counts both sides.
   const sidesP = parentsP.then((lines) => {
