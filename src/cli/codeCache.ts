@@ -49,7 +49,8 @@ function ownedDir(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
-    return st.isDirectory() && (typeof process.getuid !== 'function' || st.uid === process.getuid());
+    // Ours, and nobody else may write into it: a code cache is code.
+    return st.isDirectory() && (typeof process.getuid !== 'function' || (st.uid === process.getuid() && (st.mode & 0o022) === 0));
   } catch {
     return false;
   }

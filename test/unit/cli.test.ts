@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { runCli } from '../support/cli';
 import { createIncidentRepo } from '../support/incidentRepo';
@@ -216,4 +216,11 @@ test('cli: the bin keeps a V8 code cache per command in the user cache dir, and 
   assert.equal(runBin(), first, 'a corrupt cache is rejected by V8 and ignored');
   assert.ok(statSync(path.join(dir, file)).size > 1000, 'and replaced by a good one');
   assert.deepEqual(cacheFiles(), [file], 'one cache file per bundle and command');
+
+  // A cache dir others may write into is not used: a code cache is code.
+  chmodSync(dir, 0o777);
+  rmSync(path.join(dir, file));
+  assert.equal(runBin(), first);
+  assert.deepEqual(cacheFiles(), [], 'nothing read or written there');
+  chmodSync(dir, 0o700);
 });
