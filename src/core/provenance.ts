@@ -315,7 +315,8 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       }
       return new HeadFiles(target, dockerfile, headAt, wtAt, res.map((r) => r?.oid ?? '-'));
     }));
-  let worktreeChecked = false;
+  /** The files whose work-tree inputs the uncommitted check vouched for (analysed or cached). */
+  let checkedFiles: HeadFiles | undefined;
   const uncommittedFor = (dockerfile: string, headSha: string) =>
     (uncommittedP ??= opts.restricted
       ? Promise.resolve([])
@@ -327,7 +328,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             pathspecs = f.worktreeInputs().pathspecs;
             writeInputsCache(repo, key, pathspecs);
           }
-          worktreeChecked = true;
+          checkedFiles = f;
           return worktreeChanges(repo.root, pathspecs, signal);
         }));
   const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, walkSignal = signal) => {
@@ -466,7 +467,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     partial: repo.partial,
   });
   // A Dockerfile the work-tree check did not vouch for is analysed now, so its errors surface here.
-  if (!worktreeChecked) files.worktreeInputs();
+  if (checkedFiles !== files) files.worktreeInputs();
   return {
     snapshot,
     revisions: facts.filter((f) => f.sha).map((f) => f.sha!),
