@@ -141,6 +141,12 @@ function removeContainer() {
   spawnSync('docker', ['rm', '-f', CONTAINER], { stdio: 'ignore' });
 }
 
+/** Images of earlier demo runs (their repos are gone): each run starts with none, and leaves none. */
+function removeDemoImages() {
+  const ids = spawnSync('docker', ['images', '-q', IMAGE], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (ids.length) spawnSync('docker', ['rmi', '-f', ...new Set(ids)], { stdio: 'ignore' });
+}
+
 async function main() {
   if (!existsSync(cli)) fail('dist/cli.js is missing.', 'Run it as `npm run demo` (it builds first), or run `npm run build`.');
   const d = dockerAnswers();
@@ -157,6 +163,7 @@ async function main() {
   say(`demo repo: ${dir}`);
 
   removeContainer();
+  removeDemoImages();
   say('building the image with `provenance build` (labelled with its commit)…');
   const build = spawnSync(process.execPath, [cli, 'build', '--cwd', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (build.status !== 0) fail('the demo image did not build.', 'See the output above.');
@@ -168,7 +175,7 @@ async function main() {
   spawnSync(process.execPath, [cli, 'status', '--cwd', dir], { stdio: 'inherit' });
 
   if (flag('--repo-only')) {
-    say(`done. Remove the container with: docker rm -f ${CONTAINER}`);
+    say(`done. Remove the container and image with: docker rm -f ${CONTAINER} && docker rmi $(docker images -q ${IMAGE})`);
     return;
   }
 
@@ -187,13 +194,14 @@ async function main() {
   const url = `${server.url}/?folder=${encodeURIComponent(dir)}`;
   const cleanup = async () => {
     removeContainer();
+    removeDemoImages();
     await server.stop();
   };
   if (flag('--check')) {
     const res = await fetch(url);
     await cleanup();
     if (!res.ok) fail(`the editor answered ${res.status}.`);
-    say('check passed: the editor answered; container removed.');
+    say('check passed: the editor answered; container and image removed.');
     return;
   }
   process.stdout.write(`
@@ -205,7 +213,7 @@ async function main() {
     • the Build Provenance view in the activity bar, and the Problems panel (the global MESA export)
     • Command Palette → "Build Provenance: Build + Smoke Test"
 
-  Ctrl-C stops the editor and removes the demo container (the repo stays in ${dir}).
+  Ctrl-C stops the editor and removes the demo container and image (the repo stays in ${dir}).
 `);
   const stop = async () => {
     await cleanup();

@@ -37,6 +37,9 @@ export interface BuildProvenanceApi {
   lineAnnotation: LineAnnotation;
   codeLens: ImageCodeLens;
   explorerBadges: ExplorerBadges;
+  /** Image archaeology: the Suspects view (`show()`, `results`, tree items) and the timeline panel (`current`). */
+  suspects: SuspectsView;
+  timeline: TimelinePanel;
   /** How long activate() took, in ms (the goal is at most 30). */
   activationMs: number;
   /** activate() time per feature, in ms. */
@@ -113,7 +116,7 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     activeRuns: () => buildTasks.activeRuns,
     removeStraySmokeContainers: () => smokeCleanup.removeStrays(),
   };
-  return { model, statusBar, ...views, ...editor, gitSpawnCount, recentGitSpawns, builds, activationMs: performance.now() - started, activationBreakdown: breakdown };
+  return { model, statusBar, ...views, ...editor, suspects, timeline, gitSpawnCount, recentGitSpawns, builds, activationMs: performance.now() - started, activationBreakdown: breakdown };
 }
 
 export function deactivate(): Promise<void> {

@@ -5,7 +5,8 @@
 import * as assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BuildProvenanceApi } from '../../../src/extension';
@@ -244,5 +245,47 @@ describe('Build Provenance in the editor (trusted)', function () {
     assert.equal(down.text, '$(circle-slash) Docker unreachable');
     await proxy.start();
     await waitFor('recovered', () => presentation(a)?.state === 'drift', 45_000);
+  });
+
+  it('archaeology: builds marked good and bad from the palette commands; the Suspects view and the timeline show what lies between', async () => {
+    const s = a.model.visibleTargets[0];
+    // The broken build: an image of the MESA commit (the running one, of the commit before, is good).
+    const ctx = mkdtempSync(path.join(tmpdir(), 'bp-suite-bad-'));
+    try {
+      copyFileSync('/bin/busybox', path.join(ctx, 'busybox'));
+      writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox","sleep","3600"]\n');
+      const env = { ...process.env, DOCKER_BUILDKIT: '0' };
+      execFileSync('docker', ['-H', `unix://${f.upstream}`, 'build', '-q', '--label', `org.opencontainers.image.revision=${mesaSha}`, '-t', `${f.image}:bad`, ctx], { env });
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+    }
+    const badId = execFileSync('docker', ['-H', `unix://${f.upstream}`, 'image', 'inspect', '--format', '{{.Id}}', `${f.image}:bad`], { encoding: 'utf8' }).trim();
+    assert.notEqual(badId, f.imageId);
+    await vscode.commands.executeCommand('buildProvenance.markBuildGood', s.key, f.imageId);
+    await vscode.commands.executeCommand('buildProvenance.markBuildBad', s.key, badId);
+
+    await a.suspects.show(s.key, null); // the newest passing build before the newest failing one
+    const outcome = a.suspects.results.get(s.key);
+    assert.ok(outcome && 'result' in outcome, JSON.stringify(outcome));
+    const r = outcome.result;
+    assert.equal(r.good.imageId, f.imageId);
+    assert.equal(r.bad.imageId, badId);
+    assert.deepEqual(r.suspects.map((c) => c.sha), [mesaSha]);
+    assert.ok(r.suspects[0].files.some((x) => x.path === SCRIPT && x.via.length > 0), JSON.stringify(r.suspects[0].files));
+    const items = a.suspects.getChildren().map((n) => a.suspects.getTreeItem(n));
+    const labels = items.map((i) => String(typeof i.label === 'object' ? i.label.label : i.label));
+    assert.ok(labels.includes('desktop: export MESA_GL_VERSION_OVERRIDE=4.5 globally'), labels.join(' | '));
+    assert.ok(items.some((i) => /1 of \d+ commit\(s\) change image inputs/.test(String(i.label))), labels.join(' | '));
+
+    await vscode.commands.executeCommand('buildProvenance.openTimeline', s.key);
+    const data = await waitFor('the timeline', () => a.timeline.current);
+    assert.ok(data.commits.some((c) => c.sha === mesaSha), 'the MESA commit is on the time axis');
+    const byId = new Map(data.builds.map((b) => [b.imageId, b]));
+    assert.equal(byId.get(f.imageId)?.verdict, 'good');
+    assert.equal(byId.get(badId)?.verdict, 'bad');
+    assert.ok(data.runs.some((x) => x.imageId === f.imageId), 'the running container is drawn');
+    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview);
+    assert.equal(tab?.label, 'Provenance Timeline: helix-ubuntu');
+    await vscode.window.tabGroups.close(tab!);
   });
 });

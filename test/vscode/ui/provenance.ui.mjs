@@ -1,9 +1,10 @@
 // UI test of the product as a person meets it, on the `npm run demo` repository: the installed
 // extension in a real VS Code (code-server) driven by Debian's Chromium. It reads the drift
 // indicator from the status bar, hovers it, opens the baked script and checks the gutter marks
-// in the DOM, hovers a marked line, and runs a command from the palette. Screenshots go to
+// in the DOM, hovers a marked line, runs commands from the palette, and opens the timeline
+// webview. Screenshots go to
 // test-artifacts/: vscode-ui-statusbar-tooltip.png, vscode-ui-gutter-marks.png,
-// vscode-ui-line-hover.png, vscode-ui-undeployed-pick.png.
+// vscode-ui-line-hover.png, vscode-ui-undeployed-pick.png, vscode-ui-timeline.png.
 //
 //   npm run build && node --test test/vscode/ui/provenance.ui.mjs
 import assert from 'node:assert/strict';
@@ -42,6 +43,8 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     await server?.stop();
     await browser?.close();
     spawnSync('docker', ['rm', '-f', 'bp-demo-desktop'], { stdio: 'ignore' });
+    const images = spawnSync('docker', ['images', '-q', 'bp-demo/helix-ubuntu'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    if (images.length) spawnSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'ignore' });
     if (dir) rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
@@ -104,5 +107,29 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     assert.equal(rows, 1, 'only the commit that touches an image input is listed');
     await shot(page, 'vscode-ui-undeployed-pick.png');
     await page.keyboard.press('Escape');
+  });
+
+  it('the palette opens the Provenance Timeline: its SVG draws in a webview under a strict CSP', async () => {
+    const { page } = wb;
+    const violations = [];
+    const onConsole = (m) => /Content Security Policy|Refused to/i.test(m.text()) && violations.push(m.text());
+    page.on('console', onConsole);
+    try {
+      await runCommand(page, 'Build Provenance: Open Provenance Timeline');
+      await page.locator('.tabs-container .tab', { hasText: 'Provenance Timeline: helix-ubuntu' }).waitFor({ timeout: 30_000 });
+      // code-server nests the page in two frames: the webview host and its active frame.
+      const frame = page.frameLocator('iframe.webview').frameLocator('#active-frame');
+      await frame.locator('svg .commits .commit circle.dot').first().waitFor({ timeout: 30_000 });
+      assert.ok((await frame.locator('svg .commits .commit').count()) >= 1, 'commits on the axis');
+      assert.ok((await frame.locator('svg .builds .build').count()) >= 1, 'the demo build on the axis');
+      assert.ok((await frame.locator('svg .runs .run').count()) >= 1, 'the running container');
+      const csp = await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+      assert.match(csp, /default-src 'none'/);
+      assert.match(csp, /script-src 'nonce-/);
+      await shot(page, 'vscode-ui-timeline.png');
+      assert.deepEqual(violations, [], 'no CSP violation while drawing');
+    } finally {
+      page.off('console', onConsole);
+    }
   });
 });
