@@ -186,6 +186,8 @@ export async function readHead(repo: RepoInfo | string, signal?: AbortSignal): P
 }
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+/** Bytes of packed-refs headFromFiles reads itself (about 3,000 refs); beyond, git is asked. */
+export const PACKED_REFS_READ_LIMIT = 256 * 1024;
 
 /** HEAD as git would resolve it, from the files; null when only git can tell. */
 export function headFromFiles(repo: RepoInfo): HeadInfo | null {
@@ -215,7 +217,19 @@ export function headFromFiles(repo: RepoInfo): HeadInfo | null {
       ref = sym[1];
       continue;
     }
-    packed ??= read(path.join(repo.commonDir, 'packed-refs'));
+    if (packed === undefined) {
+      // A big packed-refs (a repository with many tags) is git's to search: reading it here
+      // would block the extension host.
+      const file = path.join(repo.commonDir, 'packed-refs');
+      let size = 0;
+      try {
+        size = statSync(file).size;
+      } catch {
+        /* none */
+      }
+      if (size > PACKED_REFS_READ_LIMIT) return null;
+      packed = read(file);
+    }
     const line = packed?.split('\n').find((l) => l.endsWith(` ${ref}`) && !l.startsWith('#') && !l.startsWith('^'));
     const sha = line?.slice(0, line.indexOf(' '));
     if (sha && OID.test(sha)) return { sha, branch: branchRef.slice('refs/heads/'.length), detached: false, empty: false };

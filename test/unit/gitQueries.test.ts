@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   catFileBatch,
@@ -14,6 +14,7 @@ import {
   NotARepoError,
   readHead,
   headFromFiles,
+  PACKED_REFS_READ_LIMIT,
   resolveCommits,
   worktreeChanges,
 } from '../../src/core/gitQueries';
@@ -314,6 +315,17 @@ test('git: HEAD read from the files agrees with git (loose, packed, detached, sy
   h = await viaFiles(r.dir);
   assert.deepEqual(h.files, { sha: second, branch: 'main', detached: false, empty: false }, 'packed ref');
   assert.deepEqual(h.files, h.git);
+
+  // A packed-refs too big to read in the extension host: git answers instead.
+  const packedFile = path.join(r.dir, '.git/packed-refs');
+  const packedText = readFileSync(packedFile, 'utf8');
+  const tags = Array.from({ length: Math.ceil(PACKED_REFS_READ_LIMIT / 50) }, (_, k) => `${first} refs/tags/t${String(k).padStart(6, '0')}\n`);
+  writeFileSync(packedFile, packedText + tags.join(''));
+  h = await viaFiles(r.dir);
+  assert.equal(h.files, null);
+  assert.deepEqual(h.read, h.git);
+  assert.equal(h.read.sha, second);
+  writeFileSync(packedFile, packedText);
 
   r.git('checkout', '-q', '--detach', first);
   h = await viaFiles(r.dir);
