@@ -284,8 +284,10 @@ describe('Build Provenance in the editor (trusted)', function () {
     assert.equal(byId.get(f.imageId)?.verdict, 'good');
     assert.equal(byId.get(badId)?.verdict, 'bad');
     assert.ok(data.runs.some((x) => x.imageId === f.imageId), 'the running container is drawn');
-    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview);
-    assert.equal(tab?.label, 'Provenance Timeline: helix-ubuntu');
-    await vscode.window.tabGroups.close(tab!);
+    // The tab model catches up with the panel on its own schedule.
+    const tab = await waitFor('the timeline tab', () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Provenance Timeline: helix-ubuntu'),
+    );
+    await vscode.window.tabGroups.close(tab);
   });
 });
