@@ -1,6 +1,10 @@
 // The one process layer for git: argument arrays only, an AbortSignal that kills the child,
 // typed errors that carry stderr and the exit code, and streaming for large outputs.
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 export class GitError extends Error {
   constructor(
@@ -28,6 +32,8 @@ export interface GitRunOptions {
   input?: string;
   /** Exit codes that are not errors (e.g. 1 for `merge-base --is-ancestor`). */
   okCodes?: number[];
+  /** Write stdout to this open file instead of a pipe (see runGitBulk). */
+  stdoutFd?: number;
 }
 
 export const gitEnv: NodeJS.ProcessEnv = {
@@ -106,7 +112,7 @@ export function streamGit(
     const child = spawn('git', args as string[], {
       cwd: opts.cwd,
       env: gitEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', opts.stdoutFd ?? 'pipe', 'pipe'],
       windowsHide: true,
     });
     let stderr = '';
@@ -122,12 +128,12 @@ export function streamGit(
       fn();
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8');
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
       if (!settled) onStdout(chunk);
     });
-    child.stderr.on('data', (chunk: string) => {
+    child.stderr!.on('data', (chunk: string) => {
       if (stderr.length < 64 * 1024) stderr += chunk;
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
@@ -145,10 +151,10 @@ export function streamGit(
         }
       });
     });
-    child.stdin.on('error', () => {
+    child.stdin!.on('error', () => {
       /* the child may exit before reading stdin; its exit code tells what happened */
     });
-    child.stdin.end(opts.input ?? '');
+    child.stdin!.end(opts.input ?? '');
   });
 }
 
@@ -157,6 +163,29 @@ export async function runGit(args: readonly string[], opts: GitRunOptions): Prom
   const parts: string[] = [];
   const { stderr, exitCode } = await streamGit(args, opts, (c) => parts.push(c));
   return { stdout: parts.join(''), stderr, exitCode };
+}
+
+/**
+ * runGit for large outputs that are needed whole (a listing of every commit of a range): git
+ * writes to a private temp file, not a pipe. Through a 64 KB pipe, git and this process take
+ * turns for every 64 KB; a file takes half the time for an 800 KB listing.
+ */
+export async function runGitBulk(args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bp-git-'));
+  const file = path.join(dir, 'out');
+  try {
+    const fd = openSync(file, 'wx', 0o600);
+    let run: Promise<{ stderr: string; exitCode: number }>;
+    try {
+      run = streamGit(args, { ...opts, stdoutFd: fd }, () => undefined);
+    } finally {
+      closeSync(fd); // the child has its own copy
+    }
+    const { stderr, exitCode } = await run;
+    return { stdout: await readFile(file, 'utf8'), stderr, exitCode };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function abortError(): Error {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { abortError, GitError, gitEnv, noteGitSpawn, runGit, streamGit } from './gitExec';
+import { abortError, GitError, gitEnv, noteGitSpawn, runGit, runGitBulk, streamGit } from './gitExec';
 import { gitPathspecMatcher } from './pathGlob';
 import type { CommitSummary } from './types';
 
@@ -557,7 +557,7 @@ function middleOf(lines: string[]): string {
 
 /** `git rev-list --parents from..to`: one line per commit, newest first, "sha parent…". No trees read. */
 export async function rangeParents(root: string, range: { from: string; to: string }, signal?: AbortSignal): Promise<string[]> {
-  const { stdout } = await runGit(['rev-list', '--parents', `${range.from}..${range.to}`], { cwd: root, signal });
+  const { stdout } = await runGitBulk(['rev-list', '--parents', `${range.from}..${range.to}`], { cwd: root, signal });
   return stdout.split('\n').filter(Boolean);
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   catFileBatch,
@@ -18,7 +19,7 @@ import {
   resolveCommits,
   worktreeChanges,
 } from '../../src/core/gitQueries';
-import { runGit } from '../../src/core/gitExec';
+import { GitError, runGit, runGitBulk } from '../../src/core/gitExec';
 import { FixtureRepo, tempDir } from '../support/gitFixture';
 
 function fixture(t: { after: (fn: () => void) => void }): FixtureRepo {
@@ -182,6 +183,33 @@ test('git: a blobless partial clone answers range queries without fetching', asy
   assert.equal(old, null);
   const { stdout } = await runGit(['rev-list', '--count', '--all'], { cwd: dest });
   assert.equal(stdout.trim(), '3');
+});
+
+test('git: runGitBulk (stdout through a private temp file) gives what runGit gives and leaves no file behind', async (t) => {
+  const r = fixture(t);
+  for (let k = 0; k < 30; k++) r.commit(`c${k}`, { f: String(k) });
+  // A temp dir of this test's own (other test files may run beside this one).
+  const tmp = tempDir();
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  t.after(() => {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    execFileSync('rm', ['-rf', tmp]);
+  });
+  assert.equal(tmpdir(), tmp);
+  const leftovers = () => readdirSync(tmp);
+  const args = ['rev-list', '--parents', 'HEAD'];
+  const piped = await runGit(args, { cwd: r.dir });
+  const bulk = await runGitBulk(args, { cwd: r.dir });
+  assert.equal(bulk.stdout, piped.stdout);
+  assert.equal(bulk.stdout.trim().split('\n').length, 30);
+  await assert.rejects(runGitBulk(['rev-list', 'no-such-rev'], { cwd: r.dir }), (e: Error) => e instanceof GitError && /no-such-rev/.test(e.message));
+  const ac = new AbortController();
+  const p = runGitBulk(['rev-list', '--parents', 'HEAD'], { cwd: r.dir, signal: ac.signal });
+  ac.abort();
+  await assert.rejects(p, { name: 'AbortError' });
+  assert.deepEqual(leftovers(), []);
 });
 
 test('git: an aborted query kills git and rejects with AbortError', async (t) => {
