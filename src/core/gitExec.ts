@@ -166,9 +166,10 @@ export async function runGit(args: readonly string[], opts: GitRunOptions): Prom
 }
 
 /**
- * runGit for large outputs that are needed whole (a listing of every commit of a range): git
- * writes to a private temp file, not a pipe. Through a 64 KB pipe, git and this process take
- * turns for every 64 KB; a file takes half the time for an 800 KB listing.
+ * runGit for large outputs that are needed whole (a listing of every commit of a range, a
+ * range walk): git writes to a private temp file, not a pipe. Through a 64 KB pipe, git waits
+ * whenever this process has not read yet, and they take turns every 64 KB; with a file an
+ * 800 KB listing takes half the time, and a walk never waits while Docker is being asked.
  */
 export async function runGitBulk(args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bp-git-'));

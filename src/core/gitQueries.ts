@@ -363,7 +363,17 @@ export async function logRange(
   root: string,
   range: { from: string | null; to: string | string[] },
   pathspecs: string[] | null,
-  opts: { withFiles: boolean; maxCount?: number; noWalk?: boolean; signal?: AbortSignal },
+  opts: {
+    withFiles: boolean;
+    maxCount?: number;
+    noWalk?: boolean;
+    signal?: AbortSignal;
+    /**
+     * Git writes to a temp file (runGitBulk) rather than a pipe: a long walk then never waits
+     * for this process to read (it is busy with Docker and the work tree beside the walk).
+     */
+    viaFile?: boolean;
+  },
   onCommit?: (c: CommitSummary) => void,
 ): Promise<CommitSummary[]> {
   const args = ['log', '--no-renames', '--no-color', '-z', LOG_FORMAT];
@@ -393,12 +403,17 @@ export async function logRange(
       if (file) (current as CommitSummary).files.push(file);
     }
   };
-  await streamGit(args, { cwd: root, signal: opts.signal }, (chunk) => {
-    const parts = (rest + chunk).split('\0');
-    rest = parts.pop() ?? '';
-    for (const p of parts) handleToken(p);
-  });
-  if (rest) handleToken(rest);
+  if (opts.viaFile) {
+    const { stdout } = await runGitBulk(args, { cwd: root, signal: opts.signal });
+    for (const p of stdout.split('\0')) handleToken(p);
+  } else {
+    await streamGit(args, { cwd: root, signal: opts.signal }, (chunk) => {
+      const parts = (rest + chunk).split('\0');
+      rest = parts.pop() ?? '';
+      for (const p of parts) handleToken(p);
+    });
+    if (rest) handleToken(rest);
+  }
   emit();
   return commits;
 }
@@ -455,10 +470,10 @@ export async function walkRange(
   const plan = excludePlan(pathspecs);
   const walk = (r: { from: string; to: string }, signal?: AbortSignal, linear = true) =>
     plan && linear
-      ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal }).then((cs) =>
+      ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal, viaFile: true }).then((cs) =>
           dropExcluded(cs, plan.excluded, opts.withFiles ? Infinity : (opts.filesOfNewest ?? 0)),
         )
-      : logRange(root, r, pathspecs, { withFiles: opts.withFiles, signal: signal ?? opts.signal });
+      : logRange(root, r, pathspecs, { withFiles: opts.withFiles, signal: signal ?? opts.signal, viaFile: true });
   const halves = (mid: string, signal?: AbortSignal) => {
     const p = Promise.all([walk({ from: mid, to: range.to }, signal), walk({ from: range.from, to: mid }, signal)]);
     opts.onWalking?.();
