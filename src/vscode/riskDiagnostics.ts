@@ -43,7 +43,6 @@ export class RiskDiagnostics implements vscode.Disposable {
     private readonly model: ProvenanceModel,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.loadRules();
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((d) => this.scanDocument(d)),
       vscode.workspace.onDidSaveTextDocument((d) => this.scanDocument(d)),
@@ -55,7 +54,12 @@ export class RiskDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.reloadRules()),
       model.onDidChange(() => this.rescanAll(false)),
     );
-    this.rescanAll(false);
+    // Compiling the rules and scanning the open files wait until activate() has returned; a
+    // file opened before then is scanned by this first pass.
+    setImmediate(() => {
+      this.loadRules();
+      this.rescanAll(false);
+    });
   }
 
   /** Current rules (built-in plus the setting). */

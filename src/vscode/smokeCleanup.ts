@@ -15,7 +15,8 @@ export class SmokeCleanup implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(vscode.workspace.onDidGrantWorkspaceTrust(() => void this.removeStrays()));
-    if (vscode.workspace.isTrusted) void this.removeStrays();
+    // After activate() returns: waiting for the model starts its discovery, which reads files.
+    if (vscode.workspace.isTrusted) setImmediate(() => void this.removeStrays());
   }
 
   /** Removes smoke containers whose process is gone, on every endpoint of the workspace's targets. Never throws. */
