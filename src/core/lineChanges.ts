@@ -57,19 +57,16 @@ export async function fileLineChanges(
   deployed: string,
   opts: { includeUncommitted: boolean; signal?: AbortSignal; knownClean?: { head: string } },
 ): Promise<LineChanges> {
-  if (opts.includeUncommitted && opts.knownClean) {
-    // The file equals its copy at `head` (the caller knows it from the last status): one diff of
-    // two commits says all, without reading the index or the work tree.
-    const { stdout } = await runGit([...DIFF_ARGS, deployed, opts.knownClean.head, '--', `:(top,literal)${file}`], { cwd: root, signal: opts.signal });
-    const all = hunkLines(parseHunks(stdout));
-    return { committed: [...all.lines].sort((a, b) => a - b), uncommitted: [], deletedAfter: [...all.deletedAfter].sort((a, b) => a - b) };
-  }
-  if (!opts.includeUncommitted) {
-    const { stdout } = await runGit([...DIFF_ARGS, deployed, 'HEAD', '--', `:(top,literal)${file}`], { cwd: root, signal: opts.signal });
-    const all = hunkLines(parseHunks(stdout));
-    return { committed: [...all.lines].sort((a, b) => a - b), uncommitted: [], deletedAfter: [...all.deletedAfter].sort((a, b) => a - b) };
-  }
   const spec = `:(top,literal)${file}`;
+  if (!opts.includeUncommitted || opts.knownClean) {
+    // One diff of two commits, reading neither the index nor the work tree: the file is known to
+    // equal its copy at `head` (the caller knows it from the last status), or the work tree must
+    // not be read (everything is measured up to HEAD).
+    const to = opts.includeUncommitted && opts.knownClean ? opts.knownClean.head : 'HEAD';
+    const { stdout } = await runGit([...DIFF_ARGS, deployed, to, '--', spec], { cwd: root, signal: opts.signal });
+    const all = hunkLines(parseHunks(stdout));
+    return { committed: [...all.lines].sort((a, b) => a - b), uncommitted: [], deletedAfter: [...all.deletedAfter].sort((a, b) => a - b) };
+  }
   const [sinceDeployed, sinceHead] = await Promise.all([
     runGit([...DIFF_ARGS, deployed, '--', spec], { cwd: root, signal: opts.signal }),
     runGit([...DIFF_ARGS, 'HEAD', '--', spec], { cwd: root, signal: opts.signal }),
