@@ -236,6 +236,11 @@ class HeadFiles {
   }
 }
 
+/** The Dockerfile and ignore candidates at two revisions are the same blobs (so the same inputs). */
+function sameBlobs(a: CatFileResult[], b: CatFileResult[]): boolean {
+  return a.length === b.length && a.every((r, k) => (r?.oid ?? null) === (b[k]?.oid ?? null));
+}
+
 function unionAll(list: ImageInputs[]): ImageInputs {
   return list.reduce((a, b) => unionInputs(a, b));
 }
@@ -378,8 +383,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             const base = (await headFiles(dockerfile, headSha)).headInputs();
             const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
             // The same blobs as at HEAD (the usual case) give HEAD's inputs: no second analysis.
-            const sameAsHead = atHead.every((r, k) => (r?.oid ?? null) === (batch[k + 1]?.oid ?? null));
-            pathspecs = (at && !sameAsHead ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
+            pathspecs = (at && !sameBlobs(atHead, batch.slice(1)) ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
             if (key) writeInputsCache(repo, key, pathspecs);
           }
           return await walk(batch[0].oid, pathspecs, walkSignal);
@@ -616,25 +620,30 @@ export async function computeDiff(
     }
   }
   const warnings: string[] = [];
-  const fromAt = pickDockerfileAt(target, dockerfile, batch.slice(1, perRev));
-  const toAt = pickDockerfileAt(target, dockerfile, batch.slice(perRev + 1, 2 * perRev));
+  const fromFiles = batch.slice(1, perRev);
+  const toFiles = batch.slice(perRev + 1, 2 * perRev);
+  const fromAt = pickDockerfileAt(target, dockerfile, fromFiles);
+  const toAt = pickDockerfileAt(target, dockerfile, toFiles);
   // The same Dockerfile and ignore file at both ends (same blobs) give the same inputs: the
   // pathspecs are cached by blob ids, and the git walk starts without re-analysing.
-  const cacheKey =
-    fromAt && toAt
-      ? inputsCacheKey(target, dockerfile, [...batch.slice(1, perRev), ...batch.slice(perRev + 1, 2 * perRev)].map((r) => r?.oid ?? '-'))
-      : null;
+  const cacheKey = fromAt && toAt ? inputsCacheKey(target, dockerfile, [...fromFiles, ...toFiles].map((r) => r?.oid ?? '-')) : null;
+  /** The inputs at each end that has the Dockerfile; one analysis when both ends have the same blobs. */
+  const analyseEnds = (): ImageInputs[] => {
+    const out: ImageInputs[] = [];
+    if (fromAt) out.push(analyze(target, dockerfile, fromAt));
+    if (toAt && !(fromAt && sameBlobs(fromFiles, toFiles))) out.push(analyze(target, dockerfile, toAt));
+    return out;
+  };
   let analysed: ImageInputs | undefined;
   const analyseRange = async (): Promise<ImageInputs> => {
     if (analysed) return analysed;
-    const analyses: ImageInputs[] = [];
     for (const [at, rev] of [
       [fromAt, from],
       [toAt, to],
     ] as const) {
-      if (at) analyses.push(analyze(target, dockerfile, at));
-      else warnings.push(`${dockerfile} does not exist at ${rev}${repo.partial ? ' (or its blob is not in this partial clone)' : ''}; used the other end's inputs.`);
+      if (!at) warnings.push(`${dockerfile} does not exist at ${rev}${repo.partial ? ' (or its blob is not in this partial clone)' : ''}; used the other end's inputs.`);
     }
+    const analyses = analyseEnds();
     if (analyses.length === 0) {
       analyses.push(await worktreeInputs(repo, target, dockerfile, signal));
       warnings.push(`Used the work tree's ${dockerfile}, since it exists at neither end.`);
@@ -659,12 +668,8 @@ export async function computeDiff(
   };
   if (!analysed) {
     // Analysed only if asked (suspects wants each file's instruction); the walk did not need it.
-    const lazy = () => {
-      const [fa, ta] = [fromAt && analyze(target, dockerfile, fromAt), toAt && analyze(target, dockerfile, toAt)];
-      return unionAll([fa, ta].filter((x): x is ImageInputs => !!x));
-    };
     let memo: ImageInputs | undefined;
-    Object.defineProperty(result, 'inputs', { get: () => (memo ??= lazy()), enumerable: false });
+    Object.defineProperty(result, 'inputs', { get: () => (memo ??= unionAll(analyseEnds())), enumerable: false });
   }
   return result;
 }
