@@ -10,26 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(docker.io busybox-static git)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
+source scripts/debian-packages.sh
+packages=(busybox-static git)
 # A machine with its own Docker (Docker Desktop, docker-ce) needs no docker.io.
-if docker version >/dev/null 2>&1; then
-  missing=("${missing[@]/docker.io/}")
-fi
-read -r -a missing <<<"${missing[*]:-}"
-if ((${#missing[@]} > 0)); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "test-prereqs: missing Debian packages: ${missing[*]}" >&2
-    echo "  install them: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "test-prereqs: installing ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+docker version >/dev/null 2>&1 || packages+=(docker.io)
+mapfile -t missing < <(missing_debian_packages "${packages[@]}")
+install_debian_packages test-prereqs "${missing[@]}"
 
 bash scripts/vscode-test/setup.sh
 

@@ -26,21 +26,9 @@ log() { echo "vscode-test setup: $*"; }
 # libkrb5-dev, build-essential, python3, pkg-config: code-server's postinstall compiles about
 # 11 native modules with node-gyp (kerberos needs libkrb5-dev). fonts-dejavu-core: legible
 # screenshots on a bare machine.
-APT_PACKAGES=(chromium fonts-dejavu-core libkrb5-dev build-essential python3 pkg-config)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]} > 0)); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "vscode-test setup: missing Debian packages: ${missing[*]}" >&2
-    echo "  install them: sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
-    exit 1
-  fi
-  log "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$here/../debian-packages.sh"
+mapfile -t missing < <(missing_debian_packages chromium fonts-dejavu-core libkrb5-dev build-essential python3 pkg-config)
+install_debian_packages "vscode-test setup" "${missing[@]}"
 
 mkdir -p "$CACHE"
 # One setup at a time per cache: a second concurrent run waits, then finds everything done.
