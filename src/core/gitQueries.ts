@@ -204,14 +204,14 @@ export function headFromFiles(repo: RepoInfo): HeadInfo | null {
   if (OID.test(head)) return { sha: head, branch: null, detached: true, empty: false };
   const m = /^ref: (refs\/heads\/\S+)$/.exec(head);
   if (!m) return null;
-  const branchRef = m[1];
+  const branch = m[1].slice('refs/heads/'.length);
   let packed: string | null | undefined;
-  let ref = branchRef;
+  let ref = m[1];
   for (let depth = 0; depth < 5; depth++) {
     // Per-worktree refs live in the worktree's git dir; branches in the common dir.
     const loose = read(path.join(/^refs\/(?:bisect|worktree|rewritten)\//.test(ref) ? repo.gitDir : repo.commonDir, ref))?.trim();
     if (loose !== undefined) {
-      if (OID.test(loose)) return { sha: loose, branch: branchRef.slice('refs/heads/'.length), detached: false, empty: false };
+      if (OID.test(loose)) return { sha: loose, branch, detached: false, empty: false };
       const sym = /^ref: (refs\/\S+)$/.exec(loose);
       if (!sym) return null;
       ref = sym[1];
@@ -232,7 +232,7 @@ export function headFromFiles(repo: RepoInfo): HeadInfo | null {
     }
     const line = packed?.split('\n').find((l) => l.endsWith(` ${ref}`) && !l.startsWith('#') && !l.startsWith('^'));
     const sha = line?.slice(0, line.indexOf(' '));
-    if (sha && OID.test(sha)) return { sha, branch: branchRef.slice('refs/heads/'.length), detached: false, empty: false };
+    if (sha && OID.test(sha)) return { sha, branch, detached: false, empty: false };
     // No such ref: an unborn branch (an empty repo). Git says so too; let it, to be sure.
     return null;
   }
