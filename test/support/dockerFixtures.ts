@@ -1,6 +1,6 @@
 // Real-daemon fixtures: tiny busybox images built FROM scratch (no registry needed) and
 // containers on host networking. Everything created is tracked and removed by cleanupDocker().
-// Daemon setup and network rules: scripts/docker-daemon.sh, /work/shared/notes/docker-for-tests.md
+// Daemon setup and network rules: scripts/docker-daemon.sh
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
