@@ -1,27 +1,27 @@
 // Wiring only: the model (events → refresh → snapshots) and one feature per file, each owning
 // its disposables.
 import * as vscode from 'vscode';
-import type { BuildAction, RunOutcome } from './core/buildActions';
-import { gitSpawnCount, recentGitSpawns } from './core/gitExec';
-import { BuildCommands } from './vscode/buildCommands';
-import { BuildTasks, type ActiveRun } from './vscode/buildTasks';
-import { ArchaeologyCommands } from './vscode/archaeologyCommands';
+import type { BuildAction, RunOutcome } from './core/build/actions';
+import { gitSpawnCount, recentGitSpawns } from './core/git/exec';
+import { BuildCommands } from './vscode/build/buildCommands';
+import { BuildTasks, type ActiveRun } from './vscode/build/buildTasks';
+import { ArchaeologyCommands } from './vscode/archaeology/archaeologyCommands';
 import { Commands } from './vscode/commands';
 import { CommitNotifier } from './vscode/commitNotifier';
-import { ExplorerBadges } from './vscode/explorerBadges';
+import { ExplorerBadges } from './vscode/editor/explorerBadges';
 import { REV_SCHEME, RevisionContentProvider } from './vscode/gitContent';
-import { ImageCodeLens } from './vscode/imageCodeLens';
-import { LineAnnotation } from './vscode/lineAnnotation';
-import { LineDecorations } from './vscode/lineDecorations';
-import { LineFactsService } from './vscode/lineFacts';
-import { LineHover } from './vscode/lineHover';
+import { ImageCodeLens } from './vscode/editor/imageCodeLens';
+import { LineAnnotation } from './vscode/editor/lineAnnotation';
+import { LineDecorations } from './vscode/editor/lineDecorations';
+import { LineFactsService } from './vscode/editor/lineFacts';
+import { LineHover } from './vscode/editor/lineHover';
 import { ProvenanceModel } from './vscode/provenanceModel';
-import { ProvenanceTree } from './vscode/provenanceTree';
-import { RiskDiagnostics } from './vscode/riskDiagnostics';
-import { removeLiveSmokeContainers, SmokeCleanup } from './vscode/smokeCleanup';
-import { StatusBar } from './vscode/statusBar';
-import { SuspectsView } from './vscode/suspectsView';
-import { TimelinePanel } from './vscode/timelinePanel';
+import { ProvenanceTree } from './vscode/views/provenanceTree';
+import { RiskDiagnostics } from './vscode/editor/riskDiagnostics';
+import { removeLiveSmokeContainers, SmokeCleanup } from './vscode/build/smokeCleanup';
+import { StatusBar } from './vscode/views/statusBar';
+import { SuspectsView } from './vscode/views/suspectsView';
+import { TimelinePanel } from './vscode/views/timelinePanel';
 
 export interface BuildProvenanceApi {
   /** For integration tests: the model and the status bar's current presentation. */

@@ -1,17 +1,17 @@
 // `provenance history | contains | suspects | mark | timeline`: image archaeology over the core's
-// image history (src/core/imageHistory.ts), rendered for the terminal or as JSON.
+// image history (src/core/archaeology/imageHistory.ts), rendered for the terminal or as JSON.
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readHistory } from '../core/buildEngine';
-import { commitContains } from '../core/contains';
-import { loadTargetHistory, type TargetHistory } from '../core/imageHistory';
-import { readLedger, type Verdict } from '../core/ledger';
-import { ProvenanceError, type Workspace } from '../core/provenance';
-import { readHeadReflog } from '../core/reflog';
-import { computeSuspects, markBuild } from '../core/suspects';
-import { computeTimeline } from '../core/timeline';
-import { renderTimelineHtml } from '../core/timelineSvg';
+import { readHistory } from '../core/build/engine';
+import { commitContains } from '../core/archaeology/contains';
+import { loadTargetHistory, type TargetHistory } from '../core/archaeology/imageHistory';
+import { readLedger, type Verdict } from '../core/build/ledger';
+import { ProvenanceError, type Workspace } from '../core/status/workspace';
+import { readHeadReflog } from '../core/git/reflog';
+import { computeSuspects, markBuild } from '../core/archaeology/suspects';
+import { computeTimeline } from '../core/archaeology/timeline';
+import { renderTimelineHtml } from '../core/archaeology/timelineSvg';
 import {
   formatContains,
   formatImageHistory,

@@ -1,11 +1,11 @@
 // Human and JSON renderings of the archaeology answers: image history, contains, suspects, marks,
 // and a text form of the timeline.
-import type { CommitContainsAnswer } from '../core/contains';
-import type { ImageHistoryEntry, TargetHistory } from '../core/imageHistory';
-import type { LedgerRecord } from '../core/ledger';
-import type { BuildSide, SuspectsResult } from '../core/suspects';
-import type { TimelineData } from '../core/timeline';
-import { formatDuration } from '../core/timelineSvg';
+import type { CommitContainsAnswer } from '../core/archaeology/contains';
+import type { ImageHistoryEntry, TargetHistory } from '../core/archaeology/imageHistory';
+import type { LedgerRecord } from '../core/build/ledger';
+import type { BuildSide, SuspectsResult } from '../core/archaeology/suspects';
+import type { TimelineData } from '../core/archaeology/timeline';
+import { formatDuration } from '../core/archaeology/timelineSvg';
 import { ago, clean, type Style } from './format';
 
 const img12 = (id: string | null) => (id ? id.replace(/^sha256:/, '').slice(0, 12) : '-');

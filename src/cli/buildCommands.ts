@@ -1,7 +1,7 @@
 // `provenance build | smoke`: the build engine of src/core, rendered for the terminal.
 // Build output streams to stdout (to stderr with --json, so stdout stays one JSON document).
-import { runBuild, runSmokeTest, type BuildResult } from '../core/buildEngine';
-import type { Workspace } from '../core/provenance';
+import { runBuild, runSmokeTest, type BuildResult } from '../core/build/engine';
+import type { Workspace } from '../core/status/workspace';
 import { buildJson, clean, formatBuild, formatSmokeRun, smokeRunJson, type Style } from './format';
 
 interface Out {

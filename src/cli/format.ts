@@ -1,9 +1,9 @@
 // Human and JSON renderings of core results for the CLI.
 import type { TargetConfig } from '../core/config';
-import type { DriftSnapshot } from '../core/driftModel';
-import type { DiffResult, InputsResult } from '../core/provenance';
-import type { BuildResult, HistoryEntry, SmokeRunResult } from '../core/buildEngine';
-import type { SmokeResult } from '../core/smoke';
+import type { DriftSnapshot } from '../core/status/driftModel';
+import type { DiffResult, InputsResult } from '../core/status/rangeQueries';
+import type { BuildResult, HistoryEntry, SmokeRunResult } from '../core/build/engine';
+import type { SmokeResult } from '../core/build/smoke';
 import type { AffectsResult } from '../core/types';
 import { ago, clean } from '../core/humanize';
 

@@ -4,7 +4,7 @@
 // Its first two lines (see scripts/build.mjs) are a shell script that starts Node with
 // NODE_EXTRA_CA_CERTS moved aside: Node 20 parses that whole CA file at start-up (about 80 ms,
 // half of its start on a small machine) although the CLI only needs it for a Docker endpoint
-// over TLS, where dockerEndpoints adds it back. `node dist/cli.js` skips those lines.
+// over TLS, where core/docker/endpoints.ts adds it back. `node dist/cli.js` skips those lines.
 import * as path from 'node:path';
 import { codeCacheDir, installCodeCache } from './codeCache';
 

@@ -2,19 +2,13 @@
 // Exit codes: 0 ok, 1 drift found (check) or failure, 2 usage/environment errors.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/config';
-import { GitError, GitNotFoundError, isAbortError, traceSpan } from '../core/gitExec';
-import { NotARepoError } from '../core/gitQueries';
-import { DockerfileError } from '../core/imageInputs';
-import {
-  computeAffects,
-  computeDiff,
-  computeInputs,
-  computeStatus,
-  openWorkspace,
-  ProvenanceError,
-  type Workspace,
-} from '../core/provenance';
-import { BuildRefusedError } from '../core/buildRefused';
+import { GitError, GitNotFoundError, isAbortError, traceSpan } from '../core/git/exec';
+import { NotARepoError } from '../core/git/queries';
+import { DockerfileError } from '../core/inputs/imageInputs';
+import { computeAffects, computeDiff, computeInputs } from '../core/status/rangeQueries';
+import { computeStatus } from '../core/status/statusQuery';
+import { openWorkspace, ProvenanceError, type Workspace } from '../core/status/workspace';
+import { BuildRefusedError } from '../core/build/refused';
 // The build and archaeology commands load on use: status/diff/affects start faster without them.
 const archaeology = () => import('./archaeologyCommands.js');
 const builds = () => import('./buildCommands.js');

@@ -4,15 +4,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import { CONFIG_FILE } from '../core/config';
-import { commitContains } from '../core/contains';
+import { commitContains } from '../core/archaeology/contains';
 import { ago, clean, shortSha } from '../core/humanize';
-import { blameLine } from '../core/lineChanges';
-import { dockerStateFor, ProvenanceError } from '../core/provenance';
-import { formatDuration } from '../core/timelineSvg';
+import { blameLine } from '../core/git/lineChanges';
+import { dockerStateFor, ProvenanceError } from '../core/status/workspace';
+import { formatDuration } from '../core/archaeology/timelineSvg';
 import { openRevisionDiff } from './gitContent';
-import { historyOf, workspaceOf } from './imageArchaeology';
+import { historyOf, workspaceOf } from './archaeology/imageArchaeology';
 import type { ProvenanceModel, TargetState } from './provenanceModel';
-import { STATUS_MENU_COMMAND } from './statusBar';
+import { STATUS_MENU_COMMAND } from './views/statusBar';
 
 /** Registered by archaeologyCommands.ts (kept as a string: no import cycle). */
 const OPEN_TIMELINE_COMMAND = 'buildProvenance.openTimeline';

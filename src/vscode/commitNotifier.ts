@@ -3,9 +3,9 @@
 // the built-in Git extension's API (via the model); its input files come from one path-limited
 // git log of that commit.
 import * as vscode from 'vscode';
-import { isAbortError } from '../core/gitExec';
-import { logRange } from '../core/gitQueries';
-import { commitParents } from '../core/historyQueries';
+import { isAbortError } from '../core/git/exec';
+import { logRange } from '../core/git/queries';
+import { commitParents } from '../core/git/historyQueries';
 import { ago, clean, shortSha } from '../core/humanize';
 import { COMMANDS } from './commands';
 import type { HeadChange, ProvenanceModel, TargetState } from './provenanceModel';

@@ -2,7 +2,7 @@
 // deployed revision to HEAD. One git cat-file on demand; nothing on keystrokes.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { catFileBatch } from '../core/gitQueries';
+import { catFileBatch } from '../core/git/queries';
 
 export const REV_SCHEME = 'build-provenance-rev';
 

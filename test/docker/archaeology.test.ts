@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../support/cli';
-import { appendLedgerRecord, ledgerPath } from '../../src/core/ledger';
+import { appendLedgerRecord, ledgerPath } from '../../src/core/build/ledger';
 import { FixtureRepo } from '../support/gitFixture';
 import { buildBusyboxImage, cleanupDocker, docker, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
 

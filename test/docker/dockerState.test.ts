@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { readDockerState, pingDocker } from '../../src/core/dockerState';
+import { readDockerState, pingDocker } from '../../src/core/docker/state';
 import type { ContainerInfo, DockerState, ImageInfo } from '../../src/core/types';
 import {
   buildBusyboxImage,

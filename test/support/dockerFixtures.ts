@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { resolveDockerEndpoints } from '../../src/core/dockerEndpoints';
+import { resolveDockerEndpoints } from '../../src/core/docker/endpoints';
 import type { DockerEndpoint } from '../../src/core/types';
 
 /** Static busybox from Debian's busybox-static. */

@@ -3,8 +3,8 @@
 //   ledgerWriter.ts <commonDir> loop <tag>       append records until killed
 //   ledgerWriter.ts <commonDir> torn <tag>       take the lock, write half a large record, SIGKILL itself
 import { openSync, writeSync } from 'node:fs';
-import { acquireLock } from '../../src/core/fileLock';
-import { appendLedgerRecord, ledgerLine, ledgerPath, newRecordId, type NewLedgerRecord } from '../../src/core/ledger';
+import { acquireLock } from '../../src/core/build/fileLock';
+import { appendLedgerRecord, ledgerLine, ledgerPath, newRecordId, type NewLedgerRecord } from '../../src/core/build/ledger';
 
 const [commonDir, mode, a, b] = process.argv.slice(2);
 

@@ -2,12 +2,12 @@
 // its SVG/HTML (escaping, marks, CSP).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { verdictOf } from '../../src/core/imageHistory';
-import { parseLedger, type LedgerRecord } from '../../src/core/ledger';
-import { findRepo } from '../../src/core/gitQueries';
-import { headAt, parseReflog, readHeadReflog } from '../../src/core/reflog';
-import type { TimelineData } from '../../src/core/timeline';
-import { esc, formatDuration, renderTimelineHtml, renderTimelineSvg, timeScale } from '../../src/core/timelineSvg';
+import { verdictOf } from '../../src/core/archaeology/imageHistory';
+import { parseLedger, type LedgerRecord } from '../../src/core/build/ledger';
+import { findRepo } from '../../src/core/git/queries';
+import { headAt, parseReflog, readHeadReflog } from '../../src/core/git/reflog';
+import type { TimelineData } from '../../src/core/archaeology/timeline';
+import { esc, formatDuration, renderTimelineHtml, renderTimelineSvg, timeScale } from '../../src/core/archaeology/timelineSvg';
 import { FixtureRepo, tempDir } from '../support/gitFixture';
 
 const A = 'a'.repeat(40);

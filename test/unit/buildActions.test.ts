@@ -1,8 +1,8 @@
 // What the editor's build tasks say: task definitions from tasks.json, terminal text, outcomes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildOutcome, definitionProblem, refusedOutcome, smokeOutcome, taskLabel, terminalText } from '../../src/core/buildActions';
-import type { BuildResult, SmokeRunResult } from '../../src/core/buildEngine';
+import { buildOutcome, definitionProblem, refusedOutcome, smokeOutcome, taskLabel, terminalText } from '../../src/core/build/actions';
+import type { BuildResult, SmokeRunResult } from '../../src/core/build/engine';
 
 const SHA = 'a'.repeat(40);
 

@@ -11,8 +11,8 @@ import {
   isTagReference,
   stripCredentials,
   BuildSettingsError,
-} from '../../src/core/buildLabels';
-import { parseRevisionLabel } from '../../src/core/dockerState';
+} from '../../src/core/build/labels';
+import { parseRevisionLabel } from '../../src/core/docker/state';
 import { tempDir } from '../support/gitFixture';
 
 test('stripCredentials: user, password and token go; host, port and path stay', () => {

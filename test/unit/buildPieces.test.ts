@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { extract } from 'tar-stream';
-import { packBuildContext } from '../../src/core/buildContext';
-import { BuildStreamParser, engineMessage } from '../../src/core/builder';
-import { BuildRefusedError, customBuildEnv, revisionGuidance, runBuild, runSmokeTest, targetBusy, targetLockFile } from '../../src/core/buildEngine';
-import { commandArgv, CommandSpecError, runCommand } from '../../src/core/commandRunner';
+import { packBuildContext } from '../../src/core/build/context';
+import { BuildStreamParser, engineMessage } from '../../src/core/build/builder';
+import { BuildRefusedError, customBuildEnv, revisionGuidance, runBuild, runSmokeTest, targetBusy, targetLockFile } from '../../src/core/build/engine';
+import { commandArgv, CommandSpecError, runCommand } from '../../src/core/build/commandRunner';
 import { defaultConfig, type TargetConfig } from '../../src/core/config';
-import { tryLock } from '../../src/core/fileLock';
-import { openWorkspace } from '../../src/core/provenance';
-import { HELIX_DEFAULT_READY_URL, LogDemuxer, parseExtraArgs, resolveSmokeSettings, SmokeSettingsError } from '../../src/core/smoke';
+import { tryLock } from '../../src/core/build/fileLock';
+import { openWorkspace } from '../../src/core/status/workspace';
+import { HELIX_DEFAULT_READY_URL, LogDemuxer, parseExtraArgs, resolveSmokeSettings, SmokeSettingsError } from '../../src/core/build/smoke';
 import { FixtureRepo, tempDir } from '../support/gitFixture';
 
 function target(extra: Partial<TargetConfig> = {}): TargetConfig {

@@ -12,7 +12,7 @@ import {
   dockerodeOptions,
   parseDockerHost,
   resolveDockerEndpoints,
-} from '../../src/core/dockerEndpoints';
+} from '../../src/core/docker/endpoints';
 
 function tempConfigDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'bp-docker-config-'));

@@ -1,7 +1,7 @@
-// Pure parts of dockerState: revision labels and image reference matching.
+// Pure parts of core/docker/state.ts: revision labels and image reference matching.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeFailure, imageRefMatches, parseRevisionLabel } from '../../src/core/dockerState';
+import { describeFailure, imageRefMatches, parseRevisionLabel } from '../../src/core/docker/state';
 
 const REV = 'org.opencontainers.image.revision';
 const FULL = '0123456789abcdef0123456789abcdef01234567';

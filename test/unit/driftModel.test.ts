@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeDrift, type DriftInputs, type RevisionFacts } from '../../src/core/driftModel';
+import { computeDrift, type DriftInputs, type RevisionFacts } from '../../src/core/status/driftModel';
 import type { ContainerInfo, ImageInfo, LabelRevision } from '../../src/core/types';
 
 const HEAD = 'a'.repeat(40);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AncestryCache } from '../../src/core/ancestry';
-import type { DriftSnapshot } from '../../src/core/driftModel';
+import { AncestryCache } from '../../src/core/git/ancestry';
+import type { DriftSnapshot } from '../../src/core/status/driftModel';
 import {
   annotationText,
   bakedIntoTitle,
@@ -14,9 +14,9 @@ import {
   verdictText,
   type FileUndeployed,
   type TrackedLine,
-} from '../../src/core/editorMarks';
-import { gitSpawnCount } from '../../src/core/gitExec';
-import { blameLine } from '../../src/core/lineChanges';
+} from '../../src/core/status/editorMarks';
+import { gitSpawnCount } from '../../src/core/git/exec';
+import { blameLine } from '../../src/core/git/lineChanges';
 import type { CommitSummary, InputVia } from '../../src/core/types';
 import { FixtureRepo } from '../support/gitFixture';
 

@@ -18,8 +18,8 @@ import {
   PACKED_REFS_READ_LIMIT,
   resolveCommits,
   worktreeChanges,
-} from '../../src/core/gitQueries';
-import { GitError, runGit, runGitBulk } from '../../src/core/gitExec';
+} from '../../src/core/git/queries';
+import { GitError, runGit, runGitBulk } from '../../src/core/git/exec';
 import { FixtureRepo, tempDir } from '../support/gitFixture';
 
 function fixture(t: { after: (fn: () => void) => void }): FixtureRepo {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commitParents, filesMatching, otherCommitsInRange } from '../../src/core/historyQueries';
+import { commitParents, filesMatching, otherCommitsInRange } from '../../src/core/git/historyQueries';
 import { FixtureRepo } from '../support/gitFixture';
 
 test('history: parents, other commits of a range, files matching pathspecs', async (t) => {

@@ -11,9 +11,9 @@ import {
   ignoreFileCandidates,
   unionInputs,
   type AnalyzeOptions,
-} from '../../src/core/imageInputs';
-import { excludePlan } from '../../src/core/gitQueries';
-import { gitPathspecMatcher, parseGlob, regionPathspecs } from '../../src/core/pathGlob';
+} from '../../src/core/inputs/imageInputs';
+import { excludePlan } from '../../src/core/git/queries';
+import { gitPathspecMatcher, parseGlob, regionPathspecs } from '../../src/core/inputs/pathGlob';
 
 const DF = 'Dockerfile.ubuntu-helix';
 

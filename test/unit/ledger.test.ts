@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { appendLedgerRecord, ledgerPath, logExcerpt, parseLedger, readLedger, type NewLedgerRecord } from '../../src/core/ledger';
+import { appendLedgerRecord, ledgerPath, logExcerpt, parseLedger, readLedger, type NewLedgerRecord } from '../../src/core/build/ledger';
 import { tempDir } from '../support/gitFixture';
 
 const WRITER = path.join(__dirname, '../support/ledgerWriter.ts');

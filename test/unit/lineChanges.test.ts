@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blameLine, fileLineChanges, hunkLines, parseHunks } from '../../src/core/lineChanges';
-import { imagesContaining } from '../../src/core/contains';
+import { blameLine, fileLineChanges, hunkLines, parseHunks } from '../../src/core/git/lineChanges';
+import { imagesContaining } from '../../src/core/archaeology/contains';
 import type { ImageInfo } from '../../src/core/types';
 import { FixtureRepo } from '../support/gitFixture';
 

@@ -6,7 +6,7 @@ import {
   resolveRiskRules,
   scanForRisks,
   shellCommands,
-} from '../../src/core/riskRules';
+} from '../../src/core/rules/riskRules';
 
 const defaults = resolveRiskRules(undefined).rules;
 

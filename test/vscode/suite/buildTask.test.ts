@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunOutcome } from '../../../src/core/buildActions';
-import { readLedger } from '../../../src/core/ledger';
+import type { RunOutcome } from '../../../src/core/build/actions';
+import { readLedger } from '../../../src/core/build/ledger';
 import type { BuildProvenanceApi } from '../../../src/extension';
 import type { BuildTaskFixture } from '../runBuildTaskSuite';
 

@@ -1,0 +1,141 @@
+// Cross-process lock files: created with O_EXCL, holding the owner's pid and host, so the CLI and
+// the extension (separate processes on one clone) exclude each other. A lock whose owner died
+// (SIGKILL, crash) is recognised as stale and taken over; nothing waits on a dead process.
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { abortError } from '../git/exec';
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  /** ISO 8601. */
+  since: string;
+  /** What the owner is doing, for the "already running" message (e.g. "build from the CLI"). */
+  purpose: string;
+}
+
+export interface LockHandle {
+  readonly file: string;
+  release(): void;
+}
+
+export interface LockOptions {
+  /** A lock older than this is stale even if its owner lives (default: only a dead owner makes it stale). */
+  staleMs?: number;
+}
+
+/** Takes the lock, or returns the live owner that holds it. Never blocks. */
+export function tryLock(file: string, purpose: string, opts: LockOptions = {}): LockHandle | { busy: LockOwner | null } {
+  mkdirSync(path.dirname(file), { recursive: true });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose };
+    let fd: number;
+    try {
+      fd = openSync(file, 'wx', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const seen = readOwner(file);
+      if (seen === undefined) continue; // released between open and read: try again
+      if (!isStale(file, seen, opts)) return { busy: seen };
+      removeIfUnchanged(file, seen);
+      continue;
+    }
+    try {
+      writeSync(fd, JSON.stringify(owner));
+    } finally {
+      closeSync(fd);
+    }
+    let released = false;
+    return {
+      file,
+      release() {
+        if (released) return;
+        released = true;
+        // Only remove our own lock: a stale-lock takeover may have replaced it.
+        const now = readOwner(file);
+        if (now && now.pid === owner.pid && now.host === owner.host && now.since === owner.since) {
+          try {
+            unlinkSync(file);
+          } catch {
+            /* already gone */
+          }
+        }
+      },
+    };
+  }
+  return { busy: readOwner(file) ?? null };
+}
+
+/** Waits (polling) until the lock is free; for short critical sections such as a ledger append. */
+export async function acquireLock(
+  file: string,
+  purpose: string,
+  opts: LockOptions & { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<LockHandle> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  let wait = 5;
+  for (;;) {
+    if (opts.signal?.aborted) throw abortError();
+    const r = tryLock(file, purpose, opts);
+    if ('release' in r) return r;
+    if (Date.now() > deadline) {
+      const who = r.busy ? ` by pid ${r.busy.pid} on ${r.busy.host} (${r.busy.purpose}, since ${r.busy.since})` : '';
+      throw new Error(`The lock ${file} is held${who}. If no such process runs, delete the file.`);
+    }
+    await new Promise((res) => setTimeout(res, wait));
+    wait = Math.min(wait * 2, 100);
+  }
+}
+
+/** The owner recorded in the lock file; null when unreadable/empty (a crash right after create); undefined when gone. */
+function readOwner(file: string): LockOwner | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const o = JSON.parse(text) as LockOwner;
+    return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+function isStale(file: string, owner: LockOwner | null, opts: LockOptions): boolean {
+  let ageMs: number;
+  try {
+    ageMs = Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return false;
+  }
+  // An empty or torn lock file: its owner died between create and write (or is writing right now).
+  if (owner === null) return ageMs > 2000;
+  if (opts.staleMs !== undefined && ageMs > opts.staleMs) return true;
+  if (owner.host !== hostname()) return false; // another machine (shared file system): cannot tell
+  return !processAlive(owner.pid);
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function removeIfUnchanged(file: string, seen: LockOwner | null): void {
+  // Re-read just before unlinking so a lock taken over by someone else meanwhile is kept.
+  const now = readOwner(file);
+  if (now === undefined) return;
+  if (JSON.stringify(now) !== JSON.stringify(seen)) return;
+  try {
+    unlinkSync(file);
+  } catch {
+    /* someone else removed it */
+  }
+}

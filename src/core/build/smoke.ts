@@ -1,0 +1,557 @@
+// Smoke test: start a container from the just-built image per the target's `smoke` settings, wait
+// until every configured readiness probe passes (HTTP 2xx on a loopback URL, a TCP port opening on
+// 127.0.0.1, a log line matching, a command exiting 0 inside the container) or until the timeout.
+// The container is ALWAYS removed (pass, failure, timeout, cancel), and live ones are registered so
+// the extension can remove them on deactivate. Containers use host networking or none, never a
+// bridge, and are labelled so strays can be found.
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
+import { hostname } from 'node:os';
+import type Dockerode from 'dockerode';
+import type { SmokeSettings, TargetConfig } from '../config';
+import { connectDocker } from '../docker/state';
+import { processAlive } from './fileLock';
+import type { DockerEndpoint } from '../types';
+
+export const SMOKE_LABEL = 'dev.build-provenance.smoke';
+export const SMOKE_TARGET_LABEL = 'dev.build-provenance.target';
+/** `<host>:<pid>` of the process that runs the smoke test, so strays are told from live ones. */
+export const SMOKE_OWNER_LABEL = 'dev.build-provenance.smoke.owner';
+export const DEFAULT_SMOKE_TIMEOUT_SECONDS = 60;
+/** The desktop bridge of helix-ubuntu, whose silence was the incident's first symptom. */
+export const HELIX_DEFAULT_READY_URL = 'http://127.0.0.1:9876/';
+const LOG_TAIL_LINES = 40;
+const POLL_MS = 250;
+
+export class SmokeSettingsError extends Error {
+  override name = 'SmokeSettingsError';
+}
+
+export interface ReadyProbes {
+  http?: string;
+  tcp?: number;
+  log?: string;
+  exec?: string[];
+}
+
+/** Smoke settings with defaults applied and validated. */
+export interface ResolvedSmoke {
+  command?: string[];
+  env: Record<string, string>;
+  network: 'host' | 'none';
+  timeoutSeconds: number;
+  ready: ReadyProbes;
+  create: ExtraCreateOptions;
+}
+
+export interface ExtraCreateOptions {
+  Env: string[];
+  User?: string;
+  WorkingDir?: string;
+  Entrypoint?: string[];
+  Labels: Record<string, string>;
+  HostConfig: Dockerode.HostConfig;
+}
+
+const LOOPBACK_URL = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(\/.*)?$/;
+
+/**
+ * The target's smoke settings with defaults: a `helix-ubuntu` target without probes gets an HTTP
+ * probe on 127.0.0.1:9876. Throws SmokeSettingsError saying what to fix.
+ */
+export function resolveSmokeSettings(target: TargetConfig): ResolvedSmoke {
+  const s: SmokeSettings = target.smoke ?? {};
+  const ready: ReadyProbes = { ...(s.ready ?? {}) };
+  const isHelix = target.name === 'helix-ubuntu' || (target.image.split('/').pop() ?? '') === 'helix-ubuntu';
+  if (Object.values(ready).every((v) => v === undefined)) {
+    if (isHelix) ready.http = HELIX_DEFAULT_READY_URL;
+    else {
+      throw new SmokeSettingsError(
+        `The target "${target.name}" has no smoke readiness probe. Add one to .provenance.json, e.g. ` +
+          '"smoke": { "ready": { "http": "http://127.0.0.1:8080/health" } } (or "tcp": 8080, "log": "listening", "exec": ["/healthcheck"]).',
+      );
+    }
+  }
+  if (ready.http !== undefined && !LOOPBACK_URL.test(ready.http)) {
+    throw new SmokeSettingsError(`smoke.ready.http must be a loopback URL (http://127.0.0.1:PORT/…), got "${ready.http}".`);
+  }
+  if (ready.tcp !== undefined && (!Number.isInteger(ready.tcp) || ready.tcp < 1 || ready.tcp > 65535)) {
+    throw new SmokeSettingsError(`smoke.ready.tcp must be a port number (1-65535), got ${ready.tcp}.`);
+  }
+  if (ready.log !== undefined) {
+    try {
+      new RegExp(ready.log);
+    } catch (err) {
+      throw new SmokeSettingsError(`smoke.ready.log is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  if (ready.exec !== undefined && (!Array.isArray(ready.exec) || ready.exec.length === 0)) {
+    throw new SmokeSettingsError('smoke.ready.exec must be an argument array, e.g. ["/bin/healthcheck"].');
+  }
+  const network = s.network ?? 'host';
+  if (network === 'none' && (ready.http !== undefined || ready.tcp !== undefined)) {
+    throw new SmokeSettingsError('smoke.network is "none", so an HTTP or TCP probe cannot reach the container; use "host", or a "log"/"exec" probe.');
+  }
+  if (typeof s.command === 'string') {
+    throw new SmokeSettingsError(
+      `smoke.command must be an argument array (it is never run through a shell), e.g. ${JSON.stringify(s.command.split(/\s+/).filter(Boolean))}.`,
+    );
+  }
+  const timeoutSeconds = s.timeoutSeconds ?? DEFAULT_SMOKE_TIMEOUT_SECONDS;
+  if (!(timeoutSeconds > 0)) throw new SmokeSettingsError('smoke.timeoutSeconds must be greater than 0.');
+  return {
+    command: s.command,
+    env: s.env ?? {},
+    network,
+    timeoutSeconds,
+    ready,
+    create: parseExtraArgs(s.extraArgs ?? []),
+  };
+}
+
+const SUPPORTED_EXTRA = '-e/--env, -u/--user, -w/--workdir, --entrypoint, -l/--label, -v/--volume (absolute host path), --tmpfs, --read-only, --init, --privileged, --cap-add, --cap-drop, --device, --group-add, --shm-size, -m/--memory';
+
+/**
+ * The `docker run` flags smoke.extraArgs may use, as container-create options. Nothing goes
+ * through a shell or the docker CLI; anything else is rejected with the list of what is supported.
+ */
+export function parseExtraArgs(args: string[]): ExtraCreateOptions {
+  const out: ExtraCreateOptions = { Env: [], Labels: {}, HostConfig: {} };
+  const hc = out.HostConfig;
+  for (let i = 0; i < args.length; i++) {
+    const raw = args[i];
+    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
+    const flag = eq > 0 ? raw.slice(0, eq) : raw;
+    const inline = eq > 0 ? raw.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = args[++i];
+      if (v === undefined) throw new SmokeSettingsError(`smoke.extraArgs: ${flag} needs a value.`);
+      return v;
+    };
+    const noValue = () => {
+      if (inline !== undefined && inline !== 'true') throw new SmokeSettingsError(`smoke.extraArgs: ${flag} takes no value.`);
+    };
+    switch (flag) {
+      case '-e':
+      case '--env': {
+        const v = value();
+        if (!/^[^=\s]+=/.test(v)) throw new SmokeSettingsError(`smoke.extraArgs: ${flag} needs NAME=value (got "${v}"); put plain values in smoke.env.`);
+        out.Env.push(v);
+        break;
+      }
+      case '-u':
+      case '--user':
+        out.User = value();
+        break;
+      case '-w':
+      case '--workdir':
+        out.WorkingDir = value();
+        break;
+      case '--entrypoint':
+        out.Entrypoint = [value()];
+        break;
+      case '-l':
+      case '--label': {
+        const v = value();
+        const k = v.indexOf('=');
+        out.Labels[k < 0 ? v : v.slice(0, k)] = k < 0 ? '' : v.slice(k + 1);
+        break;
+      }
+      case '-v':
+      case '--volume': {
+        const v = value();
+        const parts = v.split(':');
+        if (parts.length < 2 || parts.length > 3 || !parts[0].startsWith('/') || !parts[1].startsWith('/') || (parts[2] !== undefined && !/^(ro|rw)$/.test(parts[2]))) {
+          throw new SmokeSettingsError(`smoke.extraArgs: ${flag} "${v}" must be /host/path:/container/path[:ro|rw].`);
+        }
+        (hc.Binds ??= []).push(v);
+        break;
+      }
+      case '--tmpfs': {
+        const v = value();
+        const c = v.indexOf(':');
+        (hc.Tmpfs ??= {})[c < 0 ? v : v.slice(0, c)] = c < 0 ? '' : v.slice(c + 1);
+        break;
+      }
+      case '--read-only':
+        noValue();
+        hc.ReadonlyRootfs = true;
+        break;
+      case '--init':
+        noValue();
+        hc.Init = true;
+        break;
+      case '--privileged':
+        noValue();
+        hc.Privileged = true;
+        break;
+      case '--cap-add':
+        (hc.CapAdd ??= []).push(value());
+        break;
+      case '--cap-drop':
+        (hc.CapDrop ??= []).push(value());
+        break;
+      case '--device': {
+        const [host, container, perms] = value().split(':');
+        (hc.Devices ??= []).push({ PathOnHost: host, PathInContainer: container || host, CgroupPermissions: perms || 'rwm' });
+        break;
+      }
+      case '--group-add':
+        (hc.GroupAdd ??= []).push(value());
+        break;
+      case '--shm-size':
+        hc.ShmSize = parseBytes(flag, value());
+        break;
+      case '-m':
+      case '--memory':
+        hc.Memory = parseBytes(flag, value());
+        break;
+      case '--network':
+      case '--net':
+        throw new SmokeSettingsError('smoke.extraArgs: set the network with smoke.network ("host" or "none"), not --network.');
+      case '-p':
+      case '--publish':
+        throw new SmokeSettingsError('smoke.extraArgs: smoke containers use host networking, so no ports need publishing; drop -p/--publish.');
+      case '--rm':
+      case '--name':
+      case '-d':
+      case '--detach':
+        throw new SmokeSettingsError(`smoke.extraArgs: ${flag} is managed by the smoke test (the container is always removed); drop it.`);
+      default:
+        throw new SmokeSettingsError(`smoke.extraArgs: unsupported argument "${raw}". Supported: ${SUPPORTED_EXTRA}.`);
+    }
+  }
+  return out;
+}
+
+function parseBytes(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)b?$/i.exec(v.trim());
+  if (!m) throw new SmokeSettingsError(`smoke.extraArgs: ${flag} "${v}" is not a size (e.g. 512m, 2g).`);
+  const mult = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+export type SmokeFailure = 'timeout' | 'exited' | 'probe' | 'start' | 'cancelled';
+
+export interface SmokeResult {
+  result: 'passed' | 'failed' | 'cancelled';
+  /** Why it failed: "timeout after 5 s: …", "container exited with code 3", "HTTP probe answered 500 …". */
+  reason: string | null;
+  failure: SmokeFailure | null;
+  exitCode: number | null;
+  /** The container's last log lines. */
+  logTail: string[];
+  containerName: string | null;
+  durationMs: number;
+}
+
+export interface RunSmokeOptions {
+  endpoint: DockerEndpoint;
+  /** Image ID or reference. */
+  image: string;
+  target: string;
+  settings: ResolvedSmoke;
+  signal?: AbortSignal;
+  /** Progress and container log lines. */
+  onOutput?: (line: string) => void;
+}
+
+interface LiveContainer {
+  docker: Dockerode;
+  id: string;
+  abort: AbortController;
+}
+
+const live = new Map<string, LiveContainer>();
+
+/** Aborts every running smoke test and removes every live smoke container (extension deactivate). */
+export async function disposeAllSmokeContainers(): Promise<void> {
+  const all = [...live.values()];
+  for (const c of all) c.abort.abort();
+  await Promise.all(all.map((c) => removeContainer(c.docker, c.id)));
+}
+
+/** Live smoke containers started by this process (ids). */
+export function liveSmokeContainers(): string[] {
+  return [...live.keys()];
+}
+
+/**
+ * Removes smoke containers left by a process that died (e.g. SIGKILL); returns their names.
+ * Containers of a live process on this host (another CLI or window testing now) are left alone,
+ * and so are those of other hosts, whose processes cannot be checked.
+ */
+export async function removeStraySmokeContainers(endpoint: DockerEndpoint): Promise<string[]> {
+  const docker = await connectDocker(endpoint, 10_000);
+  const list = await docker.listContainers({ all: true, filters: { label: [`${SMOKE_LABEL}=1`] } });
+  const stray = list.filter((c) => {
+    if (live.has(c.Id)) return false;
+    const owner = /^(.*):(\d+)$/.exec(c.Labels?.[SMOKE_OWNER_LABEL] ?? '');
+    if (!owner) return true;
+    return owner[1] === hostname() && !processAlive(Number(owner[2]));
+  });
+  await Promise.all(stray.map((c) => removeContainer(docker, c.Id)));
+  return stray.map((c) => (c.Names?.[0] ?? c.Id).replace(/^\//, ''));
+}
+
+async function removeContainer(docker: Dockerode, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true, v: true });
+  } catch (err) {
+    const code = (err as { statusCode?: number }).statusCode;
+    // 404: gone; 409: removal already in progress.
+    if (code !== 404 && code !== 409) throw err;
+  } finally {
+    live.delete(id);
+  }
+}
+
+export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
+  const started = Date.now();
+  const s = opts.settings;
+  const abort = new AbortController();
+  const onParentAbort = () => abort.abort();
+  if (opts.signal?.aborted) abort.abort();
+  opts.signal?.addEventListener('abort', onParentAbort, { once: true });
+  const say = (l: string) => opts.onOutput?.(l);
+  const tail: string[] = [];
+  let logMatched = false;
+  const logRe = s.ready.log !== undefined ? new RegExp(s.ready.log) : null;
+  const onLog = (line: string) => {
+    tail.push(line);
+    if (tail.length > LOG_TAIL_LINES) tail.shift();
+    if (logRe?.test(line)) logMatched = true;
+    say(`  | ${line}`);
+  };
+  const name = `bp-smoke-${opts.target.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
+  const result = (r: SmokeResult['result'], failure: SmokeFailure | null, reason: string | null, exitCode: number | null = null): SmokeResult => ({
+    result: r,
+    failure,
+    reason,
+    exitCode,
+    logTail: [...tail],
+    containerName: name,
+    durationMs: Date.now() - started,
+  });
+
+  const docker = await connectDocker(opts.endpoint);
+  let containerId: string | null = null;
+  let logStream: (NodeJS.ReadableStream & { destroy(): void }) | null = null;
+  try {
+    if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container started');
+    say(`Smoke test: starting ${name} from ${opts.image} (network ${s.network}, timeout ${s.timeoutSeconds} s)`);
+    const container = await docker.createContainer({
+      name,
+      Image: opts.image,
+      ...(s.command ? { Cmd: s.command } : {}),
+      ...(s.create.Entrypoint ? { Entrypoint: s.create.Entrypoint } : {}),
+      ...(s.create.User ? { User: s.create.User } : {}),
+      ...(s.create.WorkingDir ? { WorkingDir: s.create.WorkingDir } : {}),
+      Env: [...Object.entries(s.env).map(([k, v]) => `${k}=${v}`), ...s.create.Env],
+      Labels: { ...s.create.Labels, [SMOKE_LABEL]: '1', [SMOKE_TARGET_LABEL]: opts.target, [SMOKE_OWNER_LABEL]: `${hostname()}:${process.pid}` },
+      HostConfig: { ...s.create.HostConfig, NetworkMode: s.network, AutoRemove: false },
+    });
+    containerId = container.id;
+    live.set(container.id, { docker, id: container.id, abort });
+    if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container started');
+    try {
+      await container.start();
+    } catch (err) {
+      return result('failed', 'start', `the container did not start: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}`);
+    }
+    logStream = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & { destroy(): void };
+    const logsDone = followLines(logStream, onLog);
+
+    const deadline = started + s.timeoutSeconds * 1000;
+    const pending = new Set(Object.keys(s.ready).filter((k) => s.ready[k as keyof ReadyProbes] !== undefined) as (keyof ReadyProbes)[]);
+    const last: Partial<Record<keyof ReadyProbes, string>> = {};
+    let lastExec = 0;
+    for (;;) {
+      if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled');
+      const state = (await container.inspect()).State;
+      if (!state.Running) {
+        await Promise.race([logsDone, sleep(500)]);
+        const code = state.ExitCode;
+        return result('failed', 'exited', `container exited with code ${code} before it was ready${state.OOMKilled ? ' (out of memory)' : ''}`, code);
+      }
+      if (pending.has('http')) {
+        const r = await httpProbe(s.ready.http!, abort.signal);
+        if (r.ok) pending.delete('http');
+        else if (r.fatal) return result('failed', 'probe', r.message);
+        else last.http = r.message;
+      }
+      if (pending.has('tcp')) {
+        const r = await tcpProbe(s.ready.tcp!, abort.signal);
+        if (r.ok) pending.delete('tcp');
+        else last.tcp = r.message;
+      }
+      if (pending.has('log')) {
+        if (logMatched) pending.delete('log');
+        else last.log = `no log line matched /${s.ready.log}/`;
+      }
+      if (pending.has('exec') && Date.now() - lastExec >= 1000) {
+        lastExec = Date.now();
+        const r = await execProbe(container, s.ready.exec!, abort.signal);
+        if (r.ok) pending.delete('exec');
+        else last.exec = r.message;
+      }
+      if (pending.size === 0) {
+        say(`Smoke test passed in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+        return result('passed', null, null);
+      }
+      if (Date.now() > deadline) {
+        const why = [...pending].map((k) => last[k] ?? `${k} probe not run`).join('; ');
+        return result('failed', 'timeout', `timeout after ${s.timeoutSeconds} s: ${why}`);
+      }
+      await sleep(POLL_MS, abort.signal);
+    }
+  } catch (err) {
+    if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled');
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onParentAbort);
+    logStream?.destroy();
+    if (containerId) await removeContainer(docker, containerId);
+    else await removeByName(docker, name);
+    say(`Smoke test: removed ${name}.`);
+  }
+}
+
+/** A create that was cancelled half-way may still have made the container: remove it by name. */
+async function removeByName(docker: Dockerode, name: string): Promise<void> {
+  await removeContainer(docker, name).catch(() => undefined);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Splits Docker's multiplexed log stream (8-byte frame headers; raw when the container has a TTY) into lines. */
+export class LogDemuxer {
+  private buf: Buffer = Buffer.alloc(0);
+  private text: Record<'out' | 'err', string> = { out: '', err: '' };
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 8) {
+      const type = this.buf[0];
+      if (type > 2 || this.buf[1] !== 0 || this.buf[2] !== 0 || this.buf[3] !== 0) {
+        // Not multiplexed (TTY): raw text.
+        this.add('out', this.buf.toString('utf8'));
+        this.buf = Buffer.alloc(0);
+        return;
+      }
+      const size = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + size) return;
+      this.add(type === 2 ? 'err' : 'out', this.buf.subarray(8, 8 + size).toString('utf8'));
+      this.buf = this.buf.subarray(8 + size);
+    }
+  }
+
+  end(): void {
+    for (const k of ['out', 'err'] as const) {
+      if (this.text[k]) this.onLine(this.text[k]);
+      this.text[k] = '';
+    }
+  }
+
+  private add(k: 'out' | 'err', s: string): void {
+    const parts = (this.text[k] + s).split(/\r?\n/);
+    this.text[k] = parts.pop() ?? '';
+    for (const p of parts) this.onLine(p);
+  }
+}
+
+function followLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): Promise<void> {
+  const d = new LogDemuxer(onLine);
+  return new Promise((resolve) => {
+    stream.on('data', (c: Buffer) => d.push(c));
+    const done = () => {
+      d.end();
+      resolve();
+    };
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}
+
+interface ProbeResult {
+  ok: boolean;
+  /** A definite failure (the service is up and broken), not "not ready yet". */
+  fatal?: boolean;
+  message: string;
+}
+
+/**
+ * GET on a loopback URL. 2xx is ready; 502/503/504 and connection errors mean "not yet"; any other
+ * answer (e.g. 500, 404) is a failure at once: the service is up and says it is broken.
+ */
+function httpProbe(url: string, signal: AbortSignal): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method: 'GET', agent: false, timeout: 2000, signal, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      const code = res.statusCode ?? 0;
+      if (code >= 200 && code < 300) resolve({ ok: true, message: `GET ${url} answered ${code}` });
+      else if (code === 502 || code === 503 || code === 504) resolve({ ok: false, message: `HTTP probe GET ${url} answered ${code}` });
+      else resolve({ ok: false, fatal: true, message: `HTTP probe GET ${url} answered ${code}` });
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, message: `HTTP probe GET ${url} did not answer (${err.code ?? err.message})` }));
+    req.end();
+  });
+}
+
+function tcpProbe(port: number, signal: AbortSignal): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const sock = netConnect({ host: '127.0.0.1', port, signal });
+    sock.setTimeout(2000, () => sock.destroy(new Error('timeout')));
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve({ ok: true, message: `127.0.0.1:${port} accepted a connection` });
+    });
+    sock.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, message: `TCP probe 127.0.0.1:${port} did not open (${err.code ?? err.message})` }));
+  });
+}
+
+async function execProbe(container: Dockerode.Container, cmd: string[], signal: AbortSignal): Promise<ProbeResult> {
+  const label = JSON.stringify(cmd);
+  try {
+    const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = (await exec.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream & { destroy(): void };
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(finish, 5000);
+      function finish() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', finish);
+        stream.destroy();
+        resolve();
+      }
+      signal.addEventListener('abort', finish, { once: true });
+      stream.on('data', () => undefined);
+      stream.on('end', finish);
+      stream.on('close', finish);
+      stream.on('error', finish);
+    });
+    const info = await exec.inspect();
+    if (info.Running) return { ok: false, message: `exec probe ${label} did not finish within 5 s` };
+    return info.ExitCode === 0 ? { ok: true, message: `exec probe ${label} exited 0` } : { ok: false, message: `exec probe ${label} exited with code ${info.ExitCode}` };
+  } catch (err) {
+    return { ok: false, message: `exec probe ${label} could not run: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}` };
+  }
+}

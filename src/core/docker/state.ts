@@ -1,0 +1,425 @@
+// What one Docker engine holds for a target: its images (newest first) and the containers running
+// them, with the git revision read from labels. dockerode is loaded lazily, on first use, so CLI
+// commands that never talk to Docker do not pay for loading it (and ssh2).
+import type Dockerode from 'dockerode';
+import { dockerodeOptions, DockerEndpointError } from './endpoints';
+import type { ContainerInfo, DockerEndpoint, DockerState, ImageInfo, LabelRevision } from '../types';
+
+export const DEFAULT_DOCKER_TIMEOUT_MS = 5000;
+
+// ---------------------------------------------------------------------------------------------
+// Labels
+
+const SHA_RE = /^([0-9a-f]+)(-dirty)?$/i;
+
+/**
+ * The revision in the first of `keys` that is present in `labels`. An empty or malformed value
+ * is reported as garbage with a reason, never guessed at; later keys are not consulted.
+ */
+export function parseRevisionLabel(labels: Record<string, string> | null | undefined, keys: string[]): LabelRevision {
+  if (!labels) return { kind: 'none' };
+  const label = keys.find((k) => Object.prototype.hasOwnProperty.call(labels, k));
+  if (label === undefined) return { kind: 'none' };
+  const raw = labels[label];
+  if (typeof raw !== 'string') return { kind: 'garbage', label, raw: String(raw), reason: 'The label value is not text.' };
+  const value = raw.trim();
+  if (value === '') {
+    return { kind: 'garbage', label, raw, reason: 'The label is empty (was the revision build argument left unset?).' };
+  }
+  const m = SHA_RE.exec(value);
+  if (!m) {
+    const why = /^sha256:/i.test(value)
+      ? 'It looks like an image digest, not a git commit.'
+      : 'Expected a git commit SHA: 7 to 40 hex digits, optionally followed by "-dirty".';
+    return { kind: 'garbage', label, raw, reason: `Not a git commit SHA. ${why}` };
+  }
+  const hex = m[1].toLowerCase();
+  if (hex.length < 7) {
+    return { kind: 'garbage', label, raw, reason: `Too short for a commit SHA: ${hex.length} hex digits; at least 7 are needed.` };
+  }
+  if (hex.length > 40) {
+    return { kind: 'garbage', label, raw, reason: `Too long for a git commit SHA: ${hex.length} hex digits; at most 40.` };
+  }
+  return { kind: 'sha', label, raw, sha: hex, dirty: m[2] !== undefined, short: hex.length < 40 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image references
+
+interface SplitRef {
+  repo: string;
+  tag?: string;
+}
+
+/** Splits `repo[:tag][@digest]`; a colon before the last slash is a registry port, not a tag. */
+function splitRef(ref: string): SplitRef {
+  let rest = ref.trim();
+  const at = rest.indexOf('@');
+  if (at >= 0) rest = rest.slice(0, at);
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) return { repo: rest.slice(0, colon), tag: rest.slice(colon + 1) };
+  return { repo: rest };
+}
+
+/** Docker Hub's long forms (`docker.io/library/x`, `library/x`) to the familiar `x`. */
+function familiarRepo(repo: string): string {
+  let r = repo.toLowerCase();
+  const hub = /^(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\/(.+)$/.exec(r);
+  if (hub) r = hub[1];
+  const lib = /^library\/([^/]+)$/.exec(r);
+  if (lib) r = lib[1];
+  return r;
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else {
+        re += '[^/]*';
+      }
+    } else if (c === '?') {
+      re += '[^/]';
+    } else {
+      re += c.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * Whether `repoTag` (e.g. `helix-ubuntu:latest`) belongs to the target named by `pattern`: a
+ * repository name or glob (`helix-ubuntu`, `registry:5000/team/helix-*`), optionally with a tag
+ * (`helix-ubuntu:v*`). Without a tag in the pattern every tag matches. `*` and `?` stay within
+ * one path segment, `**` crosses `/`. Docker Hub long forms compare equal to the short ones.
+ */
+export function imageRefMatches(pattern: string, repoTag: string): boolean {
+  if (pattern.trim() === '' || repoTag.trim() === '' || repoTag.startsWith('<none>')) return false;
+  const p = splitRef(pattern);
+  const r = splitRef(repoTag);
+  if (!globToRegExp(familiarRepo(p.repo)).test(familiarRepo(r.repo))) return false;
+  if (p.tag === undefined) return true;
+  return globToRegExp(p.tag).test(r.tag ?? 'latest');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading an engine
+
+export interface ReadDockerStateOptions {
+  /** Repository name or glob of the target's image; see imageRefMatches. */
+  image: string;
+  /** Label keys holding the git revision, most preferred first. */
+  labelKeys: string[];
+  signal?: AbortSignal;
+  /** For the whole read, all calls included. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Also containers that ran and stopped (history, timelines); default only running ones. */
+  allContainers?: boolean;
+}
+
+type DockerCtor = new (opts?: Dockerode.DockerOptions) => Dockerode;
+let dockerCtor: Promise<DockerCtor> | undefined;
+
+function loadDockerode(): Promise<DockerCtor> {
+  // require, not import(): dockerode is a separate CommonJS bundle, and import() would send it
+  // through the ESM loader, which lexes all 150 KB for named exports (~50 ms per CLI run).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  dockerCtor ??= Promise.resolve().then(() => require('dockerode') as DockerCtor);
+  return dockerCtor;
+}
+
+class DeadlineError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+  }
+}
+
+class CancelledError extends Error {}
+
+/** One signal that fires on the caller's abort or at the deadline, and a promise that rejects then. */
+function deadline(parent: AbortSignal | undefined, timeoutMs: number) {
+  const ctl = new AbortController();
+  const onParent = () => ctl.abort(new CancelledError('cancelled'));
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener('abort', onParent, { once: true });
+  const timer = setTimeout(() => ctl.abort(new DeadlineError(timeoutMs)), timeoutMs);
+  // Backstop for calls that ignore the signal (an ssh handshake does).
+  const aborted = new Promise<never>((_, reject) => {
+    ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
+  return {
+    signal: ctl.signal,
+    race<T>(p: Promise<T>): Promise<T> {
+      return Promise.race([p, aborted]);
+    },
+    dispose() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParent);
+    },
+  };
+}
+
+/**
+ * A dockerode client for one endpoint. Without `timeoutMs` the socket has no idle timeout, which a
+ * build needs (a silent RUN step may take minutes); queries pass one.
+ */
+export function connectDocker(endpoint: DockerEndpoint, timeoutMs?: number): Promise<Dockerode> {
+  return connect(endpoint, timeoutMs);
+}
+
+async function connect(endpoint: DockerEndpoint, timeoutMs: number | undefined): Promise<Dockerode> {
+  const Docker = await loadDockerode();
+  const options = { ...dockerodeOptions(endpoint), timeout: timeoutMs };
+  // docker-modem merges defaults from process.env.DOCKER_HOST underneath explicit options, reads
+  // DOCKER_CERT_PATH files for it and throws on a malformed one, although the endpoint is already
+  // resolved (docker-modem lib/modem.js, defaultOpts). Hide it for the synchronous constructor call.
+  const envHost = process.env.DOCKER_HOST;
+  delete process.env.DOCKER_HOST;
+  try {
+    return new Docker(options);
+  } finally {
+    if (envHost !== undefined) process.env.DOCKER_HOST = envHost;
+  }
+}
+
+/** Whether the engine answers `/_ping`. Never throws. */
+export async function pingDocker(
+  endpoint: DockerEndpoint,
+  signal?: AbortSignal,
+  timeoutMs = DEFAULT_DOCKER_TIMEOUT_MS,
+): Promise<{ reachable: true } | { reachable: false; reason: string; hint: string }> {
+  const dl = deadline(signal, timeoutMs);
+  try {
+    const docker = await dl.race(connect(endpoint, timeoutMs));
+    // dockerode's ping takes abortSignal at runtime; its typings lack it.
+    await dl.race((docker.ping as (o: { abortSignal: AbortSignal }) => Promise<unknown>)({ abortSignal: dl.signal }));
+    return { reachable: true };
+  } catch (err) {
+    return { reachable: false, ...describeFailure(endpoint, dl.signal.aborted ? dl.signal.reason : err) };
+  } finally {
+    dl.dispose();
+  }
+}
+
+/**
+ * Images of the target on one engine, newest first, and the running containers made from them.
+ * Never throws: any failure, cancellation included, comes back as `reachable: false` with a
+ * reason and a hint that says what to do.
+ */
+export async function readDockerState(endpoint: DockerEndpoint, opts: ReadDockerStateOptions): Promise<DockerState> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
+  const dl = deadline(opts.signal, timeoutMs);
+  try {
+    const docker = await dl.race(connect(endpoint, timeoutMs));
+    const { images, containers } = await dl.race(collect(docker, endpoint, opts, dl.signal));
+    return { reachable: true, endpoint, images, containers };
+  } catch (err) {
+    return { reachable: false, endpoint, ...describeFailure(endpoint, dl.signal.aborted ? dl.signal.reason : err) };
+  } finally {
+    dl.dispose();
+  }
+}
+
+/** The daemon's reference filter uses Go's path.Match; only hand it patterns it reads like we do. */
+function referenceFilter(pattern: string): string[] | undefined {
+  if (pattern.includes('**') || /[^A-Za-z0-9._\-/:*?]/.test(pattern)) return undefined;
+  const { repo, tag } = splitRef(pattern);
+  const fam = familiarRepo(repo);
+  return [tag === undefined ? fam : `${fam}:${tag}`];
+}
+
+const IMAGE_ID_RE = /^(sha256:)?[0-9a-f]{12,64}$/;
+
+async function collect(
+  docker: Dockerode,
+  endpoint: DockerEndpoint,
+  opts: ReadDockerStateOptions,
+  signal: AbortSignal,
+): Promise<{ images: ImageInfo[]; containers: ContainerInfo[] }> {
+  const ref = referenceFilter(opts.image);
+  const [rawImages, rawContainers] = await Promise.all([
+    docker.listImages({ ...(ref ? { filters: { reference: ref } } : {}), abortSignal: signal }),
+    docker.listContainers({ ...(opts.allContainers ? { all: true } : {}), abortSignal: signal }),
+  ]);
+
+  const matched = rawImages.filter((img) => (img.RepoTags ?? []).some((t) => imageRefMatches(opts.image, t)));
+  const matchedIds = new Set(matched.map((i) => i.Id));
+
+  // Candidates: made from a matched image, named like the target, or listed by bare image ID
+  // (the daemon shows the ID once the tag has moved to a newer build; Config.Image keeps the name).
+  // Stopped ones only when they name or use a matched image: each candidate costs an inspect.
+  const candidates = rawContainers.filter(
+    (c) =>
+      matchedIds.has(c.ImageID) || imageRefMatches(opts.image, c.Image) || (c.State === 'running' && IMAGE_ID_RE.test(c.Image)),
+  );
+
+  // Image inspect takes no abort signal in dockerode 5; the caller's deadline race still bounds it.
+  // Images built within the same second need the precise Created from inspect to sort.
+  const createdCount = new Map<number, number>();
+  for (const i of matched) createdCount.set(i.Created, (createdCount.get(i.Created) ?? 0) + 1);
+  const tied = matched.filter((i) => (createdCount.get(i.Created) ?? 0) > 1);
+  const foreignImageIds = [...new Set(candidates.map((c) => c.ImageID).filter((id) => !matchedIds.has(id)))];
+
+  const [containerDetails, tiedDetails, foreignDetails] = await Promise.all([
+    Promise.all(candidates.map((c) => docker.getContainer(c.Id).inspect({ abortSignal: signal }).catch(skipIfGone(signal)))),
+    Promise.all(tied.map((i) => docker.getImage(i.Id).inspect().catch(skipIfGone(signal)))),
+    Promise.all(foreignImageIds.map((id) => docker.getImage(id).inspect().catch(skipIfGone(signal)))),
+  ]);
+
+  const preciseCreated = new Map<string, string>();
+  tied.forEach((img, n) => {
+    const d = tiedDetails[n];
+    if (d?.Created) preciseCreated.set(img.Id, d.Created);
+  });
+
+  const images: ImageInfo[] = matched.map((img) => {
+    const labels = img.Labels ?? {};
+    return {
+      id: img.Id,
+      tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
+      created: toIso(preciseCreated.get(img.Id)) ?? new Date(img.Created * 1000).toISOString(),
+      labels,
+      revision: parseRevisionLabel(labels, opts.labelKeys),
+      endpoint: endpoint.host,
+    };
+  });
+  images.sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
+
+  const imageLabels = new Map<string, Record<string, string>>(images.map((i) => [i.id, i.labels]));
+  foreignImageIds.forEach((id, n) => {
+    const d = foreignDetails[n];
+    if (d) imageLabels.set(id, d.Config?.Labels ?? {});
+  });
+
+  const containers: ContainerInfo[] = [];
+  candidates.forEach((c, n) => {
+    const d = containerDetails[n];
+    if (!d) return; // removed since the list call
+    const configImage = d.Config?.Image;
+    const belongs =
+      matchedIds.has(c.ImageID) ||
+      imageRefMatches(opts.image, c.Image) ||
+      (configImage !== undefined && imageRefMatches(opts.image, configImage));
+    if (!belongs) return;
+    const labels = c.Labels ?? {};
+    const own = parseRevisionLabel(labels, opts.labelKeys);
+    const revision = own.kind !== 'none' ? own : parseRevisionLabel(imageLabels.get(c.ImageID), opts.labelKeys);
+    const startedAt = toIso(d.State?.StartedAt);
+    if (!startedAt && d.State?.Status === 'created') return; // never ran
+    const started = startedAt ?? new Date(c.Created * 1000).toISOString();
+    const finished = d.State?.Running ? undefined : toIso(d.State?.FinishedAt);
+    containers.push({
+      id: c.Id,
+      name: (d.Name || c.Names?.[0] || c.Id.slice(0, 12)).replace(/^\//, ''),
+      imageId: c.ImageID,
+      image: IMAGE_ID_RE.test(c.Image) && configImage ? configImage : c.Image,
+      started,
+      state: d.State?.Status ?? c.State,
+      ...(finished ? { finished } : {}),
+      labels,
+      revision,
+      endpoint: endpoint.host,
+    });
+  });
+  containers.sort((a, b) => b.started.localeCompare(a.started) || a.id.localeCompare(b.id));
+  return { images, containers };
+}
+
+/** For per-item inspects: a container or image removed since the list call gives undefined. */
+function skipIfGone(signal: AbortSignal) {
+  return (err: unknown): undefined => {
+    if (signal.aborted) throw err;
+    if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+    throw err;
+  };
+}
+
+/** Docker's times are RFC 3339 with nanoseconds; the zero time means "never". */
+function toIso(t: string | undefined): string | undefined {
+  if (!t || t.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(t);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+
+const DOCKER_HOST_HINT = 'check DOCKER_HOST, the docker context (`docker context ls`) or the target\'s endpoint setting';
+
+/** A reason (what went wrong, with the endpoint) and a hint (what to do next) for any failure. */
+export function describeFailure(endpoint: DockerEndpoint, err: unknown): { reason: string; hint: string } {
+  const at = `Cannot connect to Docker at ${endpoint.host}`;
+  const e = (err ?? {}) as NodeJS.ErrnoException & { level?: string; statusCode?: number; json?: unknown };
+  const isUnix = endpoint.host.startsWith('unix://');
+  const isSsh = endpoint.host.startsWith('ssh://');
+
+  if (err instanceof CancelledError) return { reason: `Reading Docker at ${endpoint.host} was cancelled.`, hint: '' };
+  if (err instanceof DeadlineError || e.code === 'ETIMEDOUT' || e.level === 'client-timeout') {
+    const ms = err instanceof DeadlineError ? ` within ${err.timeoutMs} ms` : '';
+    return {
+      reason: `Docker at ${endpoint.host} did not answer${ms}.`,
+      hint: `Check that the Docker daemon is running and responsive (\`docker version\`) and that the host is reachable; ${DOCKER_HOST_HINT}.`,
+    };
+  }
+  if (err instanceof DockerEndpointError) return { reason: err.message, hint: `Fix the Docker endpoint: ${DOCKER_HOST_HINT}.` };
+  if (e.code === 'ENOENT' && isUnix && (e.syscall === undefined || e.syscall === 'connect')) {
+    return {
+      reason: `${at}: socket not found.`,
+      hint: `Start the Docker daemon (e.g. \`sudo systemctl start docker\`, or start Docker Desktop), or ${DOCKER_HOST_HINT}.`,
+    };
+  }
+  if (e.code === 'ECONNREFUSED') {
+    return {
+      reason: isUnix ? `${at}: the socket exists but no daemon is listening on it.` : `${at}: connection refused.`,
+      hint: `Start the Docker daemon${isUnix ? '' : ' on that host and make sure it listens on that port'}, or ${DOCKER_HOST_HINT}.`,
+    };
+  }
+  if (e.code === 'EACCES' || e.code === 'EPERM') {
+    return {
+      reason: `${at}: permission denied${isUnix ? ' on the socket' : ''}.`,
+      hint: isUnix
+        ? 'Add your user to the docker group (`sudo usermod -aG docker $USER`, then log out and in again), or use a rootless Docker context.'
+        : `Check the permissions for this endpoint, or ${DOCKER_HOST_HINT}.`,
+    };
+  }
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
+    return { reason: `${at}: host name not found.`, hint: `Check the host name; ${DOCKER_HOST_HINT}.` };
+  }
+  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') {
+    return { reason: `${at}: host unreachable.`, hint: `Check the network path to the host; ${DOCKER_HOST_HINT}.` };
+  }
+  if (isSsh && e.level === 'client-authentication') {
+    return {
+      reason: `${at}: SSH authentication failed.`,
+      hint: 'Load your key into ssh-agent (`ssh-add`) and make sure SSH_AUTH_SOCK is set; `ssh user@host docker version` must work without a prompt.',
+    };
+  }
+  if (isSsh && (e.level?.startsWith('client-') || /dial-stdio|ssh/i.test(e.message ?? ''))) {
+    return {
+      reason: `${at}: SSH connection failed: ${e.message}`,
+      hint: 'Check that `ssh user@host docker system dial-stdio` works from this machine (host key known, agent loaded, docker installed remotely).',
+    };
+  }
+  if ((typeof e.code === 'string' && (e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code === 'EPROTO')) || /certificate|ssl|tls/i.test(e.message ?? '')) {
+    return {
+      reason: `${at}: TLS failed: ${e.message}`,
+      hint: 'Check DOCKER_TLS_VERIFY / DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) or the context\'s TLS material, and that the port speaks TLS.',
+    };
+  }
+  if (typeof e.statusCode === 'number') {
+    return {
+      reason: `Docker at ${endpoint.host} answered with an error (HTTP ${e.statusCode}): ${e.message?.trim()}`,
+      hint: 'Check that the endpoint is a Docker engine and that the daemon is healthy (`docker info`).',
+    };
+  }
+  if (e.code === 'ECONNRESET' || e.code === 'EPIPE') {
+    return { reason: `${at}: the connection was closed by the other side.`, hint: `Check that the endpoint is a Docker engine; ${DOCKER_HOST_HINT}.` };
+  }
+  const msg = e.message || String(err);
+  return { reason: `${at}: ${msg}${e.code ? ` (${e.code})` : ''}`, hint: `Check that the Docker daemon is running; ${DOCKER_HOST_HINT}.` };
+}

@@ -1,0 +1,710 @@
+// Which repo files go into an image: the Dockerfile, its ignore file, and every context path that a
+// COPY/ADD/RUN --mount of a stage reachable from the target bakes in. Pure: text in, analysis out.
+// The same analysis answers per-path questions (affects) and yields git pathspecs that select
+// exactly those paths, so `git log A..B -- <pathspecs>` lists only commits that change the image.
+
+import ignore from '@balena/dockerignore';
+import * as posix from 'node:path/posix';
+import type { AffectsResult, DockerfileProblem, ExternalInput, InputVia } from '../types';
+import { expandWord, lexDockerfile, parseCsvFlag, splitWords, type RawInstruction } from './dockerfileSyntax';
+import {
+  compileExact,
+  compileRegion,
+  gitGlobBody,
+  isLiteral,
+  literalPath,
+  literalPrefix,
+  litSegs,
+  mayOverlap,
+  minusLiterals,
+  parseGlob,
+  regionPathspecs,
+  restrictToDir,
+  type Seg,
+} from './pathGlob';
+
+export interface AnalyzeOptions {
+  /** Repo-relative POSIX path of the Dockerfile, e.g. 'Dockerfile.ubuntu-helix' or 'docker/app.Dockerfile'. */
+  dockerfile: string;
+  /** Repo-relative POSIX path of the build context dir; '' or '.' = repo root. */
+  context: string;
+  dockerfileText: string;
+  /** Repo-relative path of the effective ignore file (null = none). */
+  ignoreFile: string | null;
+  ignoreText: string | null;
+  buildArgs?: Record<string, string>;
+  /** Build target stage; default = last stage. */
+  targetStage?: string;
+  /** Extra repo-relative globs that count as inputs. */
+  include?: string[];
+  /** Extra repo-relative globs that never count (the Dockerfile and ignore file still do). */
+  exclude?: string[];
+}
+
+export interface ImageInputs {
+  dockerfile: string;
+  context: string;
+  ignoreFile: string | null;
+  external: ExternalInput[];
+  problems: DockerfileProblem[];
+  /**
+   * Git pathspecs relative to the repo root, as argv elements. Exact, except where
+   * `pathspecsSuperset` says otherwise.
+   */
+  pathspecs: string[];
+  /** Why `pathspecs` may select more than `affects()` (empty or absent = exact). */
+  pathspecsSuperset?: string[];
+  affects(path: string): AffectsResult;
+}
+
+/** A Dockerfile that cannot be analysed at all. */
+export class DockerfileError extends Error {
+  override name = 'DockerfileError';
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------- model
+
+interface Region {
+  segs: Seg[];
+}
+/** A region an exclusion must not remove; `file` for the Dockerfile and ignore file (no descendants). */
+interface Keep {
+  segs: Seg[];
+  file?: boolean;
+}
+interface Exclusion {
+  segs: Seg[];
+  /** What this exclusion must not remove (exceptions, other sources, the Dockerfile, ...). */
+  keeps: Keep[];
+  what: string;
+}
+/** What pathspecs are computed from; kept so unionInputs can recompute them. */
+interface PathspecModel {
+  positives: Region[];
+  exclusions: Exclusion[];
+}
+const models = new WeakMap<ImageInputs, PathspecModel>();
+
+interface SourceEntry {
+  repoSegs: Seg[];
+  region: (p: string) => boolean;
+  exact: (p: string) => boolean;
+  excludes: Array<(p: string) => boolean>;
+  via: Omit<InputVia, 'destination'>;
+  dest: string;
+  destIsDir: boolean;
+  parents: boolean;
+}
+
+interface Stage {
+  index: number;
+  name?: string;
+  deps: Set<number>;
+  env: Map<string, string>;
+  args: Map<string, string | undefined>;
+  workdir: string;
+  entries: SourceEntry[];
+  external: ExternalInput[];
+  problems: DockerfileProblem[];
+  pendingExclusions: Array<{ entry: SourceEntry; segs: Seg[]; what: string }>;
+}
+
+const KEYWORDS = new Set([
+  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL',
+  'MAINTAINER', 'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+]);
+
+/** Automatic platform ARGs (https://docs.docker.com/reference/dockerfile/#automatic-platform-args-in-the-global-scope). */
+const PLATFORM_ARGS: Record<string, string> = {
+  TARGETPLATFORM: 'linux/amd64', TARGETOS: 'linux', TARGETARCH: 'amd64', TARGETVARIANT: '',
+  BUILDPLATFORM: 'linux/amd64', BUILDOS: 'linux', BUILDARCH: 'amd64', BUILDVARIANT: '',
+};
+
+function normRepoPath(p: string): string {
+  if (p === '' || p === '.') return '';
+  return posix.normalize(p).replace(/^\.\//, '').replace(/\/+$/, '').replace(/^\/+/, '');
+}
+
+function clip(s: string): string {
+  return s.length > 200 ? s.slice(0, 199) + '…' : s;
+}
+
+/** Context-relative, cleaned form of a COPY source / mount source; null if it leaves the context. */
+function cleanContextPath(src: string): string | null {
+  const n = posix.normalize(src.replace(/^\/+/, '') || '.');
+  if (n === '..' || n.startsWith('../')) return null;
+  return n === '.' || n === './' ? '' : n.replace(/\/+$/, '');
+}
+
+function isRemote(src: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(src) || /^git@/.test(src);
+}
+
+// ---------------------------------------------------------------- analysis
+
+export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
+  const dockerfile = normRepoPath(opts.dockerfile);
+  const context = normRepoPath(opts.context);
+  const ignoreFile = opts.ignoreFile === null ? null : normRepoPath(opts.ignoreFile);
+  const ctxSegs = litSegs(context);
+  const buildArgs = opts.buildArgs ?? {};
+  const lexed = lexDockerfile(opts.dockerfileText);
+  const esc = lexed.escape;
+  if (lexed.instructions.length === 0) {
+    throw new DockerfileError(`${dockerfile} is empty (no instructions). Add a FROM line, or point the configuration at the right Dockerfile.`);
+  }
+
+  const globalProblems: DockerfileProblem[] = [];
+  const globalArgs = new Map<string, string | undefined>(Object.entries(PLATFORM_ARGS));
+  const stages: Stage[] = [];
+  let cur: Stage | undefined;
+
+  const lookupIn = (st: Stage | undefined) => (name: string) =>
+    st ? (st.env.get(name) ?? st.args.get(name)) : globalArgs.get(name);
+  const expand = (word: string, ins: RawInstruction, problems: DockerfileProblem[], quotes = true, report = true) =>
+    expandWord(word, lookupIn(cur), {
+      escape: esc,
+      quotes,
+      onUndefined: report
+        ? (name) => problems.push({ line: ins.line, message: `\${${name}} is not defined at this point (no ARG/ENV value and no --build-arg); it expands to ''. Declare it with ARG ${name} in this stage or pass a build arg.` })
+        : undefined,
+      onUnsupported: (expr) => problems.push({ line: ins.line, message: `Cannot expand ${expr}; only $VAR, \${VAR}, \${VAR:-default} and \${VAR:+alt} are understood. It expands to ''.` }),
+    });
+
+  const findStage = (ref: string, before: number): Stage | undefined => {
+    const lower = ref.toLowerCase();
+    const byName = stages.find((s) => s.index < before && s.name === lower);
+    if (byName) return byName;
+    if (/^\d+$/.test(ref)) {
+      const n = Number(ref);
+      if (n < before) return stages[n];
+    }
+    return undefined;
+  };
+
+  for (const ins of lexed.instructions) {
+    if (!KEYWORDS.has(ins.keyword)) {
+      throw new DockerfileError(`${dockerfile}:${ins.line}: unknown instruction '${ins.text.split(' ')[0]}'. Fix the Dockerfile (is a line continuation '${esc}' missing on the previous line?).`, ins.line);
+    }
+    if (ins.keyword === 'FROM') {
+      const { rest } = parseFlags(ins.args, esc);
+      const words = splitWords(rest, esc);
+      const problems = cur ? cur.problems : globalProblems;
+      const saved = cur;
+      cur = undefined; // FROM sees only global ARGs
+      const image = words[0] ? expand(words[0].raw, ins, problems) : '';
+      cur = saved;
+      let name: string | undefined;
+      if (words.length >= 3 && words[1].raw.toLowerCase() === 'as') name = words[2].raw.toLowerCase();
+      else if (words.length !== 1) {
+        problems.push({ line: ins.line, message: `FROM should be 'FROM <image> [AS <name>]'; got '${clip(ins.text)}'.` });
+      }
+      if (!image) throw new DockerfileError(`${dockerfile}:${ins.line}: FROM has no image. Write 'FROM <image>' (check that the ARG used in it has a default).`, ins.line);
+      const st: Stage = {
+        index: stages.length, name, deps: new Set(), env: new Map(), args: new Map(), workdir: '/',
+        entries: [], external: [], problems: [], pendingExclusions: [],
+      };
+      const base = findStage(image, st.index);
+      if (base && !/^\d+$/.test(image)) {
+        st.deps.add(base.index);
+        st.env = new Map(base.env);
+        st.workdir = base.workdir;
+      } else if (image.toLowerCase() !== 'scratch') {
+        st.external.push({ instruction: clip(ins.text), line: ins.line, source: image });
+      }
+      stages.push(st);
+      cur = st;
+      continue;
+    }
+    if (ins.keyword === 'ARG') {
+      for (const w of splitWords(ins.args, esc)) {
+        const eq = w.raw.indexOf('=');
+        const name = eq < 0 ? w.raw : w.raw.slice(0, eq);
+        let value: string | undefined;
+        if (Object.prototype.hasOwnProperty.call(buildArgs, name)) value = buildArgs[name];
+        else if (eq >= 0) value = expand(w.raw.slice(eq + 1), ins, [], true, false);
+        else if (cur) value = globalArgs.get(name);
+        (cur ? cur.args : globalArgs).set(name, value);
+      }
+      continue;
+    }
+    if (!cur) {
+      throw new DockerfileError(`${dockerfile}:${ins.line}: ${ins.keyword} before the first FROM. Only ARG may come before FROM; add a FROM line first.`, ins.line);
+    }
+    const st = cur;
+    switch (ins.keyword) {
+      case 'ENV': {
+        const words = splitWords(ins.args, esc);
+        if (words.length > 0 && !words[0].raw.includes('=')) {
+          const value = ins.args.slice(words[0].end).trim();
+          st.env.set(words[0].raw, expand(value, ins, [], true, false));
+        } else {
+          for (const w of words) {
+            const eq = w.raw.indexOf('=');
+            if (eq > 0) st.env.set(w.raw.slice(0, eq), expand(w.raw.slice(eq + 1), ins, [], true, false));
+          }
+        }
+        break;
+      }
+      case 'WORKDIR': {
+        const dir = expand(ins.args.trim(), ins, st.problems);
+        st.workdir = posix.resolve(st.workdir, dir || '.');
+        break;
+      }
+      case 'COPY':
+      case 'ADD':
+        copyInstruction(ins, st);
+        break;
+      case 'RUN': {
+        const { flags } = parseFlags(ins.args, esc);
+        for (const [name, value] of flags) if (name === 'mount') mountFlag(expand(value, ins, st.problems), ins, st);
+        break;
+      }
+      default:
+        break; // ONBUILD runs in child builds; CMD, LABEL, ... read no files
+    }
+  }
+
+  function baseVia(ins: RawInstruction, st: Stage): Omit<InputVia, 'destination'> {
+    return { dockerfile, line: ins.line, instruction: clip(ins.text), stage: st.name ?? String(st.index) };
+  }
+
+  function addDependency(ref: string, ins: RawInstruction, st: Stage) {
+    const dep = findStage(ref, st.index);
+    if (dep) st.deps.add(dep.index);
+    else st.external.push({ instruction: clip(ins.text), line: ins.line, source: ref });
+  }
+
+  function addSource(src: string, ins: RawInstruction, st: Stage, o: { dest: string; destIsDir: boolean; parents: boolean; excludes: string[] }) {
+    const clean = cleanContextPath(src);
+    if (clean === null) {
+      st.problems.push({ line: ins.line, message: `'${src}' is outside the build context${context ? ` '${context}'` : ''}; Docker cannot read it, so it is not counted as an input. Move the file into the context or widen the context.` });
+      return;
+    }
+    const segs = parseGlob(clean, { doubleStar: false });
+    if (!segs) {
+      st.problems.push({ line: ins.line, message: `Cannot parse the source pattern '${src}' (unbalanced '[' or trailing '\\'); it is not counted.` });
+      return;
+    }
+    const repoSegs = [...ctxSegs, ...segs];
+    const entry: SourceEntry = {
+      repoSegs,
+      region: compileRegion(repoSegs),
+      exact: compileExact(repoSegs),
+      excludes: [],
+      via: baseVia(ins, st),
+      dest: o.dest,
+      destIsDir: o.destIsDir || !isLiteral(segs),
+      parents: o.parents,
+    };
+    // --exclude patterns are relative to the copied directory; for wildcard sources they also
+    // apply to the matched names themselves (`COPY --exclude=*.txt hom* /dir/`).
+    for (const pattern of o.excludes) {
+      const clean = cleanContextPath(pattern);
+      const z = clean === null ? null : parseGlob(clean, { doubleStar: true });
+      if (!z || z.length === 0) {
+        st.problems.push({ line: ins.line, message: `Ignoring --exclude=${pattern}: not a usable pattern.` });
+        continue;
+      }
+      const bases: Seg[][] = [repoSegs];
+      if (!isLiteral(segs)) bases.push([...ctxSegs, ...litSegs(literalPrefix(segs).join('/'))]);
+      for (const b of bases) {
+        const xs = [...b, ...z];
+        entry.excludes.push(compileRegion(xs));
+        st.pendingExclusions.push({ entry, segs: xs, what: `--exclude=${pattern} (line ${ins.line})` });
+      }
+    }
+    st.entries.push(entry);
+  }
+
+  function resolveDest(dest: string, st: Stage): string {
+    if (dest === '') return '';
+    const slash = dest.endsWith('/');
+    const abs = posix.resolve(st.workdir, dest);
+    return slash && abs !== '/' ? abs + '/' : abs;
+  }
+
+  function copyInstruction(ins: RawInstruction, st: Stage) {
+    const { flags, rest } = parseFlags(ins.args, esc);
+    const flag = (n: string) => flags.filter(([k]) => k === n).map(([, v]) => expand(v, ins, st.problems));
+    const from = flag('from')[0];
+    const parents = flags.some(([k, v]) => k === 'parents' && v !== 'false');
+    const excludes = flag('exclude');
+    let items: string[] | undefined;
+    const trimmed = rest.trim();
+    if (trimmed.startsWith('[')) {
+      try {
+        const arr: unknown = JSON.parse(trimmed);
+        if (Array.isArray(arr) && arr.every((x) => typeof x === 'string')) {
+          items = (arr as string[]).map((x) => expand(x, ins, st.problems, false));
+        }
+      } catch {
+        // Not JSON: Docker then treats it as shell form too.
+      }
+    }
+    let heredocSources = 0;
+    if (!items) {
+      items = [];
+      for (const w of splitWords(trimmed, esc)) {
+        if (ins.heredocs.length > 0 && /^<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?$/.test(w.raw)) {
+          heredocSources++; // inline file content, reads nothing from the context
+          continue;
+        }
+        items.push(expand(w.raw, ins, st.problems));
+      }
+    }
+    if (items.length + heredocSources < 2 || items.length < 1) {
+      st.problems.push({ line: ins.line, message: `${ins.keyword} needs at least one source and a destination ('${clip(ins.text)}'); it is ignored.` });
+      return;
+    }
+    const dest = resolveDest(items[items.length - 1], st);
+    const sources = items.slice(0, -1);
+    if (from !== undefined) {
+      if (from === '') st.problems.push({ line: ins.line, message: `--from is empty; name a stage or an image.` });
+      else addDependency(from, ins, st);
+      return;
+    }
+    for (const src of sources) {
+      if (isRemote(src)) {
+        if (ins.keyword === 'ADD') st.external.push({ instruction: clip(ins.text), line: ins.line, source: src });
+        else st.problems.push({ line: ins.line, message: `COPY cannot fetch '${src}'; use ADD for URLs.` });
+        continue;
+      }
+      if (src === '') {
+        st.problems.push({ line: ins.line, message: `A source of ${ins.keyword} expands to an empty string; it is ignored.` });
+        continue;
+      }
+      addSource(src, ins, st, { dest, destIsDir: dest.endsWith('/') || sources.length + heredocSources > 1, parents, excludes });
+    }
+  }
+
+  function mountFlag(value: string, ins: RawInstruction, st: Stage) {
+    const kv = new Map(parseCsvFlag(value));
+    const type = (kv.get('type') ?? 'bind').toLowerCase();
+    const from = kv.get('from');
+    if (type !== 'bind' && type !== 'cache') return; // secret, ssh, tmpfs: nothing from the context
+    if (from) {
+      addDependency(from, ins, st);
+      return;
+    }
+    if (type === 'cache') return;
+    const source = kv.get('source') ?? kv.get('src') ?? '';
+    const target = kv.get('target') ?? kv.get('dst') ?? kv.get('destination') ?? '';
+    addSource(source || '.', ins, st, { dest: target ? resolveDest(target, st) : '', destIsDir: false, parents: false, excludes: [] });
+  }
+
+  if (stages.length === 0) {
+    throw new DockerfileError(`${dockerfile} has no FROM instruction. Every Dockerfile needs at least one 'FROM <image>'.`);
+  }
+
+  // Stages reachable from the target.
+  let target = stages[stages.length - 1];
+  if (opts.targetStage) {
+    const t = stages.find((s) => s.name === opts.targetStage!.toLowerCase());
+    if (!t) {
+      const names = stages.filter((s) => s.name).map((s) => s.name);
+      throw new DockerfileError(`Target stage '${opts.targetStage}' is not defined in ${dockerfile}. Stages: ${names.length ? names.join(', ') : '(none named)'}. Fix the target in the configuration.`);
+    }
+    target = t;
+  }
+  const reachable = new Set<number>();
+  const stack = [target.index];
+  while (stack.length) {
+    const i = stack.pop()!;
+    if (reachable.has(i)) continue;
+    reachable.add(i);
+    for (const d of stages[i].deps) stack.push(d);
+  }
+  const used = stages.filter((s) => reachable.has(s.index));
+  const entries = used.flatMap((s) => s.entries);
+  const external = used.flatMap((s) => s.external);
+  const problems = [...globalProblems, ...used.flatMap((s) => s.problems)].sort((a, b) => a.line - b.line);
+
+  // Ignore file.
+  const ig = ignore({ ignorecase: false });
+  const ignoreRules: Array<{ negative: boolean; segs: Seg[] | null; text: string }> = [];
+  if (opts.ignoreText) {
+    for (const line of opts.ignoreText.split(/\r?\n/)) {
+      if (line.startsWith('#') || line.trim() === '') continue;
+      ig.add(line);
+      let p = line.trim();
+      const negative = p.startsWith('!');
+      if (negative) p = p.slice(1).trim();
+      if (p === '') continue;
+      p = posix.normalize(p).replace(/\/+$/, '');
+      if (p.length > 1 && p.startsWith('/')) p = p.slice(1);
+      const segs = p.startsWith('../') || p === '..' || p === '/' ? null : parseGlob(p, { doubleStar: true, dockerignoreCompatible: true });
+      ignoreRules.push({ negative, segs: segs && [...ctxSegs, ...segs], text: line.trim() });
+    }
+  }
+
+  const includes = (opts.include ?? []).map((g) => ({ glob: g, segs: parseConfigGlob(g) }));
+  const excludes = (opts.exclude ?? []).map((g) => ({ glob: g, segs: parseConfigGlob(g) }));
+  for (const g of [...includes, ...excludes]) {
+    if (!g.segs) problems.push({ line: 0, message: `Configuration glob '${g.glob}' cannot be parsed; it is ignored.` });
+  }
+  const includeMatchers = includes.filter((g) => g.segs).map((g) => ({ glob: g.glob, m: compileRegion(g.segs!) }));
+  const excludeMatchers = excludes.filter((g) => g.segs).map((g) => compileRegion(g.segs!));
+
+  // Pathspec model.
+  const fixed: Seg[][] = [litSegs(dockerfile), ...(ignoreFile ? [litSegs(ignoreFile)] : [])];
+  const fixedKeeps: Keep[] = fixed.map((segs) => ({ segs, file: true }));
+  const includeSegs = includes.filter((g) => g.segs).map((g) => g.segs!);
+  const positives: Region[] = [...fixed, ...entries.map((e) => e.repoSegs), ...includeSegs].map((segs) => ({ segs }));
+  const exclusions: Exclusion[] = [];
+  const superset: string[] = [];
+  ignoreRules.forEach((r, i) => {
+    if (r.negative) return;
+    if (!r.segs) {
+      superset.push(`ignore pattern '${r.text}' has no git pathspec equivalent`);
+      return;
+    }
+    const later = ignoreRules.slice(i + 1).filter((n) => n.negative);
+    if (later.some((n) => !n.segs)) {
+      superset.push(`ignore pattern '${r.text}' is followed by an exception with no git pathspec equivalent`);
+      return;
+    }
+    const keeps = [...later.map((n) => ({ segs: n.segs! })), ...fixedKeeps, ...includeSegs.map((segs) => ({ segs }))];
+    exclusions.push({ segs: r.segs, keeps, what: `ignore pattern '${r.text}'` });
+  });
+  for (const st of used) {
+    for (const x of st.pendingExclusions) {
+      const keeps = [...fixedKeeps, ...[...includeSegs, ...entries.filter((e) => e !== x.entry).map((e) => e.repoSegs)].map((segs) => ({ segs }))];
+      exclusions.push({ segs: x.segs, keeps, what: x.what });
+    }
+  }
+  for (const g of excludes) if (g.segs) exclusions.push({ segs: g.segs, keeps: fixedKeeps, what: `configured exclude '${g.glob}'` });
+  const model: PathspecModel = { positives, exclusions };
+  const built = buildPathspecs(model);
+
+  const inContext = (p: string) => context === '' || p === context || p.startsWith(context + '/');
+  const ctxLen = context === '' ? 0 : context.length + 1;
+  const special = (instruction: string): InputVia => ({ dockerfile, line: 0, instruction, stage: '', destination: '' });
+
+  const result: ImageInputs = {
+    dockerfile,
+    context,
+    ignoreFile,
+    external,
+    problems: [...problems],
+    pathspecs: built.pathspecs,
+    pathspecsSuperset: [...superset, ...built.superset],
+    affects(path: string): AffectsResult {
+      const p = normRepoPath(path);
+      const via: InputVia[] = [];
+      if (p === dockerfile) via.push(special('(Dockerfile)'));
+      if (ignoreFile !== null && p === ignoreFile) via.push(special('(ignore file)'));
+      if (p !== '' && !excludeMatchers.some((m) => m(p))) {
+        for (const inc of includeMatchers) if (inc.m(p)) via.push(special(`(configured include ${inc.glob})`));
+        if (inContext(p) && p !== context && !ig.ignores(p.slice(ctxLen))) {
+          for (const e of entries) {
+            if (!e.region(p) || e.excludes.some((x) => x(p))) continue;
+            via.push({ ...e.via, destination: destinationOf(e, p, ctxLen) });
+          }
+        }
+      }
+      return { path: p, affects: via.length > 0, via };
+    },
+  };
+  models.set(result, model);
+  return result;
+}
+
+function parseConfigGlob(g: string): Seg[] | null {
+  const clean = normRepoPath(g.trim());
+  if (clean.startsWith('../') || clean === '..') return null;
+  return parseGlob(clean, { doubleStar: true });
+}
+
+/** Leading `--name[=value]` flags (values unexpanded) and the text after them. */
+function parseFlags(args: string, esc: string): { flags: Array<[string, string]>; rest: string } {
+  const flags: Array<[string, string]> = [];
+  let restStart = 0;
+  for (const w of splitWords(args, esc)) {
+    if (!w.raw.startsWith('--')) break;
+    const eq = w.raw.indexOf('=');
+    flags.push(eq < 0 ? [w.raw.slice(2).toLowerCase(), ''] : [w.raw.slice(2, eq).toLowerCase(), w.raw.slice(eq + 1)]);
+    restStart = w.end;
+  }
+  return { flags, rest: args.slice(restStart) };
+}
+
+function destinationOf(e: SourceEntry, p: string, ctxLen: number): string {
+  if (!e.dest) return '';
+  const dir = e.dest.replace(/\/$/, '') || '/';
+  if (e.parents) return posix.join(dir, p.slice(ctxLen));
+  if (e.exact(p)) return e.destIsDir ? posix.join(dir, posix.basename(p)) : e.dest;
+  const rel = p.split('/').slice(e.repoSegs.length).join('/');
+  return posix.join(dir, rel);
+}
+
+// ---------------------------------------------------------------- pathspecs
+
+/** Literal directory that git treats as the common prefix of a positive spec. */
+function gitDirPrefix(segs: Seg[]): string[] {
+  const lit = literalPrefix(segs);
+  return lit.length === segs.length ? lit.slice(0, -1) : lit;
+}
+
+function overlaps(x: Seg[], k: Keep): boolean {
+  if (k.segs.length === 0) return true;
+  if (!isLiteral(k.segs)) return mayOverlap(x, k.segs);
+  const path = literalPath(k.segs);
+  if (compileRegion(x)(path)) return true; // k lies in the excluded region
+  return !k.file && restrictToDir(x, path.split('/')).length > 0; // something below k is excluded
+}
+
+function buildPathspecs(model: PathspecModel): { pathspecs: string[]; superset: string[] } {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  const push = (s: string) => {
+    if (!seen.has(s)) {
+      seen.add(s);
+      out.push(s);
+    }
+  };
+  for (const r of model.positives) for (const s of regionPathspecs(r.segs, false)) push(s);
+
+  // `git ls-files` (2.39) strips the common directory prefix of the positive specs before it
+  // matches wildcard excludes, so `docs/** :(exclude,glob)*/a` excludes everything there.
+  // Rewriting every exclude to start with that prefix avoids it; `git log` is fine either way.
+  let common: string[] | null = null;
+  for (const r of model.positives) {
+    const d = gitDirPrefix(r.segs);
+    if (common === null) common = d;
+    else {
+      let i = 0;
+      while (i < common.length && i < d.length && common[i] === d[i]) i++;
+      common = common.slice(0, i);
+    }
+  }
+  const superset: string[] = [];
+  for (const x of model.exclusions) {
+    const keeps = x.keeps.filter((k) => overlaps(x.segs, k)).map((k) => k.segs);
+    if (keeps.some((k) => k.length === 0)) continue; // kept everywhere (e.g. another `COPY . /`)
+    if (keeps.some((k) => !isLiteral(k))) {
+      superset.push(`${x.what} overlaps a wildcard input, which git pathspecs cannot re-include`);
+      continue;
+    }
+    const pieces = minusLiterals(x.segs, keeps.map((k) => literalPath(k).split('/')));
+    if (!pieces) {
+      superset.push(`${x.what} has too many exceptions to express as pathspecs`);
+      continue;
+    }
+    for (const piece of pieces) {
+      for (const r of restrictToDir(piece, common ?? [])) {
+        for (const s of regionPathspecs(r.length ? r : ['**'], true)) push(s);
+      }
+    }
+  }
+  return { pathspecs: out, superset };
+}
+
+// ---------------------------------------------------------------- helpers for callers
+
+/** Ignore-file candidates in precedence order: `<dockerfile>.dockerignore` next to the Dockerfile, then `<context>/.dockerignore`. Repo-relative. */
+export function ignoreFileCandidates(dockerfile: string, context: string): string[] {
+  const df = normRepoPath(dockerfile);
+  const ctx = normRepoPath(context);
+  return [`${df}.dockerignore`, ctx ? `${ctx}/.dockerignore` : '.dockerignore'];
+}
+
+/**
+ * Inputs of a commit range: the union of the analyses of the Dockerfile at both ends.
+ * affects() is true if either end says so. Pathspecs select the union exactly when an
+ * exclusion is present at both ends or covers no input of the other end; otherwise a superset.
+ */
+export function unionInputs(a: ImageInputs, b: ImageInputs): ImageInputs {
+  const ma = models.get(a);
+  const mb = models.get(b);
+  const superset = [...(a.pathspecsSuperset ?? []), ...(b.pathspecsSuperset ?? [])];
+  let model: PathspecModel | undefined;
+  let pathspecs: string[];
+  if (ma && mb) {
+    const key = (x: Exclusion) => gitGlobBody(x.segs);
+    // An exclusion present at both ends only needs the keeps of both; one present at one end
+    // must also spare everything the other end reads.
+    const merge = (own: PathspecModel, other: PathspecModel): Exclusion[] =>
+      own.exclusions.map((x) => {
+        const twins = other.exclusions.filter((y) => key(y) === key(x));
+        const keeps = twins.length ? twins.flatMap((t) => t.keeps) : other.positives.map((r) => ({ segs: r.segs }));
+        return { segs: x.segs, keeps: [...x.keeps, ...keeps], what: x.what };
+      });
+    model = { positives: [...ma.positives, ...mb.positives], exclusions: [...merge(ma, mb), ...merge(mb, ma)] };
+    const built = buildPathspecs(model);
+    pathspecs = built.pathspecs;
+    superset.push(...built.superset);
+  } else {
+    pathspecs = dedupe([...a.pathspecs, ...b.pathspecs].filter((s) => !/^:\([^)]*exclude/.test(s)), (s) => s);
+    superset.push('inputs not produced by analyzeImageInputs: excludes dropped');
+  }
+  const u: ImageInputs = {
+    dockerfile: a.dockerfile,
+    context: a.context,
+    ignoreFile: a.ignoreFile ?? b.ignoreFile,
+    external: dedupe([...a.external, ...b.external], (e) => `${e.source}\0${e.instruction}`),
+    problems: dedupe([...a.problems, ...b.problems], (p) => `${p.line}\0${p.message}`),
+    pathspecs,
+    pathspecsSuperset: dedupe(superset, (s) => s),
+    affects(path: string): AffectsResult {
+      const ra = a.affects(path);
+      const rb = b.affects(path);
+      const via = dedupe([...ra.via, ...rb.via], (v) => `${v.dockerfile}\0${v.line}\0${v.instruction}\0${v.destination}`);
+      return { path: ra.path, affects: ra.affects || rb.affects, via };
+    },
+  };
+  if (model) models.set(u, model);
+  return u;
+}
+
+function dedupe<T>(items: T[], key: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = key(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Zero-config discovery: Dockerfiles whose name tokens match the image name, best first.
+ * `helix-ubuntu` matches `Dockerfile.ubuntu-helix`, `ubuntu_helix.Dockerfile`, `helix-ubuntu/Dockerfile`.
+ */
+export function dockerfileCandidatesForImage(imageName: string, repoFiles: string[]): string[] {
+  const repo = imageName.replace(/@.*$/, '').split('/').pop() ?? '';
+  const name = repo.replace(/:[^:]*$/, '').toLowerCase();
+  const tokens = (s: string) => s.toLowerCase().split(/[-_.]+/).filter(Boolean);
+  const want = tokens(name).sort().join(' ');
+  if (!want) return [];
+  const scored: Array<{ path: string; score: number }> = [];
+  for (const path of repoFiles) {
+    const base = posix.basename(path);
+    let label: string | undefined;
+    let kind = 0;
+    const m1 = /^dockerfile[.-](.+)$/i.exec(base);
+    const m2 = /^(.+)\.dockerfile$/i.exec(base);
+    if (m1) label = m1[1];
+    else if (m2) label = m2[1];
+    else if (/^dockerfile$/i.test(base)) {
+      label = posix.basename(posix.dirname(path));
+      kind = 1; // named after its directory: weaker
+      if (label === '.' || label === '') continue;
+    } else continue;
+    const lower = label.toLowerCase();
+    let score: number;
+    if (lower === name) score = 100;
+    else if (tokens(lower).sort().join(' ') === want) score = 90;
+    else continue;
+    score -= kind * 20;
+    scored.push({ path, score: score - path.split('/').length * 0.01 });
+  }
+  return scored.sort((x, y) => y.score - x.score || x.path.localeCompare(y.path)).map((s) => s.path);
+}
+

@@ -1,0 +1,199 @@
+// The drift model: a pure function from observed facts (HEAD, the newest built image, the
+// running containers, and git's answers about the ranges between them) to one snapshot.
+import type { CommitSummary, ContainerInfo, ImageInfo, LabelRevision } from '../types';
+
+export type DriftState =
+  | 'in-sync'
+  | 'drift-irrelevant'
+  | 'drift'
+  | 'uncommitted'
+  | 'diverged'
+  | 'unknown-revision'
+  | 'unlabeled'
+  | 'no-image'
+  | 'no-container'
+  | 'docker-unreachable';
+
+/** What git said about one revision read from a label, relative to HEAD. */
+export interface RevisionFacts {
+  /** Full SHA when known locally. */
+  sha: string | null;
+  label: LabelRevision;
+  /** Commits in rev..HEAD (not in the image). */
+  ahead: number;
+  /** Commits in HEAD..rev (in the image, not in HEAD): non-zero means diverged. */
+  behind: number;
+  /** Relevant commits in rev..HEAD: count, newest few with files, and the oldest one's date. */
+  relevantCount: number;
+  relevant: CommitSummary[];
+  oldestRelevantDate: string | null;
+}
+
+export interface DriftInputs {
+  now: Date;
+  target: { name: string; image: string; dockerfile: string | null };
+  head: { sha: string; branch: string | null; detached: boolean };
+  /** Uncommitted changes to image inputs. */
+  uncommitted: string[];
+  docker: { reachable: true } | { reachable: false; reason: string; hint: string };
+  /** Newest image of the target, or null. */
+  built: ImageInfo | null;
+  builtFacts: RevisionFacts | null;
+  running: ContainerInfo[];
+  /** Facts for each running container, same order. */
+  runningFacts: RevisionFacts[];
+  shallow: boolean;
+  partial: boolean;
+}
+
+export interface RevisionView {
+  revision: string | null;
+  dirty: boolean;
+  /** The label's raw value, when present. */
+  label: string | null;
+  labelState: 'labeled' | 'unlabeled' | 'garbage' | 'unknown';
+}
+
+export interface DriftSnapshot {
+  state: DriftState;
+  /** One line for people: what is going on. */
+  summary: string;
+  /** What to do next, when something needs doing. */
+  hint: string | null;
+  target: { name: string; image: string; dockerfile: string | null };
+  head: { sha: string; branch: string | null; detached: boolean; dirty: boolean };
+  uncommitted: string[];
+  built: (RevisionView & { imageId: string; tags: string[]; created: string }) | null;
+  running: (RevisionView & { containerId: string; name: string; imageId: string; started: string })[];
+  /** HEAD versus what runs (or, with no container, what was built). */
+  undeployed: {
+    against: 'running' | 'built' | null;
+    total: number;
+    relevantCount: number;
+    relevant: CommitSummary[];
+    oldestRelevantDate: string | null;
+    oldestRelevantAgeSeconds: number | null;
+    /** Commits in the deployed revision that HEAD lacks (diverged history). */
+    behind: number;
+  };
+  /** HEAD versus the newest built image. */
+  unbuilt: { total: number; relevantCount: number } | null;
+  docker: { reachable: boolean; reason: string | null };
+}
+
+function view(label: LabelRevision, facts: RevisionFacts | null): RevisionView {
+  if (label.kind === 'none') return { revision: null, dirty: false, label: null, labelState: 'unlabeled' };
+  if (label.kind === 'garbage') return { revision: null, dirty: false, label: label.raw, labelState: 'garbage' };
+  return {
+    revision: facts?.sha ?? label.sha,
+    dirty: label.dirty,
+    label: label.raw,
+    labelState: facts?.sha ? 'labeled' : 'unknown',
+  };
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+export function computeDrift(i: DriftInputs): DriftSnapshot {
+  const built = i.built
+    ? { ...view(i.built.revision, i.builtFacts), imageId: i.built.id, tags: i.built.tags, created: i.built.created }
+    : null;
+  const running = i.running.map((c, k) => ({
+    ...view(c.revision, i.runningFacts[k] ?? null),
+    containerId: c.id,
+    name: c.name,
+    imageId: c.imageId,
+    started: c.started,
+  }));
+  // The deployed reference is the most recently started running container; with none, the build.
+  let refIdx = -1;
+  for (let k = 0; k < i.running.length; k++) {
+    if (refIdx < 0 || i.running[k].started > i.running[refIdx].started) refIdx = k;
+  }
+  const refFacts = refIdx >= 0 ? (i.runningFacts[refIdx] ?? null) : i.builtFacts;
+  const refLabel = refIdx >= 0 ? i.running[refIdx].revision : (i.built?.revision ?? { kind: 'none' as const });
+  const against = refIdx >= 0 ? 'running' : i.built ? 'built' : null;
+  const usable = refFacts && refFacts.sha ? refFacts : null;
+  const oldest = usable?.oldestRelevantDate ?? null;
+  const undeployed = {
+    against: against as 'running' | 'built' | null,
+    total: usable?.ahead ?? 0,
+    relevantCount: usable?.relevantCount ?? 0,
+    relevant: usable?.relevant ?? [],
+    oldestRelevantDate: oldest,
+    oldestRelevantAgeSeconds: oldest ? Math.max(0, Math.round((i.now.getTime() - Date.parse(oldest)) / 1000)) : null,
+    behind: usable?.behind ?? 0,
+  };
+  const unbuilt = i.builtFacts?.sha ? { total: i.builtFacts.ahead, relevantCount: i.builtFacts.relevantCount } : null;
+
+  const base = {
+    target: i.target,
+    head: { ...i.head, dirty: i.uncommitted.length > 0 },
+    uncommitted: i.uncommitted,
+    built,
+    running,
+    undeployed,
+    unbuilt,
+    docker: { reachable: i.docker.reachable, reason: i.docker.reachable ? null : i.docker.reason },
+  };
+  const out = (state: DriftState, summary: string, hint: string | null): DriftSnapshot => ({ state, summary, hint, ...base });
+  const img = i.target.image;
+
+  if (!i.docker.reachable) return out('docker-unreachable', `Docker unreachable: ${i.docker.reason}`, i.docker.hint);
+  if (!i.built && i.running.length === 0) {
+    return out('no-image', `No local image matches ${img}.`, `Build it (e.g. docker build -t ${img} …) or check the target's "image" in .provenance.json.`);
+  }
+  const what = against === 'running' ? `running container ${i.running[refIdx].name}` : `newest image ${built?.tags[0] ?? built?.imageId.slice(7, 19)}`;
+  if (refLabel.kind === 'none') {
+    return out(
+      'unlabeled',
+      `The ${what} has no revision label, so what it contains is unknown.`,
+      'Label images when you build them: docker build --label org.opencontainers.image.revision=$(git rev-parse HEAD) …, or set BUILDX_GIT_LABELS=full with buildx.',
+    );
+  }
+  if (refLabel.kind === 'garbage') {
+    return out(
+      'unlabeled',
+      `The ${what} has a revision label that is not a git commit (${refLabel.label}=${JSON.stringify(refLabel.raw.slice(0, 80))}): ${refLabel.reason}`,
+      `Fix the build so ${refLabel.label} holds the commit SHA: --label ${refLabel.label}=$(git rev-parse HEAD).`,
+    );
+  }
+  if (!usable) {
+    const hint = i.shallow
+      ? `This is a shallow clone. Fetch more history: git fetch --unshallow (or git fetch origin ${refLabel.sha}).`
+      : `Fetch it: git fetch --all (or git fetch origin ${refLabel.sha}). It may come from a branch or fork you do not have.`;
+    return out('unknown-revision', `The ${what} was built from ${short(refLabel.sha)}, which is not in this clone.`, hint);
+  }
+  if (usable.behind > 0) {
+    return out(
+      'diverged',
+      `The ${what} was built from ${short(usable.sha!)}, which is not an ancestor of HEAD: ${usable.behind} commit(s) only in the image, ${usable.ahead} only in HEAD (${usable.relevantCount} touch image inputs).`,
+      'It was built from another branch or rewritten history. Rebuild from HEAD to deploy what you have.',
+    );
+  }
+  if (against === 'built') {
+    const extra = usable.relevantCount > 0 ? ` ${usable.relevantCount} commit(s) since the build change files baked into ${img}.` : '';
+    return out('no-container', `No running container uses ${img}.${extra}`, `Start one from the newest image to run what was built.`);
+  }
+  if (usable.relevantCount > 0) {
+    const n = usable.relevantCount;
+    return out(
+      'drift',
+      `${n} undeployed commit${n === 1 ? '' : 's'} change${n === 1 ? 's' : ''} files baked into ${img} (${usable.ahead} commit(s) behind HEAD).`,
+      'Build + smoke test, then run the new image.',
+    );
+  }
+  if (i.uncommitted.length > 0) {
+    return out(
+      'uncommitted',
+      `${i.uncommitted.length} uncommitted change(s) to files baked into ${img}.`,
+      'Commit them, then build + smoke test.',
+    );
+  }
+  if (usable.ahead > 0) {
+    return out('drift-irrelevant', `${usable.ahead} commit(s) behind HEAD, none touching files baked into ${img}.`, null);
+  }
+  return out('in-sync', `The running ${img} is built from HEAD (${short(i.head.sha)}).`, null);
+}

@@ -1,0 +1,324 @@
+// `status`: committed → built → running for one target. Independent git and docker calls
+// overlap; nothing is asked twice.
+import type { TargetConfig } from '../config';
+import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
+import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
+import { catFileBatch, commitsWithFiles, countSides, rangeParents, walkRange, worktreeChanges, type CatFileResult, type RepoInfo } from '../git/queries';
+import { unionInputs, type ImageInputs } from '../inputs/imageInputs';
+import type { DockerState, LabelRevision } from '../types';
+import {
+  analyze,
+  dockerfileSpecs,
+  HeadFiles,
+  inputsCacheKey,
+  pickDockerfileAt,
+  readInputsCache,
+  sameBlobs,
+  worktreeDockerfile,
+  writeInputsCache,
+} from './targetInputs';
+import { dockerStateFor, ProvenanceError, requireHead, resolveDockerfile, type Workspace } from './workspace';
+
+/** How many of the newest relevant commits a status carries with their files. */
+export const STATUS_RELEVANT_LIMIT = 20;
+
+
+export interface StatusOptions {
+  signal?: AbortSignal;
+  now?: Date;
+  /** Docker state already read (e.g. by the extension's event-driven cache). */
+  docker?: DockerState;
+  /**
+   * Untrusted workspace: skip work-tree queries (git status may run hooks or filters that the
+   * repository configures), so uncommitted changes are not reported.
+   */
+  restricted?: boolean;
+}
+
+export interface TargetStatus {
+  snapshot: DriftSnapshot;
+  /** Inputs of the Dockerfile as in the work tree (united with HEAD's). */
+  inputs: ImageInputs;
+  /** Revisions the snapshot compared against, resolved to full SHAs. */
+  revisions: string[];
+}
+
+export async function computeStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<DriftSnapshot> {
+  return (await computeTargetStatus(ws, target, opts)).snapshot;
+}
+
+export async function computeTargetStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<TargetStatus> {
+  const { repo } = ws;
+  const signal = opts.signal;
+  const cache = readStatusCache(repo, target);
+  const headP = requireHead(repo, signal);
+  headP.catch(() => undefined);
+
+  // Facts per revision are computed once. While Docker answers, the revisions it answered last
+  // time are already being walked: the deployed revision rarely changes between two looks.
+  const factsByRev = new Map<string, Promise<RevisionFacts>>();
+  const mids = new Map<string, string>();
+  /** Per label revision: the pathspec-cache key its walk used (a hint for the next status). */
+  const keys = new Map<string, string>();
+  const walkStarted: Promise<void>[] = [];
+  let headFilesP: Promise<HeadFiles> | undefined;
+  let uncommittedP: Promise<{ path: string }[]> | undefined;
+  let headBatchP: Promise<CatFileResult[]> | undefined;
+  const headBatch = (dockerfile: string, headSha: string) => (headBatchP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal));
+  // The Dockerfile and ignore file at HEAD and in the work tree; analysed only when asked.
+  const headFiles = (dockerfile: string, headSha: string) =>
+    (headFilesP ??= headBatch(dockerfile, headSha).then((res) => {
+      const headAt = pickDockerfileAt(target, dockerfile, res);
+      const wtAt = worktreeDockerfile(repo, target, dockerfile);
+      if (!headAt && !wtAt) {
+        throw new ProvenanceError(
+          `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
+          'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
+          'no-dockerfile',
+        );
+      }
+      return new HeadFiles(target, dockerfile, headAt, wtAt, res.map((r) => r?.oid ?? '-'));
+    }));
+  /** The files whose work-tree inputs the uncommitted check vouched for (analysed or cached). */
+  let checkedFiles: HeadFiles | undefined;
+  const uncommittedFor = (dockerfile: string, headSha: string) =>
+    (uncommittedP ??= opts.restricted
+      ? Promise.resolve([])
+      : headFiles(dockerfile, headSha).then((f) => {
+          // Cached by content: an unchanged Dockerfile needs no analysis to list its inputs.
+          const key = inputsCacheKey(target, dockerfile, ['worktree', ...f.headIds, f.worktreeId]);
+          let pathspecs = readInputsCache(repo, key);
+          if (!pathspecs) {
+            pathspecs = f.worktreeInputs().pathspecs;
+            writeInputsCache(repo, key, pathspecs);
+          }
+          checkedFiles = f;
+          return worktreeChanges(repo.root, pathspecs, signal);
+        }));
+  const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, walkSignal = signal) => {
+    let p = factsByRev.get(label.sha);
+    if (!p) {
+      let started!: () => void;
+      walkStarted.push(new Promise<void>((resolve) => (started = resolve)));
+      p = (async () => {
+        try {
+          const batchesP = Promise.all([
+            catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], walkSignal),
+            headBatch(dockerfile, headSha),
+          ]);
+          // The range's shape does not depend on the Dockerfile: list it beside cat-file.
+          const parentsP = rangeParents(repo.root, { from: label.sha, to: headSha }, walkSignal);
+          parentsP.catch(() => undefined);
+          const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal) =>
+            revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal2, parentsP, {
+              midHint: cache?.mids?.[oid],
+              // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
+              onWalking: started,
+              onMid: (mid) => mids.set(oid, mid),
+            });
+          // Walked last time with these pathspecs: walk again at once, while cat-file says
+          // whether the Dockerfile (at both ends) is still the one they came from.
+          const lastKey = cache?.keys?.[label.sha];
+          const guessed = lastKey && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(label.sha) ? readInputsCache(repo, lastKey) : null;
+          let early: { ctl: AbortController; facts: Promise<RevisionFacts> } | undefined;
+          if (guessed) {
+            const ctl = new AbortController();
+            walkSignal?.addEventListener('abort', () => ctl.abort(), { once: true });
+            early = { ctl, facts: walk(label.sha, guessed, ctl.signal) };
+            early.facts.catch(() => undefined);
+          }
+          const [batch, atHead] = await batchesP;
+          if (!batch[0]) {
+            early?.ctl.abort();
+            return unknownFacts(label);
+          }
+          // Same blobs at both ends as last time: the cached pathspecs, no analysis before the walk.
+          const key = atHead[0] && batch[1] ? inputsCacheKey(target, dockerfile, [...atHead, ...batch.slice(1)].map((r) => r?.oid ?? '-')) : null;
+          if (key) keys.set(label.sha, key);
+          if (early && key === lastKey && batch[0].oid === label.sha) return await early.facts;
+          early?.ctl.abort();
+          let pathspecs = key ? readInputsCache(repo, key) : null;
+          if (!pathspecs) {
+            const base = (await headFiles(dockerfile, headSha)).headInputs();
+            const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
+            // The same blobs as at HEAD (the usual case) give HEAD's inputs: no second analysis.
+            pathspecs = (at && !sameBlobs(atHead, batch.slice(1)) ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
+            if (key) writeInputsCache(repo, key, pathspecs);
+          }
+          return await walk(batch[0].oid, pathspecs, walkSignal);
+        } finally {
+          started();
+        }
+      })();
+      p.catch(() => undefined);
+      factsByRev.set(label.sha, p);
+    }
+    return p;
+  };
+
+  const speculative = new Map<string, AbortController>();
+  // The Dockerfile is known before Docker answers when it is configured (or was found last time).
+  const specDockerfile = target.dockerfile ?? cache?.dockerfile;
+  let dockerP: Promise<DockerState>;
+  if (opts.docker) {
+    dockerP = Promise.resolve(opts.docker);
+  } else if (specDockerfile) {
+    // Spawn the speculative walks first: the Docker client loads synchronously. Without hints
+    // (a first run), the work-tree check and HEAD's analysis still overlap Docker's answer.
+    dockerP = headP
+      .then((head) => {
+        for (const rev of cache?.revs ?? []) {
+          const ctl = new AbortController();
+          signal?.addEventListener('abort', () => ctl.abort(), { once: true });
+          speculative.set(rev, ctl);
+          void factsFor(specDockerfile, head.sha, speculativeLabel(rev), ctl.signal);
+        }
+        const walking = Promise.all(walkStarted);
+        // After the walks have started: its analysis runs in this thread and would delay them.
+        void walking.then(() => uncommittedFor(specDockerfile, head.sha)).catch(() => undefined);
+        return walking;
+      })
+      .catch(() => undefined)
+      .then(() => dockerStateFor(target, signal));
+  } else {
+    dockerP = dockerStateFor(target, signal);
+  }
+  const [head, docker] = await Promise.all([headP, dockerP]);
+  const images = docker.reachable ? docker.images : [];
+  const dockerfile = await resolveDockerfile(repo, target, docker.reachable ? images : null, signal);
+  const built = images[0] ?? null;
+  const containers = docker.reachable ? docker.containers.filter((c) => c.state === 'running') : [];
+  const labels = new Map<string, LabelRevision & { kind: 'sha' }>();
+  for (const r of [built?.revision, ...containers.map((c) => c.revision)]) if (r && r.kind === 'sha') labels.set(r.sha, r);
+  // Guessed wrong: stop the walks nobody needs.
+  const wrongDockerfile = specDockerfile !== undefined && specDockerfile !== dockerfile;
+  for (const [rev, ctl] of speculative) {
+    if (wrongDockerfile || !labels.has(rev)) {
+      ctl.abort();
+      factsByRev.delete(rev);
+    }
+  }
+  if (wrongDockerfile) {
+    headFilesP = undefined;
+    headBatchP = undefined;
+    uncommittedP = undefined;
+  }
+
+  const files = await headFiles(dockerfile, head.sha);
+  const revs = [...labels.keys()];
+  const [uncommitted, ...facts] = await Promise.all([
+    uncommittedFor(dockerfile, head.sha),
+    ...revs.map((r) => factsFor(dockerfile, head.sha, labels.get(r)!).then((f) => ({ ...f, label: labels.get(r)! }))),
+  ]);
+  const factOf = (rev: LabelRevision): RevisionFacts | null => (rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null);
+  if (docker.reachable) {
+    const pick = (m: Map<string, string>) => Object.fromEntries(revs.flatMap((r) => (m.has(r) ? [[r, m.get(r)!]] : [])));
+    writeStatusCache(repo, target, { dockerfile, revs, mids: pick(mids), keys: pick(keys) });
+  }
+
+  const snapshot = computeDrift({
+    now: opts.now ?? new Date(),
+    target: { name: target.name, image: target.image, dockerfile },
+    head: { sha: head.sha, branch: head.branch, detached: head.detached },
+    uncommitted: uncommitted.map((c) => c.path),
+    docker: docker.reachable ? { reachable: true } : { reachable: false, reason: docker.reason, hint: docker.hint },
+    built,
+    builtFacts: built ? factOf(built.revision) : null,
+    running: containers,
+    runningFacts: containers.map((c) => factOf(c.revision) ?? unknownFacts(c.revision)),
+    shallow: repo.shallow,
+    partial: repo.partial,
+  });
+  // A Dockerfile the work-tree check did not vouch for is analysed now, so its errors surface here.
+  if (checkedFiles !== files) files.worktreeInputs();
+  return {
+    snapshot,
+    revisions: facts.filter((f) => f.sha).map((f) => f.sha!),
+    get inputs() {
+      return files.worktreeInputs();
+    },
+  };
+}
+
+function speculativeLabel(sha: string): LabelRevision & { kind: 'sha' } {
+  return { kind: 'sha', label: '(cached)', raw: sha, sha, dirty: false, short: sha.length < 40 };
+}
+
+interface StatusCacheEntry {
+  dockerfile: string;
+  revs: string[];
+  /** Per revision: where the walk of rev..HEAD split the range last time. */
+  mids?: Record<string, string>;
+  /** Per revision: the inputs-cache key of the pathspecs its walk used last time. */
+  keys?: Record<string, string>;
+}
+
+const STATUS_CACHE = 'status-cache.json';
+
+function isStatusCacheEntry(e: unknown): e is StatusCacheEntry {
+  const x = e as StatusCacheEntry | null;
+  const sha = (r: unknown) => typeof r === 'string' && /^[0-9a-f]{7,64}$/.test(r);
+  return (
+    !!x &&
+    typeof x.dockerfile === 'string' &&
+    Array.isArray(x.revs) &&
+    x.revs.every(sha) &&
+    (x.mids === undefined || (typeof x.mids === 'object' && x.mids !== null && Object.values(x.mids).every(sha))) &&
+    (x.keys === undefined || (typeof x.keys === 'object' && x.keys !== null && Object.values(x.keys).every((k) => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k))))
+  );
+}
+
+/** The revisions the last status of this target compared against (a hint, never trusted as fact). */
+function readStatusCache(repo: RepoInfo, target: TargetConfig): StatusCacheEntry | null {
+  const e = readCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, isStatusCacheEntry);
+  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4), mids: e.mids, keys: e.keys } : null;
+}
+
+function writeStatusCache(repo: RepoInfo, target: TargetConfig, entry: StatusCacheEntry): void {
+  writeCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, entry);
+}
+
+function unknownFacts(label: LabelRevision): RevisionFacts {
+  return { sha: null, label, ahead: 0, behind: 0, relevantCount: 0, relevant: [], oldestRelevantDate: null };
+}
+
+async function revisionFacts(
+  repo: RepoInfo,
+  sha: string,
+  headSha: string,
+  pathspecs: string[],
+  label: LabelRevision,
+  signal: AbortSignal | undefined,
+  /** `git rev-list --parents sha..headSha`, already started. */
+  parentsP: Promise<string[]>,
+  walk: { midHint?: string; onWalking?: () => void; onMid?: (mid: string) => void } = {},
+): Promise<RevisionFacts> {
+  // A range walk costs the same with or without --max-count (git limits the whole range before
+  // printing), so walk once without files, then ask for the newest few commits' files alone.
+  // With a hinted middle the walks start at once and the listing only checks the hint.
+  // A linear range whose oldest commit's parent is `sha` proves it an ancestor of HEAD: nothing
+  // is only in the image, and the range's length is the count. Otherwise git counts both sides.
+  const sidesP = parentsP.then((lines) => {
+    const oldest = lines[lines.length - 1]?.split(' ') ?? [];
+    const chain = lines.length > 0 && oldest.length === 2 && oldest[1] === sha && lines.every((l) => l.split(' ').length === 2);
+    return chain ? { ahead: lines.length, behind: 0 } : countSides(repo.root, sha, headSha, signal);
+  });
+  const walkOpts = { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking, filesOfNewest: STATUS_RELEVANT_LIMIT };
+  const [sides, { commits: all, mid, newestWithFiles }] = await Promise.all([
+    sidesP,
+    walkRange(repo.root, { from: sha, to: headSha }, pathspecs, walkOpts, parentsP),
+  ]);
+  if (mid) walk.onMid?.(mid);
+  const head = all.slice(0, STATUS_RELEVANT_LIMIT);
+  // The walk may have listed their files already; otherwise git is asked for these few.
+  const newest = newestWithFiles >= head.length ? head : await commitsWithFiles(repo.root, head.map((c) => c.sha), pathspecs, signal);
+  return {
+    sha,
+    label,
+    ahead: sides.ahead,
+    behind: sides.behind,
+    relevantCount: all.length,
+    relevant: newest,
+    oldestRelevantDate: all.length ? all[all.length - 1].date : null,
+  };
+}

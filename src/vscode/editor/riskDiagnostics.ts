@@ -1,0 +1,227 @@
+// Risky-pattern diagnostics in files baked into an image (Problems panel). Open documents are
+// scanned on open, save and (debounced) change: pure regex, no git. Input files that are not
+// open are listed once per HEAD/inputs change (one `git ls-files`) and read from disk.
+// Read-only, so it runs in Restricted Mode, where only user-level rules apply.
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isAbortError } from '../../core/git/exec';
+import { filesMatching } from '../../core/git/historyQueries';
+import { clean } from '../../core/humanize';
+import { resolveRiskRules, scanForRisks, type RiskFinding, type RiskRule, type RiskSeverity } from '../../core/rules/riskRules';
+import type { ProvenanceModel } from '../provenanceModel';
+
+export const DIAGNOSTIC_SOURCE = 'Build Provenance';
+const SETTING = 'buildProvenance.riskRules';
+const CHANGE_DEBOUNCE_MS = 300;
+const MAX_FILES = 2000;
+const MAX_BYTES = 1024 * 1024;
+
+const SEVERITY: Record<RiskSeverity, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  information: vscode.DiagnosticSeverity.Information,
+  hint: vscode.DiagnosticSeverity.Hint,
+};
+
+export class RiskDiagnostics implements vscode.Disposable {
+  readonly collection = vscode.languages.createDiagnosticCollection('buildProvenance.risks');
+  private readonly _onDidUpdate = new vscode.EventEmitter<vscode.Uri>();
+  /** Fires after the diagnostics of a file were (re)computed. */
+  readonly onDidUpdate = this._onDidUpdate.event;
+  private readonly disposables: vscode.Disposable[] = [this.collection, this._onDidUpdate];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private rules: RiskRule[] = [];
+  private lastWarnings = '';
+  /** Files found by the workspace listing (not open), by URI string. */
+  private listed = new Set<string>();
+  private listingKey = '';
+  private listing: AbortController | undefined;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly model: ProvenanceModel,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.scanDocument(d)),
+      vscode.workspace.onDidSaveTextDocument((d) => this.scanDocument(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.scheduleScan(e.document)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.onClosed(d)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SETTING)) this.reloadRules();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.reloadRules()),
+      model.onDidChange(() => this.rescanAll(false)),
+    );
+    // Compiling the rules and scanning the open files wait until activate() has returned; a
+    // file opened before then is scanned by this first pass.
+    setImmediate(() => {
+      this.loadRules();
+      this.rescanAll(false);
+    });
+  }
+
+  /** Current rules (built-in plus the setting). */
+  get activeRules(): readonly RiskRule[] {
+    return this.rules;
+  }
+
+  /** Resolves when scans started so far are done (for tests). */
+  idle(): Promise<void> {
+    return this.pending;
+  }
+
+  /** Diagnostics of one file as last computed. */
+  diagnosticsFor(uri: vscode.Uri): readonly vscode.Diagnostic[] {
+    return this.collection.get(uri) ?? [];
+  }
+
+  private reloadRules(): void {
+    this.loadRules();
+    this.rescanAll(true);
+  }
+
+  private loadRules(): void {
+    const cfg = vscode.workspace.getConfiguration();
+    // In Restricted Mode the workspace's own rules (regexes it chose) are not used.
+    const setting = vscode.workspace.isTrusted ? cfg.get<unknown>(SETTING) : cfg.inspect<unknown>(SETTING)?.globalValue;
+    const { rules, warnings } = resolveRiskRules(setting);
+    this.rules = rules;
+    const text = warnings.join('\n');
+    if (text && text !== this.lastWarnings) for (const w of warnings) this.log.warn(w);
+    this.lastWarnings = text;
+  }
+
+  private scheduleScan(doc: vscode.TextDocument): void {
+    if (doc.uri.scheme !== 'file') return; // output channels change all the time
+    const key = doc.uri.toString();
+    clearTimeout(this.timers.get(key));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        this.scanDocument(doc);
+      }, CHANGE_DEBOUNCE_MS),
+    );
+  }
+
+  private onClosed(doc: vscode.TextDocument): void {
+    clearTimeout(this.timers.get(doc.uri.toString()));
+    this.timers.delete(doc.uri.toString());
+    // A listed input keeps its diagnostics (from disk); others leave the Problems panel.
+    if (this.listed.has(doc.uri.toString())) this.track(this.scanFile(doc.uri));
+    else this.collection.delete(doc.uri);
+  }
+
+  private scanDocument(doc: vscode.TextDocument): void {
+    try {
+      this.apply(doc.uri, doc.getText());
+    } catch (err) {
+      this.log.error(`Risk diagnostics for ${doc.uri.fsPath}: ${String(err)}`);
+    }
+  }
+
+  /** Sets (or clears) the diagnostics of a file from its text. */
+  private apply(uri: vscode.Uri, text: string): void {
+    const where = this.inputsOf(uri);
+    if (!where) {
+      if (this.collection.has(uri)) this.collection.delete(uri);
+      return;
+    }
+    const findings = scanForRisks(text, where.rel, this.rules, {
+      image: where.images,
+      onRuleError: (rule, err) => this.log.error(`Risk rule "${rule.id}" failed on ${where.rel}: ${String(err)}`),
+    });
+    this.collection.set(uri, findings.map((f) => this.toDiagnostic(f, where.related)));
+    this._onDidUpdate.fire(uri);
+  }
+
+  private inputsOf(uri: vscode.Uri): { rel: string; images: string; related: vscode.DiagnosticRelatedInformation[] } | undefined {
+    const hits = this.model.inputsOf(uri);
+    if (hits.length === 0) return undefined;
+    const root = hits[0].state.repo.root;
+    const rel = path.relative(root, uri.fsPath).split(path.sep).join('/');
+    const images = [...new Set(hits.map((h) => clean(h.state.target.image || h.state.target.name)))].join(', ');
+    const related: vscode.DiagnosticRelatedInformation[] = [];
+    for (const h of hits) {
+      for (const via of h.result.via) {
+        if (via.line <= 0 || related.length >= 3) continue;
+        const df = vscode.Uri.file(path.join(h.state.repo.root, via.dockerfile));
+        const dest = via.destination ? ` → ${clean(via.destination)}` : '';
+        related.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(df, new vscode.Position(via.line - 1, 0)), `Baked into ${clean(h.state.target.image)} here${dest}`));
+      }
+    }
+    return { rel, images, related };
+  }
+
+  private toDiagnostic(f: RiskFinding, related: vscode.DiagnosticRelatedInformation[]): vscode.Diagnostic {
+    const d = new vscode.Diagnostic(new vscode.Range(f.line, f.column, f.endLine, f.endColumn), f.message, SEVERITY[f.severity]);
+    d.source = DIAGNOSTIC_SOURCE;
+    d.code = f.ruleId;
+    if (related.length) d.relatedInformation = related;
+    return d;
+  }
+
+  /** Open documents now; input files on disk when HEAD or the inputs changed (or `force`). */
+  private rescanAll(force: boolean): void {
+    for (const doc of vscode.workspace.textDocuments) this.scanDocument(doc);
+    const targets = this.model.targets.filter((s) => s.status);
+    const key = targets.map((s) => `${s.repo.root}|${s.status!.snapshot.head.sha}|${s.status!.inputs.pathspecs.join('\0')}`).join('\n');
+    if (!force && key === this.listingKey) return;
+    this.listingKey = key;
+    this.listing?.abort();
+    const ctl = new AbortController();
+    this.listing = ctl;
+    this.track(this.scanWorkspace(ctl.signal));
+  }
+
+  private async scanWorkspace(signal: AbortSignal): Promise<void> {
+    const found = new Set<string>();
+    const byRepo = new Map<string, string[]>();
+    for (const s of this.model.targets) {
+      if (!s.status) continue;
+      byRepo.set(s.repo.root, [...(byRepo.get(s.repo.root) ?? []), ...s.status.inputs.pathspecs]);
+    }
+    for (const [root, specs] of byRepo) {
+      const files = await filesMatching(root, [...new Set(specs)], { limit: MAX_FILES, signal });
+      for (const f of files) found.add(vscode.Uri.file(path.join(root, f)).toString());
+    }
+    if (signal.aborted) return;
+    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
+    for (const old of this.listed) {
+      if (!found.has(old) && !open.has(old)) this.collection.delete(vscode.Uri.parse(old));
+    }
+    this.listed = found;
+    for (const u of found) {
+      if (signal.aborted) return;
+      if (!open.has(u)) await this.scanFile(vscode.Uri.parse(u));
+    }
+  }
+
+  private async scanFile(uri: vscode.Uri): Promise<void> {
+    try {
+      const st = await stat(uri.fsPath);
+      if (!st.isFile() || st.size > MAX_BYTES) return;
+      const text = await readFile(uri.fsPath, 'utf8');
+      if (text.includes('\0')) return; // binary
+      this.apply(uri, text);
+    } catch {
+      this.collection.delete(uri); // deleted or unreadable: nothing to say about it
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    const guarded = p.catch((err: unknown) => {
+      if (!isAbortError(err)) this.log.error(`Risk diagnostics: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    });
+    this.pending = Promise.all([this.pending, guarded]).then(() => undefined);
+  }
+
+  dispose(): void {
+    this.listing?.abort();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}
