@@ -1,6 +1,7 @@
 // `provenance history | contains | suspects | mark | timeline`: image archaeology over the core's
 // image history (src/core/archaeology/imageHistory.ts), rendered for the terminal or as JSON.
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readHistory } from '../core/build/engine';
@@ -98,19 +99,42 @@ export async function markCommand(c: CommandContext, ref: string, verdict: strin
   return 0;
 }
 
+/** `file` if it can be written as an output file: its folder exists and it is not a folder itself. */
+function writableFile(file: string, flag: string): string {
+  const problem = (() => {
+    try {
+      if (statSync(file).isDirectory()) return 'it is a folder';
+    } catch {
+      /* a new file: its folder must exist */
+    }
+    try {
+      if (!statSync(path.dirname(file)).isDirectory()) return `${path.dirname(file)} is not a folder`;
+    } catch {
+      return `the folder ${path.dirname(file)} does not exist`;
+    }
+    return null;
+  })();
+  if (problem) throw new ProvenanceError(`Cannot write ${flag} ${file}: ${problem}.`, `Give ${flag} a file path in an existing folder, e.g. ${flag} timeline.html.`, 'usage');
+  return file;
+}
+
 export async function timelineCommand(c: CommandContext, opts: { html?: string; thresholdHours?: string }): Promise<number> {
   oneTarget(c, 'timeline');
   const threshold = opts.thresholdHours === undefined ? 4 : Number(opts.thresholdHours);
   if (!Number.isFinite(threshold) || threshold < 0) {
     throw new ProvenanceError(`--threshold-hours must be a number of hours ≥ 0, not "${opts.thresholdHours}".`, 'e.g. --threshold-hours 4', 'usage');
   }
+  const file = opts.html ? writableFile(path.resolve(c.cwd, opts.html), '--html') : null;
   const { list } = await histories(c);
   const data = await computeTimeline(c.ws, list[0], { thresholdHours: threshold, signal: c.signal });
   for (const w of data.warnings) c.io.err(`warning: ${w}`);
-  if (opts.html) {
-    const file = path.resolve(c.cwd, opts.html);
+  if (file) {
     const html = renderTimelineHtml(data, { nonce: randomBytes(16).toString('base64'), utcOffsetMinutes: -new Date().getTimezoneOffset() });
-    await writeFile(file, html);
+    try {
+      await writeFile(file, html);
+    } catch (err) {
+      throw new ProvenanceError(`Cannot write ${file}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}.`, 'Give --html a file in a folder you can write to.', 'usage');
+    }
     if (!c.json) c.io.out(`Wrote ${file} (${data.commits.length} commit(s), ${data.builds.length} build(s), ${data.runs.length} run(s)).`);
   }
   if (c.json) c.io.out(JSON.stringify(data, null, 2));

@@ -217,7 +217,10 @@ function reportError(err: unknown, io: Io, json: boolean): number {
   } else if (err instanceof UsageError) {
     message = err.message;
     hint = 'Run provenance --help for usage.';
-  } else if (err instanceof ConfigError || err instanceof NotARepoError || err instanceof GitNotFoundError) {
+  } else if (err instanceof NotARepoError) {
+    message = err.message;
+    hint = err.hint;
+  } else if (err instanceof ConfigError || err instanceof GitNotFoundError) {
     message = err.message;
   } else if (err instanceof DockerfileError) {
     message = `${err.message}`;

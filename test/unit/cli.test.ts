@@ -132,7 +132,7 @@ test('cli: empty repo, no repo, bad config and usage errors are exit 2 with what
   t.after(() => execFileSync('rm', ['-rf', none]));
   const n = await run(['inputs', '--cwd', none]);
   assert.equal(n.code, 2);
-  assert.match(n.err, /No git repository at or below .* pass --cwd/);
+  assert.match(n.err, /No git repository at or below .*\n.*pass --cwd/);
 
   const bad = FixtureRepo.create();
   t.after(() => bad.cleanup());

@@ -517,15 +517,25 @@ function httpProbe(url: string, signal: AbortSignal): Promise<ProbeResult> {
   });
 }
 
-function tcpProbe(port: number, signal: AbortSignal): Promise<ProbeResult> {
+/**
+ * A TCP connect to 127.0.0.1:port. The abort listener is ours, not `net.connect({ signal })`'s:
+ * Node 20 leaves that one on the signal when the connection fails, one per probe attempt, until
+ * Node warns about a listener leak (MaxListenersExceededWarning) in the user's terminal.
+ */
+export function tcpProbe(port: number, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const sock = netConnect({ host: '127.0.0.1', port, signal });
-    sock.setTimeout(2000, () => sock.destroy(new Error('timeout')));
-    sock.once('connect', () => {
+    const sock = netConnect({ host: '127.0.0.1', port });
+    const onAbort = () => sock.destroy(new Error('cancelled'));
+    const settle = (r: ProbeResult) => {
+      signal.removeEventListener('abort', onAbort);
       sock.destroy();
-      resolve({ ok: true, message: `127.0.0.1:${port} accepted a connection` });
-    });
-    sock.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, message: `TCP probe 127.0.0.1:${port} did not open (${err.code ?? err.message})` }));
+      resolve(r);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    sock.setTimeout(2000, () => sock.destroy(new Error('timeout')));
+    sock.once('connect', () => settle({ ok: true, message: `127.0.0.1:${port} accepted a connection` }));
+    sock.once('error', (err: NodeJS.ErrnoException) => settle({ ok: false, message: `TCP probe 127.0.0.1:${port} did not open (${err.code ?? err.message})` }));
   });
 }
 

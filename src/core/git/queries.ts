@@ -21,12 +21,13 @@ export interface RepoInfo {
   isWorktree: boolean;
 }
 
+/** No repository where one was asked for: the message says what is there, the hint what to pass instead. */
 export class NotARepoError extends Error {
-  constructor(dir: string, detail?: string) {
-    super(
-      `No git repository at or below ${dir}.${detail ? ` ${detail}` : ''} ` +
-        'Run provenance inside a git work tree, or pass --cwd <repo>.',
-    );
+  constructor(
+    message: string,
+    readonly hint = 'Run provenance inside a git work tree, or pass --cwd <repo>.',
+  ) {
+    super(message);
     this.name = 'NotARepoError';
   }
 }
@@ -40,7 +41,16 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', 'out', 'vendor', '.ca
  */
 export async function findRepo(startDir: string, signal?: AbortSignal): Promise<RepoInfo> {
   const dir = path.resolve(startDir);
-  if (!existsSync(dir)) throw new NotARepoError(dir, 'That folder does not exist.');
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new NotARepoError(`${dir} does not exist.`, 'Pass --cwd the folder of a git work tree (or run provenance inside one).');
+  }
+  // git would fail to start in a file (spawn ENOTDIR).
+  if (!st.isDirectory()) {
+    throw new NotARepoError(`${dir} is a file, not a folder.`, `Pass --cwd the folder of the repository, e.g. --cwd ${path.dirname(dir)}.`);
+  }
   const fast = discoverFromFiles(dir);
   if (fast) return fast;
   const here = await repoAt(dir, signal);
@@ -68,9 +78,13 @@ export async function findRepo(startDir: string, signal?: AbortSignal): Promise<
     if (below) return below;
   }
   if (found.length > 1) {
-    throw new NotARepoError(dir, `Found several repositories below it (${found.map((f) => path.relative(dir, f)).join(', ')}); choose one with --cwd.`);
+    const below = found.map((f) => path.relative(dir, f));
+    throw new NotARepoError(
+      `${dir} is not in a git repository, and there are several below it (${below.join(', ')}).`,
+      `Choose one with --cwd, e.g. --cwd ${path.join(dir, below[0])}.`,
+    );
   }
-  throw new NotARepoError(dir);
+  throw new NotARepoError(`No git repository at or below ${dir}.`);
 }
 
 /**
