@@ -7,8 +7,16 @@
 //   5. VS Code in the browser (code-server on 127.0.0.1) with the extension, opened on the repo.
 // Ctrl-C stops code-server and removes the demo container.
 //
-// Flags: --dir DIR (default: a new temp dir), --port N, --repo-only (steps 2–4, no editor),
-//        --check (start everything, verify the editor answers, clean up, exit 0).
+// The running container serves the "desktop bridge" on 127.0.0.1:9876 (host network). The smoke
+// test's container gets its own port (smoke.env HELIX_BRIDGE_PORT=9877, probed there), so Build +
+// Smoke Test never collides with the running deployment; its deploy step (replace-container) then
+// runs the new image in place of bp-demo-desktop.
+//
+// Flags: --dir DIR (default: a new temp dir), --repo-only (steps 2–4, no editor),
+//        --check (start everything, verify the editor answers, clean up, exit 0),
+//        --clean (remove the demo's container and images, and nothing else).
+// For tests, which must not touch a user's demo: --name PREFIX (image PREFIX/helix-ubuntu,
+// container PREFIX-desktop; default bp-demo), --bridge-port N (9876), --smoke-port N (9877).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,8 +31,11 @@ const option = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const IMAGE = 'bp-demo/helix-ubuntu';
-const CONTAINER = 'bp-demo-desktop';
+const NAME = option('--name') ?? 'bp-demo';
+const IMAGE = `${NAME}/helix-ubuntu`;
+const CONTAINER = `${NAME}-desktop`;
+const BRIDGE_PORT = Number(option('--bridge-port') ?? 9876);
+const SMOKE_PORT = Number(option('--smoke-port') ?? 9877);
 
 function say(s) {
   process.stdout.write(`demo: ${s}\n`);
@@ -50,8 +61,12 @@ function dockerAnswers() {
   return { ok: true, version: r.stdout.trim() };
 }
 
-/** The demo repo. Busybox is the only binary; the image is FROM scratch, so nothing is pulled. */
-export function createDemoRepo(dir) {
+/**
+ * The demo repo. Busybox is the only binary; the image is FROM scratch, so nothing is pulled.
+ * The image serves the bridge on $HELIX_BRIDGE_PORT (bridgePort); the smoke test sets it to
+ * smokePort, so the smoke container never competes with the running one for the port.
+ */
+export function createDemoRepo(dir, { image = 'bp-demo/helix-ubuntu', bridgePort = 9876, smokePort = 9877 } = {}) {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
   if (!busybox) fail('no static busybox found to put in the demo image.', 'Install it: sudo apt-get install busybox-static');
   mkdirSync(dir, { recursive: true });
@@ -76,7 +91,8 @@ COPY busybox /bin/busybox
 COPY --from=go-build /src/api/cmd/settings-sync /opt/helix/settings-sync
 ADD desktop/shared/detect-render-node.sh /usr/local/bin/detect-render-node.sh
 COPY desktop/ubuntu-config/ /etc/helix/
-CMD ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:9876", "-h", "/etc/helix"]
+ENV HELIX_BRIDGE_PORT=${bridgePort}
+CMD ["/bin/busybox", "sh", "-c", "exec /bin/busybox httpd -f -p 127.0.0.1:$HELIX_BRIDGE_PORT -h /etc/helix"]
 `,
   );
   w('Dockerfile.ubuntu-helix.dockerignore', '**/*_test.go\napi/**/testdata\n');
@@ -87,10 +103,12 @@ CMD ["/bin/busybox", "httpd", "-f", "-p", "127.0.0.1:9876", "-h", "/etc/helix"]
         targets: [
           {
             name: 'helix-ubuntu',
-            image: IMAGE,
+            image,
             dockerfile: 'Dockerfile.ubuntu-helix',
             context: '.',
-            smoke: { ready: { http: 'http://127.0.0.1:9876/' }, timeoutSeconds: 30 },
+            // Its own port: the running bp-demo-desktop holds the bridge port on the host network.
+            smoke: { env: { HELIX_BRIDGE_PORT: String(smokePort) }, ready: { http: `http://127.0.0.1:${smokePort}/` }, timeoutSeconds: 30 },
+            deploy: { mode: 'replace-container' },
           },
         ],
       },
@@ -147,7 +165,21 @@ function removeDemoImages() {
   if (ids.length) spawnSync('docker', ['rmi', '-f', ...new Set(ids)], { stdio: 'ignore' });
 }
 
+/**
+ * What --repo-only prints to clean up by hand. Every build tags <sha> and latest, so one image ID
+ * is in several repositories and `docker rmi <id>` refuses; removing every tag removes the image.
+ */
+export function cleanupCommand(container = CONTAINER, image = IMAGE) {
+  return `docker rm -f ${container}; docker rmi $(docker images --format '{{.Repository}}:{{.Tag}}' ${image})`;
+}
+
 async function main() {
+  if (flag('--clean')) {
+    removeContainer();
+    removeDemoImages();
+    say(`removed ${CONTAINER} and the ${IMAGE} images.`);
+    return;
+  }
   if (!existsSync(cli)) fail('dist/cli.js is missing.', 'Run it as `npm run demo` (it builds first), or run `npm run build`.');
   const d = dockerAnswers();
   if (!d.ok) {
@@ -159,7 +191,7 @@ async function main() {
   say(`Docker ${d.version} answers.`);
   const dir = path.resolve(option('--dir') ?? mkdtempSync(path.join(os.tmpdir(), 'build-provenance-demo-')));
   if (existsSync(path.join(dir, '.git'))) fail(`${dir} is already a git repository.`, 'Give an empty or new folder with --dir.');
-  createDemoRepo(dir);
+  createDemoRepo(dir, { image: IMAGE, bridgePort: BRIDGE_PORT, smokePort: SMOKE_PORT });
   say(`demo repo: ${dir}`);
 
   removeContainer();
@@ -167,15 +199,17 @@ async function main() {
   say('building the image with `provenance build` (labelled with its commit)…');
   const build = spawnSync(process.execPath, [cli, 'build', '--cwd', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (build.status !== 0) fail('the demo image did not build.', 'See the output above.');
-  const run = spawnSync('docker', ['run', '-d', '--network', 'host', '--name', CONTAINER, `${IMAGE}:latest`], { encoding: 'utf8' });
+  const run = spawnSync('docker', ['run', '-d', '--init', '--network', 'host', '--name', CONTAINER, `${IMAGE}:latest`], { encoding: 'utf8' });
   if (run.status !== 0) fail(`docker run failed: ${run.stderr.trim()}`);
-  say(`container ${CONTAINER} runs the image (host network, 127.0.0.1:9876).`);
+  say(`container ${CONTAINER} runs the image (host network, 127.0.0.1:${BRIDGE_PORT}).`);
   undeployedCommits(dir);
   say('made 3 commits: one changes desktop/shared/detect-render-node.sh, which is baked into the image.');
   spawnSync(process.execPath, [cli, 'status', '--cwd', dir], { stdio: 'inherit' });
 
   if (flag('--repo-only')) {
-    say(`done. Remove the container and image with: docker rm -f ${CONTAINER} && docker rmi $(docker images -q ${IMAGE})`);
+    say('done. Next: provenance build --smoke (its container uses 127.0.0.1:' + SMOKE_PORT + '), then provenance deploy; both with --cwd ' + dir + '.');
+    say(`Remove the container and images with: ${cleanupCommand()}`);
+    say('(or: node scripts/demo.mjs --clean)');
     return;
   }
 
@@ -211,7 +245,8 @@ async function main() {
     • the status bar: "helix-ubuntu: 1 undeployed" (the MESA commit; the docs and frontend commits don't count)
     • desktop/shared/detect-render-node.sh: the undeployed lines are marked in the gutter; hover them
     • the Build Provenance view in the activity bar, and the Problems panel (the global MESA export)
-    • Command Palette → "Build Provenance: Build + Smoke Test"
+    • Command Palette → "Build Provenance: Build + Smoke Test" (its container listens on 127.0.0.1:${SMOKE_PORT},
+      beside the running one), then "Run the New Image" replaces ${CONTAINER}
 
   Ctrl-C stops the editor and removes the demo container and image (the repo stays in ${dir}).
 `);

@@ -1,8 +1,9 @@
 // `provenance build | smoke`: the build engine of src/core, rendered for the terminal.
 // Build output streams to stdout (to stderr with --json, so stdout stays one JSON document).
 import { runBuild, runSmokeTest, type BuildResult } from '../core/build/engine';
+import { deployImage, type DeployImageResult } from '../core/build/deploy';
 import type { Workspace } from '../core/status/workspace';
-import { buildJson, clean, formatBuild, formatSmokeRun, smokeRunJson, type Style } from './format';
+import { buildJson, clean, deployJson, formatBuild, formatDeploy, formatSmokeRun, smokeRunJson, type Style } from './format';
 
 interface Out {
   out: (s: string) => void;
@@ -52,4 +53,28 @@ export async function smokeCommand(c: CommandContext, image: string | undefined)
   }
   if (c.json) c.io.out(JSON.stringify(results.length === 1 ? smokeRunJson(results[0]) : results.map(smokeRunJson), null, 2));
   return exitCodeOf(results.map((r) => ({ ok: r.ok, cancelled: r.smoke.result === 'cancelled' })));
+}
+
+/** Runs each selected target's deploy step for its newest image (or `image`). Exit 0 deployed, 1 a deploy failed, 2 cancelled. */
+export async function deployCommand(c: CommandContext, image: string | undefined): Promise<number> {
+  const progress = (l: string) => (c.json ? c.io.err(clean(l)) : c.io.out(clean(l)));
+  const results: DeployImageResult[] = [];
+  for (const target of c.ws.targets) {
+    const r = await deployImage(c.ws, target, {
+      image,
+      trusted: true,
+      signal: c.signal,
+      onOutput: progress,
+      onSmoke: (smoke, id) => {
+        const short = id.replace(/^sha256:/, '').slice(0, 12);
+        if (smoke === null) c.io.err(`warning: ${target.name}: image ${short} was never smoke-tested (provenance smoke --image ${short}).`);
+        else if (smoke === 'failed') c.io.err(`warning: ${target.name}: image ${short} failed its last smoke test.`);
+      },
+    });
+    results.push(r);
+    if (!c.json) c.io.out(formatDeploy(r, c.style));
+    if (r.error === 'cancelled') break;
+  }
+  if (c.json) c.io.out(JSON.stringify(results.length === 1 ? deployJson(results[0]) : results.map(deployJson), null, 2));
+  return exitCodeOf(results.map((r) => ({ ok: r.ok, cancelled: r.error === 'cancelled' })));
 }

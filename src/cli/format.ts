@@ -3,6 +3,7 @@ import type { TargetConfig } from '../core/config';
 import type { DriftSnapshot } from '../core/status/driftModel';
 import type { DiffResult, InputsResult } from '../core/status/rangeQueries';
 import type { BuildResult, HistoryEntry, SmokeRunResult } from '../core/build/engine';
+import type { DeployImageResult } from '../core/build/deploy';
 import type { SmokeResult } from '../core/build/smoke';
 import type { AffectsResult } from '../core/types';
 import { ago, clean } from '../core/humanize';
@@ -196,6 +197,23 @@ export function buildJson(r: BuildResult) {
 /** The stable `smoke --json` shape. */
 export function smokeRunJson(r: SmokeRunResult) {
   return { target: r.target, ok: r.ok, imageId: r.imageId, revision: r.revision, dirty: r.dirty, smoke: smokeJson(r.smoke), ledgerId: r.ledgerId };
+}
+
+/** The stable `deploy --json` shape. */
+export function deployJson(r: DeployImageResult) {
+  return { target: r.target, ok: r.ok, mode: r.mode, imageId: r.imageId, tags: r.tags, revision: r.revision, smoke: r.smoke, replaced: r.replaced, error: r.error, ledgerId: r.ledgerId };
+}
+
+export function formatDeploy(r: DeployImageResult, st: Style): string {
+  const img = `${r.imageId.replace(/^sha256:/, '').slice(0, 12)}${r.revision ? ` (${r.revision.slice(0, 12)})` : ''}`;
+  if (!r.ok) return `${st.bold(clean(r.target))}: ${r.error === 'cancelled' ? st.yellow('deploy cancelled') : st.red('deploy FAILED')} for ${img}: ${clean(r.error ?? '')}`;
+  const what =
+    r.mode === 'replace-container'
+      ? r.replaced.length
+        ? `replaced ${r.replaced.map((x) => clean(x.name)).join(', ')}`
+        : 'no running container to replace'
+      : 'the deploy command finished';
+  return `${st.bold(clean(r.target))}: ${st.green('deployed')} ${img}: ${what}${r.ledgerId ? st.dim(` (ledger ${r.ledgerId})`) : ''}`;
 }
 
 /** The stable `history --json` shape: one element per ledger record, newest first. */

@@ -27,6 +27,7 @@ Usage:
   provenance check                        exit 1 on relevant drift or uncommitted input changes
   provenance build [--smoke] [--json]     build the image (stamped with its commit), then smoke-test it
   provenance smoke [--image ID] [--json]  smoke-test an image (default: the target's newest)
+  provenance deploy [--image ID] [--json] run the target's deploy step for an image (default: its newest)
   provenance history [--ledger] [--json]  every local image per target: revision (label, ledger or
                                           inferred from the reflog), containers, smoke results, marks;
                                           --ledger: the build ledger's records instead
@@ -108,12 +109,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   try {
-    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'build', 'smoke', 'history', 'contains', 'suspects', 'mark', 'timeline'];
+    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'build', 'smoke', 'deploy', 'history', 'contains', 'suspects', 'mark', 'timeline'];
     if (!known.includes(command)) throw new UsageError(`unknown command "${command}". Commands: ${known.join(', ')}.`);
     if (command === 'diff' && args.length !== 2) throw new UsageError('diff needs two revisions: provenance diff <from> <to>');
     if (command === 'affects' && args.length === 0) throw new UsageError('affects needs at least one path: provenance affects <path>...');
     if (flags.smoke && command !== 'build') throw new UsageError('--smoke goes with build: provenance build --smoke');
-    if (['status', 'inputs', 'check', 'build', 'smoke', 'history', 'timeline'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
+    if (['status', 'inputs', 'check', 'build', 'smoke', 'deploy', 'history', 'timeline'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
     if (command === 'contains' && args.length !== 1) throw new UsageError('contains needs one commit: provenance contains <commit>');
     if (command === 'suspects' && args.length !== 0 && args.length !== 2) throw new UsageError('suspects takes two builds or none: provenance suspects [<good> <bad>]');
     if (command === 'mark' && args.length !== 2) throw new UsageError('mark needs a build and a verdict: provenance mark <image|ledger-id> good|bad');
@@ -122,8 +123,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const ws: Workspace = await openWorkspace(cwd, {
       target: flags.target,
-      // For smoke, --image names the image to test, not the target's image.
-      overrides: { image: command === 'smoke' ? undefined : flags.image, dockerfile: flags.dockerfile, context: flags.context },
+      // For smoke and deploy, --image names the image to test or run, not the target's image.
+      overrides: { image: command === 'smoke' || command === 'deploy' ? undefined : flags.image, dockerfile: flags.dockerfile, context: flags.context },
       signal: controller.signal,
     });
     const signal = controller.signal;
@@ -162,6 +163,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await builds()).buildCommand({ ws, io, style, json, signal }, Boolean(flags.smoke));
       case 'smoke':
         return await (await builds()).smokeCommand({ ws, io, style, json, signal }, flags.image);
+      case 'deploy':
+        return await (await builds()).deployCommand({ ws, io, style, json, signal }, flags.image);
       case 'history':
         return await (await archaeology()).historyCommand({ ws, io, style, json, signal, cwd }, { ledger: Boolean(flags.ledger), target: flags.target });
       case 'contains':

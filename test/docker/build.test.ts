@@ -528,3 +528,115 @@ test('deploy: replace-container swaps the running container for one from the new
   const kinds = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json().map((e: { kind: string; result: string }) => `${e.kind}:${e.result}`);
   assert.deepEqual(kinds, ['mark:success', 'mark:success', 'build:success', 'build:success']);
 });
+
+test('smoke: a tcp probe that times out leaves no Node warning (no abort-listener leak per attempt)', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const { repo, name } = fixture({ target: { smoke: { ready: { tcp: port }, timeoutSeconds: 4 } } });
+  t.after(() => repo.cleanup());
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.removeListener('warning', onWarning));
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err);
+  assert.equal(r.json().smoke.failure, 'timeout');
+  assert.match(r.json().smoke.reason, new RegExp(`TCP probe 127\\.0\\.0\\.1:${port} did not open \\(ECONNREFUSED\\)`));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(await smokeContainers(name), []);
+});
+
+test('smoke: a log probe on a container that prints its ready line and exits 0 passes; exiting 1 after it does not', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, name } = fixture({
+    target: { smoke: { command: ['/bin/busybox', 'sh', '-c', 'echo migration done'], network: 'none', ready: { log: 'migration done' }, timeoutSeconds: 20 } },
+  });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.equal(r.json().smoke.result, 'passed');
+  assert.deepEqual(r.json().smoke.logTail, ['migration done']);
+
+  const configFile = path.join(repo.dir, '.provenance.json');
+  const cfg = JSON.parse(readFileSync(configFile, 'utf8'));
+  cfg.targets[0].smoke.command = ['/bin/busybox', 'sh', '-c', 'echo migration done; exit 1'];
+  repo.commit('the job fails after its line', { '.provenance.json': JSON.stringify(cfg) });
+  const f = await run(['smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(f.code, 1, f.err);
+  assert.equal(f.json().smoke.failure, 'exited');
+  assert.equal(f.json().smoke.exitCode, 1);
+  assert.deepEqual(await smokeContainers(name), []);
+});
+
+test('smoke: a probe port the running deployment already holds is refused before anything is built, naming the container', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const port = await freePort();
+  const httpd = `CMD ["/bin/busybox","httpd","-f","-p","127.0.0.1:${port}","-h","/www"]`;
+  const { repo, name, image } = fixture({ steps: [httpd], target: { smoke: { ready: { http: `http://127.0.0.1:${port}/` }, timeoutSeconds: 20 } } });
+  t.after(() => repo.cleanup());
+  const first = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(first.code, 0, first.err);
+  const deployed = await runContainer({ image: `${image}:latest` });
+  // Until httpd listens, nothing is in use.
+  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  repo.commit('v2', { 'www/index.html': '<h1>v2</h1>\n' });
+
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 2, r.out);
+  const e = r.json();
+  assert.match(e.error, new RegExp(`^The smoke test of ${name} probes 127\\.0\\.0\\.1:${port}, which is already in use: the smoke container shares the host network`));
+  assert.match(e.error, new RegExp(`Running containers of ${name}: ${deployed.name}\\.`));
+  assert.match(e.hint, new RegExp(`Give the smoke test its own port.*docker stop ${deployed.name}`));
+  assert.equal((await docker(['images', '-q', `${image}:${repo.head().slice(0, 12)}`])).trim(), '', 'nothing was built');
+  const s = await run(['smoke', '--cwd', repo.dir]);
+  assert.equal(s.code, 2);
+  assert.match(s.err, /already in use/);
+  assert.deepEqual(await smokeContainers(name), []);
+
+  // Its own port through the environment: the smoke test runs beside the deployment.
+  const smokePort = await freePort();
+  const cfg = JSON.parse(readFileSync(path.join(repo.dir, '.provenance.json'), 'utf8'));
+  cfg.targets[0].smoke = { command: ['/bin/busybox', 'httpd', '-f', '-p', `127.0.0.1:${smokePort}`, '-h', '/www'], ready: { http: `http://127.0.0.1:${smokePort}/` }, timeoutSeconds: 20 };
+  repo.commit('smoke on its own port', { '.provenance.json': JSON.stringify(cfg) });
+  const ok = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(ok.code, 0, ok.err + ok.out);
+  assert.equal(ok.json().smoke.result, 'passed');
+});
+
+test('deploy (CLI): runs the deploy step for the newest image, warns when it was never smoke-tested; no deploy step is exit 2 with how to add one', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, image } = fixture({ target: { deploy: { mode: 'replace-container' } } });
+  t.after(() => repo.cleanup());
+  assert.equal((await run(['build', '--cwd', repo.dir])).code, 0);
+  const ctr = await runContainer({ image: `${image}:latest` });
+  const head = repo.commit('change an input', { 'www/index.html': '<h1>v2</h1>\n' });
+  const built = (await run(['build', '--json', '--cwd', repo.dir])).json();
+  const s = (await run(['status', '--json', '--cwd', repo.dir])).json();
+  assert.equal(s.state, 'drift');
+  assert.match(s.hint, /has these changes: run it with provenance deploy/);
+
+  const d = await run(['deploy', '--json', '--cwd', repo.dir]);
+  assert.equal(d.code, 0, d.err);
+  const j = d.json();
+  assert.deepEqual([j.ok, j.mode, j.imageId, j.revision, j.smoke, j.error], [true, 'replace-container', built.imageId, head, null, null]);
+  assert.deepEqual(j.replaced.map((x: { name: string }) => x.name), [ctr.name]);
+  assert.match(j.ledgerId, /^\d{8}-/);
+  assert.match(d.err, /warning: .*was never smoke-tested/);
+  assert.equal((await run(['status', '--json', '--cwd', repo.dir])).json().state, 'in-sync');
+  const again = await run(['deploy', '--cwd', repo.dir]);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.out, /deployed [0-9a-f]{12} \([0-9a-f]{12}\): no running container to replace/);
+  await docker(['rm', '-f', ctr.name]);
+  const missing = await run(['deploy', '--image', 'sha256:' + '0'.repeat(64), '--cwd', repo.dir]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /No image "sha256:0+" on /);
+
+  const cfg = JSON.parse(readFileSync(path.join(repo.dir, '.provenance.json'), 'utf8'));
+  delete cfg.targets[0].deploy;
+  repo.commit('no deploy step', { '.provenance.json': JSON.stringify(cfg) });
+  const none = await run(['deploy', '--json', '--cwd', repo.dir]);
+  assert.equal(none.code, 2);
+  assert.match(none.json().error, /has no deploy step/);
+  assert.match(none.json().hint, /"deploy": \{"mode": "replace-container"\}/);
+});

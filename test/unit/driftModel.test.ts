@@ -107,3 +107,18 @@ test('drift model: unbuilt gap is reported separately from the running gap', () 
   assert.equal(s.undeployed.total, 9);
   assert.equal(s.undeployed.against, 'running');
 });
+
+test('drift model: once the newest image holds every relevant commit, the hint is to run it (provenance deploy), not to build again', () => {
+  const running = [facts({ ahead: 3, relevantCount: 1, relevant: [relevantCommit], oldestRelevantDate: relevantCommit.date })];
+  const unbuilt = computeDrift(inputs({ builtFacts: facts({ ahead: 3, relevantCount: 1 }), runningFacts: running }));
+  assert.equal(unbuilt.hint, 'Build + smoke test, then run the new image.');
+  const atHead = inputs({ built: image(label(HEAD)), builtFacts: facts({ sha: HEAD }), runningFacts: running });
+  const withDeploy = computeDrift({ ...atHead, deployStep: true });
+  assert.equal(withDeploy.state, 'drift');
+  assert.equal(withDeploy.hint, 'The newest image helix-ubuntu:latest has these changes: run it with provenance deploy (in the editor: Run the New Image).');
+  const without = computeDrift(atHead);
+  assert.match(without.hint ?? '', /^The newest image helix-ubuntu:latest has these changes: run it in place of the running container, or add a "deploy" step/);
+  // A dirty build of HEAD is not what HEAD says: build again.
+  const dirty = computeDrift({ ...inputs({ built: image(label(HEAD, true)), builtFacts: facts({ sha: HEAD, label: label(HEAD, true) }), runningFacts: running }), deployStep: true });
+  assert.equal(dirty.hint, 'Build + smoke test, then run the new image.');
+});

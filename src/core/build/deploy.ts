@@ -3,7 +3,8 @@
 // containers of the target with ones from the new image (same name and host settings).
 import type Dockerode from 'dockerode';
 import type { TargetConfig } from '../config';
-import { buildEndpoint, record, refuseUntrusted, BuildRefusedError } from './engine';
+import { buildEndpoint, pickImage, record, refuseUntrusted, BuildRefusedError } from './engine';
+import { readLedger } from './ledger';
 import { commandArgv, CommandSpecError, runCommand } from './commandRunner';
 import { connectDocker, parseRevisionLabel } from '../docker/state';
 import { isAbortError } from '../git/exec';
@@ -97,6 +98,42 @@ export async function runDeploy(ws: Workspace, target: TargetConfig, opts: Deplo
   });
   res.ledgerId = rec.id;
   return res;
+}
+
+export interface DeployImageResult extends DeployResult {
+  target: string;
+  imageId: string;
+  tags: string[];
+  revision: string | null;
+  /** The image's newest smoke test in the ledger: passed, failed, or null when it was never smoke-tested. */
+  smoke: 'passed' | 'failed' | null;
+}
+
+/**
+ * `provenance deploy`: the target's deploy step for `image` (ID or name:tag), by default its newest
+ * image. Refused (BuildRefusedError) when the target names no deploy step or has no image.
+ */
+export async function deployImage(
+  ws: Workspace,
+  target: TargetConfig,
+  opts: Omit<DeployOptions, 'imageId'> & { image?: string; onSmoke?: (smoke: 'passed' | 'failed' | null, imageId: string) => void },
+): Promise<DeployImageResult> {
+  refuseUntrusted(opts, `deploy ${target.name}`);
+  if ((target.deploy?.mode ?? 'none') === 'none') {
+    throw new BuildRefusedError(
+      `The target ${target.name} has no deploy step, so provenance does not know how to run its new image.`,
+      'Add one to the target in .provenance.json: "deploy": {"mode": "replace-container"} (recreate its running containers from the new image) or {"mode": "command", "command": [...]}.',
+      'settings',
+    );
+  }
+  const image = await pickImage(target, buildEndpoint(target), opts.image, opts.signal, 'deploy');
+  const ledger = await readLedger(ws.repo.commonDir);
+  let smoke: 'passed' | 'failed' | null = null;
+  for (const r of ledger.records) if (r.imageId === image.id && r.smoke && r.smoke.result !== 'cancelled') smoke = r.smoke.result;
+  opts.onSmoke?.(smoke, image.id);
+  const res = await runDeploy(ws, target, { ...opts, imageId: image.id });
+  const rev = parseRevisionLabel(image.labels, target.revisionLabels);
+  return { ...res, target: target.name, imageId: image.id, tags: image.tags, revision: rev.kind === 'sha' ? rev.sha : null, smoke };
 }
 
 /** What a container's config holds only because its old image had it (so the new image's own applies). */

@@ -14,7 +14,7 @@ import { readHead, readWorktreeFile, worktreeChanges, type RepoInfo } from '../g
 import { appendLedgerRecord, ledgerDir, readLedger, type LedgerRecord, type RunResult } from './ledger';
 import { worktreeInputs } from '../status/targetInputs';
 import { dockerfileFor, dockerStateFor, ProvenanceError, type Workspace } from '../status/workspace';
-import { resolveSmokeSettings, runSmoke, SmokeSettingsError, type ResolvedSmoke, type SmokeResult } from './smoke';
+import { busyProbeAddresses, PORT_IN_USE_WHY, resolveSmokeSettings, runSmoke, SmokeSettingsError, type ResolvedSmoke, type SmokeResult } from './smoke';
 import type { DockerEndpoint, ImageInfo } from '../types';
 import { TOOL_VERSION } from '../version';
 
@@ -146,6 +146,25 @@ async function requireEngine(endpoint: DockerEndpoint, signal?: AbortSignal): Pr
   if (!ping.reachable) throw new BuildRefusedError(ping.reason, ping.hint, 'docker');
 }
 
+/**
+ * Refuses a smoke test whose probe port is already taken, before anything is built or started,
+ * naming the target's running containers (on the host network, the usual holder is the running
+ * deployment of the same target).
+ */
+async function refuseBusyProbePorts(target: TargetConfig, settings: ResolvedSmoke, signal?: AbortSignal): Promise<void> {
+  const busy = await busyProbeAddresses(settings.ready, signal);
+  if (busy.length === 0) return;
+  const state = await dockerStateFor(target, signal);
+  const holders = state.reachable ? state.containers.filter((c) => c.state === 'running').map((c) => c.name) : [];
+  const who = holders.length ? ` Running containers of ${target.name}: ${holders.join(', ')}.` : '';
+  throw new BuildRefusedError(
+    `The smoke test of ${target.name} probes ${busy.join(', ')}, which ${busy.length === 1 ? 'is' : 'are'} already in use: ${PORT_IN_USE_WHY}${who}`,
+    'Give the smoke test its own port: make the service listen elsewhere in the smoke container (smoke.env or smoke.command) and point smoke.ready there. ' +
+      `Or stop what listens on it first${holders.length ? ` (docker stop ${holders[0]})` : ''}.`,
+    'port-in-use',
+  );
+}
+
 /** The URL of the remote the current branch tracks, else origin, else the first remote; null without remotes. */
 async function remoteUrl(root: string, branch: string | null, signal?: AbortSignal): Promise<string | null> {
   const { stdout } = await runGit(['remote'], { cwd: root, signal });
@@ -238,6 +257,7 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
     throw err;
   }
   const endpoint = buildEndpoint(target);
+  if (smokeSettings) await refuseBusyProbePorts(target, smokeSettings, opts.signal);
   const lock = lockTarget(ws.repo, target.name, `build of ${target.name} by ${opts.origin ?? 'provenance'}`);
   try {
     const facts = await sourceFacts(ws, target, opts.signal);
@@ -479,6 +499,7 @@ export async function runSmokeTest(ws: Workspace, target: TargetConfig, opts: Ru
   const endpoint = buildEndpoint(target);
   await requireEngine(endpoint, opts.signal);
   const image = await pickImage(target, endpoint, opts.image, opts.signal);
+  await refuseBusyProbePorts(target, settings, opts.signal);
   const lock = lockTarget(ws.repo, target.name, `smoke test of ${target.name} by ${opts.origin ?? 'provenance'}`);
   try {
     const startedAt = new Date().toISOString();
@@ -510,7 +531,14 @@ export async function runSmokeTest(ws: Workspace, target: TargetConfig, opts: Ru
   }
 }
 
-async function pickImage(target: TargetConfig, endpoint: DockerEndpoint, ref: string | undefined, signal?: AbortSignal): Promise<{ id: string; tags: string[]; labels: Record<string, string> }> {
+/** `ref` (an image ID or name:tag) on the endpoint, else the target's newest image. Throws BuildRefusedError when there is none. */
+export async function pickImage(
+  target: TargetConfig,
+  endpoint: DockerEndpoint,
+  ref: string | undefined,
+  signal?: AbortSignal,
+  purpose = 'smoke-test',
+): Promise<{ id: string; tags: string[]; labels: Record<string, string> }> {
   if (ref) {
     const docker = await connectDocker(endpoint, 10_000);
     try {
@@ -527,7 +555,7 @@ async function pickImage(target: TargetConfig, endpoint: DockerEndpoint, ref: st
   if (!state.reachable) throw new BuildRefusedError(state.reason, state.hint, 'docker');
   const newest = state.images[0];
   if (!newest) {
-    throw new BuildRefusedError(`There is no image of ${target.name} (${target.image}) to smoke-test.`, 'Build it first (provenance build), or pass --image.', 'no-image');
+    throw new BuildRefusedError(`There is no image of ${target.name} (${target.image}) to ${purpose}.`, 'Build it first (provenance build), or pass --image.', 'no-image');
   }
   return newest;
 }

@@ -10,7 +10,7 @@ export class BuildRefusedError extends Error {
   constructor(
     message: string,
     readonly hint: string,
-    readonly code: 'untrusted' | 'busy' | 'settings' | 'docker' | 'no-image',
+    readonly code: 'untrusted' | 'busy' | 'settings' | 'docker' | 'no-image' | 'port-in-use',
   ) {
     super(message);
   }

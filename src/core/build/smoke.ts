@@ -23,6 +23,8 @@ export const DEFAULT_SMOKE_TIMEOUT_SECONDS = 60;
 /** The desktop bridge of helix-ubuntu, whose silence was the incident's first symptom. */
 export const HELIX_DEFAULT_READY_URL = 'http://127.0.0.1:9876/';
 const LOG_TAIL_LINES = 40;
+/** Why a probe port that is already taken fails a smoke test (shared by the refusal and the failure). */
+export const PORT_IN_USE_WHY = 'the smoke container shares the host network, so its probe would reach whatever listens there, not the new image, and the new container could not bind the port.';
 const POLL_MS = 250;
 
 export class SmokeSettingsError extends Error {
@@ -345,6 +347,8 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
   let logStream: (NodeJS.ReadableStream & { destroy(): void }) | null = null;
   try {
     if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container started');
+    const busy = await busyProbeAddresses(s.ready, abort.signal);
+    if (busy.length > 0) return result('failed', 'start', `${busy.join(', ')} ${busy.length === 1 ? 'is' : 'are'} already in use before the smoke container started: ${PORT_IN_USE_WHY}`);
     say(`Smoke test: starting ${name} from ${opts.image} (network ${s.network}, timeout ${s.timeoutSeconds} s)`);
     const container = await docker.createContainer({
       name,
@@ -378,6 +382,12 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
       if (!state.Running) {
         await Promise.race([logsDone, sleep(500)]);
         const code = state.ExitCode;
+        // A container that printed its ready line and exited 0 between two polls was ready: a log
+        // probe is the only one that can still be judged once it has stopped.
+        if (code === 0 && logMatched && [...pending].every((k) => k === 'log')) {
+          say(`Smoke test passed in ${((Date.now() - started) / 1000).toFixed(1)} s (the container printed its ready line and exited 0).`);
+          return result('passed', null, null);
+        }
         return result('failed', 'exited', `container exited with code ${code} before it was ready${state.OOMKilled ? ' (out of memory)' : ''}`, code);
       }
       if (pending.has('http')) {
@@ -491,7 +501,7 @@ function followLines(stream: NodeJS.ReadableStream, onLine: (l: string) => void)
   });
 }
 
-interface ProbeResult {
+export interface ProbeResult {
   ok: boolean;
   /** A definite failure (the service is up and broken), not "not ready yet". */
   fatal?: boolean;
@@ -522,9 +532,9 @@ function httpProbe(url: string, signal: AbortSignal): Promise<ProbeResult> {
  * Node 20 leaves that one on the signal when the connection fails, one per probe attempt, until
  * Node warns about a listener leak (MaxListenersExceededWarning) in the user's terminal.
  */
-export function tcpProbe(port: number, signal: AbortSignal): Promise<ProbeResult> {
+export function tcpProbe(port: number, signal: AbortSignal, host = '127.0.0.1'): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const sock = netConnect({ host: '127.0.0.1', port });
+    const sock = netConnect({ host, port });
     const onAbort = () => sock.destroy(new Error('cancelled'));
     const settle = (r: ProbeResult) => {
       signal.removeEventListener('abort', onAbort);
@@ -534,9 +544,34 @@ export function tcpProbe(port: number, signal: AbortSignal): Promise<ProbeResult
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     sock.setTimeout(2000, () => sock.destroy(new Error('timeout')));
-    sock.once('connect', () => settle({ ok: true, message: `127.0.0.1:${port} accepted a connection` }));
-    sock.once('error', (err: NodeJS.ErrnoException) => settle({ ok: false, message: `TCP probe 127.0.0.1:${port} did not open (${err.code ?? err.message})` }));
+    sock.once('connect', () => settle({ ok: true, message: `${host}:${port} accepted a connection` }));
+    sock.once('error', (err: NodeJS.ErrnoException) => settle({ ok: false, message: `TCP probe ${host}:${port} did not open (${err.code ?? err.message})` }));
   });
+}
+
+/** The loopback host:port pairs the HTTP and TCP probes connect to. */
+export function probeAddresses(ready: ReadyProbes): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  if (ready.http !== undefined) {
+    const u = new URL(ready.http);
+    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
+    out.push({ host, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) });
+  }
+  if (ready.tcp !== undefined) out.push({ host: '127.0.0.1', port: ready.tcp });
+  return out;
+}
+
+/**
+ * The probe addresses something already listens on before the smoke container starts. A smoke
+ * container shares the host's network, so a probe there would reach that listener (often the
+ * running deployment of the same target) instead of the new image, and the new container could
+ * not bind the port.
+ */
+export async function busyProbeAddresses(ready: ReadyProbes, signal?: AbortSignal): Promise<string[]> {
+  const sig = signal ?? new AbortController().signal;
+  const addrs = probeAddresses(ready);
+  const open = await Promise.all(addrs.map((a) => tcpProbe(a.port, sig, a.host)));
+  return addrs.filter((_, k) => open[k].ok).map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
 }
 
 async function execProbe(container: Dockerode.Container, cmd: string[], signal: AbortSignal): Promise<ProbeResult> {

@@ -44,6 +44,8 @@ export interface DriftInputs {
   runningFacts: RevisionFacts[];
   shallow: boolean;
   partial: boolean;
+  /** The target names a deploy step (`deploy.mode` other than none): `provenance deploy` runs it. */
+  deployStep?: boolean;
 }
 
 export interface RevisionView {
@@ -179,10 +181,18 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
   }
   if (usable.relevantCount > 0) {
     const n = usable.relevantCount;
+    // The newest image already holds every relevant commit: what is left is running it.
+    const builtHasThem = i.builtFacts?.sha && i.builtFacts.relevantCount === 0 && !built?.dirty;
+    const newest = built?.tags[0] ?? built?.imageId.slice(7, 19) ?? '';
+    const hint = !builtHasThem
+      ? 'Build + smoke test, then run the new image.'
+      : i.deployStep
+        ? `The newest image ${newest} has these changes: run it with provenance deploy (in the editor: Run the New Image).`
+        : `The newest image ${newest} has these changes: run it in place of the running container, or add a "deploy" step to .provenance.json ("mode": "replace-container") and run provenance deploy.`;
     return out(
       'drift',
       `${n} undeployed commit${n === 1 ? '' : 's'} change${n === 1 ? 's' : ''} files baked into ${img} (${usable.ahead} commit(s) behind HEAD).`,
-      'Build + smoke test, then run the new image.',
+      hint,
     );
   }
   if (i.uncommitted.length > 0) {

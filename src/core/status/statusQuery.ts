@@ -228,6 +228,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     runningFacts: containers.map((c) => factOf(c.revision) ?? unknownFacts(c.revision)),
     shallow: repo.shallow,
     partial: repo.partial,
+    deployStep: (target.deploy?.mode ?? 'none') !== 'none',
   });
   // A Dockerfile the work-tree check did not vouch for is analysed now, so its errors surface here.
   if (checkedFiles !== files) files.worktreeInputs();

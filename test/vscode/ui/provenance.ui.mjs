@@ -4,7 +4,10 @@
 // in the DOM, hovers a marked line, runs commands from the palette, and opens the timeline
 // webview. Screenshots go to
 // test-artifacts/: vscode-ui-statusbar-tooltip.png, vscode-ui-gutter-marks.png,
-// vscode-ui-line-hover.png, vscode-ui-undeployed-pick.png, vscode-ui-timeline.png.
+// vscode-ui-line-hover.png, vscode-ui-undeployed-pick.png, vscode-ui-timeline.png,
+// vscode-ui-run-new-image.png. Last, the demo's advertised next step: Build + Smoke Test from the
+// palette passes while the demo's container runs, and "Run the New Image" brings it in sync.
+// The demo runs under its own names and ports (--name, --bridge-port, --smoke-port).
 //
 //   npm run build && node --test test/vscode/ui/provenance.ui.mjs
 import assert from 'node:assert/strict';
@@ -13,10 +16,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { launchBrowser, openWorkbench, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
+import { freePort, launchBrowser, openWorkbench, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
 
 const artifacts = path.join(repoRoot, 'test-artifacts');
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name) });
+const NAME = `bp-ui-${process.pid}`;
+const IMAGE = `${NAME}/helix-ubuntu`;
+const CONTAINER = `${NAME}-desktop`;
 
 describe('Build Provenance as a person sees it (demo repo, code-server + Chromium)', { timeout: 300_000 }, () => {
   let browser;
@@ -31,7 +37,8 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     assert.equal(probe.status, 0, 'Docker daemon not reachable: start one (sudo bash scripts/docker-daemon.sh start)');
     dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'bp-ui-')), 'helix');
     // The demo's own repo step: incident-like repo, labelled image, running container, commits.
-    const demo = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/demo.mjs'), '--repo-only', '--dir', dir], { encoding: 'utf8' });
+    const ports = ['--bridge-port', String(await freePort()), '--smoke-port', String(await freePort())];
+    const demo = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/demo.mjs'), '--repo-only', '--dir', dir, '--name', NAME, ...ports], { encoding: 'utf8' });
     assert.equal(demo.status, 0, `demo --repo-only failed:\n${demo.stdout}\n${demo.stderr}`);
     server = await startCodeServer({ installExtensions: [repoRoot], settings: { 'workbench.colorTheme': 'Default Dark Modern', 'files.autoSave': 'off' } });
     browser = await launchBrowser();
@@ -42,9 +49,7 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     await wb?.close();
     await server?.stop();
     await browser?.close();
-    spawnSync('docker', ['rm', '-f', 'bp-demo-desktop'], { stdio: 'ignore' });
-    const images = spawnSync('docker', ['images', '-q', 'bp-demo/helix-ubuntu'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    if (images.length) spawnSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'ignore' });
+    spawnSync(process.execPath, [path.join(repoRoot, 'scripts/demo.mjs'), '--clean', '--name', NAME], { stdio: 'ignore' });
     if (dir) rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
@@ -52,7 +57,7 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     const { page } = wb;
     const item = await waitForStatusBarItem(page, 'helix-ubuntu: 1 undeployed', 90_000);
     assert.match(item.id, /^build-provenance\.build-provenance/);
-    assert.match(item.ariaLabel, /1 undeployed commit changes files baked into bp-demo\/helix-ubuntu/);
+    assert.match(item.ariaLabel, new RegExp(`1 undeployed commit changes files baked into ${IMAGE}`));
     const hover = await showHover(page, page.locator(`[id="${item.id}"]`), 'Undeployed changes to image inputs');
     const text = (await hover.innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /desktop: export MESA_GL_VERSION_OVERRIDE=4\.5 for old GL clients/);
@@ -131,5 +136,32 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     } finally {
       page.off('console', onConsole);
     }
+  });
+
+  it('the demo\'s next step: Build + Smoke Test passes beside the running container, and Run the New Image brings it in sync', async () => {
+    const { page } = wb;
+    await runCommand(page, 'Build Provenance: Build + Smoke Test');
+    // The smoke container listens on its own port (the demo's smoke.env), so it passes while
+    // the demo's container holds the bridge port; the offer to run the new image follows. While
+    // the task terminal has the focus it may arrive in the notification centre, not as a toast:
+    // the centre lists it either way.
+    await runCommand(page, 'Notifications: Show Notifications');
+    const offer = page.locator('.notifications-center .notification-list-item, .notification-toast').filter({ hasText: 'Run the new image' });
+    const button = offer.locator('.monaco-button', { hasText: 'Run the New Image' }).first();
+    try {
+      await button.waitFor({ timeout: 120_000 });
+    } catch (err) {
+      await shot(page, 'vscode-ui-run-new-image-failed.png');
+      const seen = await page.locator('.notifications-center, .notification-toast').allInnerTexts();
+      throw new Error(`${err.message}\nnotifications: ${JSON.stringify(seen)}`);
+    }
+    assert.match((await offer.first().innerText()).replace(/\u00a0/g, ' '), /smoke test passed/);
+    await shot(page, 'vscode-ui-run-new-image.png');
+    await button.click();
+    const item = await waitForStatusBarItem(page, /helix-ubuntu: The running .* is built from HEAD/, 120_000);
+    assert.doesNotMatch(item.text, /undeployed/);
+    const ctr = spawnSync('docker', ['inspect', '--format', '{{.Config.Labels}}', CONTAINER], { encoding: 'utf8' });
+    const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+    assert.match(ctr.stdout, new RegExp(`org\\.opencontainers\\.image\\.revision:${head}`), 'the demo container now runs HEAD');
   });
 });
