@@ -380,7 +380,8 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
       if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled');
       const state = (await container.inspect()).State;
       if (!state.Running) {
-        await Promise.race([logsDone, sleep(500)]);
+        // The log stream ends when the container stops; its last lines may still be on the way.
+        await Promise.race([logsDone, sleep(3000, abort.signal)]);
         const code = state.ExitCode;
         // A container that printed its ready line and exited 0 between two polls was ready: a log
         // probe is the only one that can still be judged once it has stopped.

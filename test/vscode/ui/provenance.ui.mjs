@@ -145,7 +145,17 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
     // the demo's container holds the bridge port; the offer to run the new image follows. While
     // the task terminal has the focus it may arrive in the notification centre, not as a toast:
     // the centre lists it either way.
-    await runCommand(page, 'Notifications: Show Notifications');
+    // The task terminal opening takes the focus (and may close a palette opened meanwhile).
+    await page.locator('.terminal-tab, .single-terminal-tab, .panel', { hasText: 'Build + Smoke Test (helix-ubuntu)' }).first().waitFor({ timeout: 60_000 });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await runCommand(page, 'Notifications: Show Notifications');
+        await page.locator('.notifications-center').waitFor({ state: 'visible', timeout: 5000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
     const offer = page.locator('.notifications-center .notification-list-item, .notification-toast').filter({ hasText: 'Run the new image' });
     const button = offer.locator('.monaco-button', { hasText: 'Run the New Image' }).first();
     try {
