@@ -12,6 +12,7 @@ import { BuildRefusedError } from '../core/build/refused';
 // The build and archaeology commands load on use: status/diff/affects start faster without them.
 const archaeology = () => import('./archaeologyCommands.js');
 const builds = () => import('./buildCommands.js');
+const verifying = () => import('./verifyCommand.js');
 import { formatAffects, formatDiff, formatInputs, formatStatus, makeStyle, statusJson } from './format';
 
 declare const PROVENANCE_VERSION: string | undefined;
@@ -25,6 +26,10 @@ Usage:
   provenance affects <path>... [--json]   is a file baked into the image, and where?
   provenance inputs   [--json]            what goes into the image (pathspecs, external inputs)
   provenance check                        exit 1 on relevant drift or uncommitted input changes
+  provenance verify [--container NAME|--image REF] [--json]
+                                          read the files baked into the running container (or the
+                                          image) and compare them with git: which version is running;
+                                          exit 1 when the bytes contradict the revision label
   provenance build [--smoke] [--json]     build the image (stamped with its commit), then smoke-test it
   provenance smoke [--image ID] [--json]  smoke-test an image (default: the target's newest)
   provenance deploy [--image ID] [--json] run the target's deploy step for an image (default: its newest)
@@ -86,6 +91,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         ledger: { type: 'boolean' },
         html: { type: 'string' },
         'threshold-hours': { type: 'string' },
+        container: { type: 'string' },
       },
     });
   } catch (err) {
@@ -109,12 +115,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   try {
-    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'build', 'smoke', 'deploy', 'history', 'contains', 'suspects', 'mark', 'timeline'];
+    const known = ['status', 'diff', 'affects', 'inputs', 'check', 'verify', 'build', 'smoke', 'deploy', 'history', 'contains', 'suspects', 'mark', 'timeline'];
     if (!known.includes(command)) throw new UsageError(`unknown command "${command}". Commands: ${known.join(', ')}.`);
     if (command === 'diff' && args.length !== 2) throw new UsageError('diff needs two revisions: provenance diff <from> <to>');
     if (command === 'affects' && args.length === 0) throw new UsageError('affects needs at least one path: provenance affects <path>...');
     if (flags.smoke && command !== 'build') throw new UsageError('--smoke goes with build: provenance build --smoke');
-    if (['status', 'inputs', 'check', 'build', 'smoke', 'deploy', 'history', 'timeline'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
+    if (flags.container !== undefined && command !== 'verify') throw new UsageError('--container goes with verify: provenance verify --container NAME');
+    if (command === 'verify' && flags.container !== undefined && flags.image !== undefined) throw new UsageError('verify takes --container or --image, not both');
+    if (['status', 'inputs', 'check', 'verify', 'build', 'smoke', 'deploy', 'history', 'timeline'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
     if (command === 'contains' && args.length !== 1) throw new UsageError('contains needs one commit: provenance contains <commit>');
     if (command === 'suspects' && args.length !== 0 && args.length !== 2) throw new UsageError('suspects takes two builds or none: provenance suspects [<good> <bad>]');
     if (command === 'mark' && args.length !== 2) throw new UsageError('mark needs a build and a verdict: provenance mark <image|ledger-id> good|bad');
@@ -123,8 +131,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const ws: Workspace = await openWorkspace(cwd, {
       target: flags.target,
-      // For smoke and deploy, --image names the image to test or run, not the target's image.
-      overrides: { image: command === 'smoke' || command === 'deploy' ? undefined : flags.image, dockerfile: flags.dockerfile, context: flags.context },
+      // For smoke, deploy and verify, --image names the image to test, run or read, not the target's image.
+      overrides: { image: command === 'smoke' || command === 'deploy' || command === 'verify' ? undefined : flags.image, dockerfile: flags.dockerfile, context: flags.context },
       signal: controller.signal,
     });
     const signal = controller.signal;
@@ -159,6 +167,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         }
         return 0;
       }
+      case 'verify':
+        return await (await verifying()).verifyCommand({ ws, io, style, json, signal }, { container: flags.container, image: flags.image });
       case 'build':
         return await (await builds()).buildCommand({ ws, io, style, json, signal }, Boolean(flags.smoke));
       case 'smoke':

@@ -55,6 +55,36 @@ export interface ImageInputs {
   /** Why `pathspecs` may select more than `affects()` (empty or absent = exact). */
   pathspecsSuperset?: string[];
   affects(path: string): AffectsResult;
+  /**
+   * What the target stage holds verbatim from the build context, for reading it back from the
+   * image (see inputs/verifiableInputs.ts). Absent on inputs united over two revisions.
+   */
+  verifiable?: VerifiableSources;
+}
+
+/** One COPY/ADD source of the target stage (or a stage it is built FROM) that copies context files byte for byte. */
+export interface VerifiableSource {
+  via: Omit<InputVia, 'destination'>;
+  /** Repo-relative literal directory (or file) under which every file it copies lies; '' = the whole tree. */
+  listPrefix: string;
+  /** A literal source (one file or one directory), as opposed to a wildcard. */
+  literal: boolean;
+  /** The destination a repo file gets from this source, or null when it does not copy that file. */
+  destinationOf(path: string): string | null;
+  /** Position among the writes of the final image's filesystem: a later write to the same destination wins. */
+  order: number;
+}
+
+export interface VerifiableSources {
+  sources: VerifiableSource[];
+  /**
+   * Destinations written by a later instruction whose bytes do not come from the context
+   * (`COPY --from`, `ADD <url>`), with their position: a verifiable file written there before is
+   * not what the image holds.
+   */
+  opaqueWrites: Array<{ destination: string; order: number }>;
+  /** Instructions of those stages whose bytes cannot be compared, and why. */
+  skipped: Array<{ line: number; instruction: string; reason: string }>;
 }
 
 /** A Dockerfile that cannot be analysed at all. */
@@ -100,11 +130,22 @@ interface SourceEntry {
   dest: string;
   destIsDir: boolean;
   parents: boolean;
+  /** A RUN --mount source: read during the build, never copied into the image. */
+  mount: boolean;
+  /** Source pattern is literal (one file or directory). */
+  literal: boolean;
+  /** An ADD of a local archive, which Docker extracts instead of copying. */
+  archive: boolean;
+  order: number;
 }
 
 interface Stage {
   index: number;
   name?: string;
+  /** The stage this one is built FROM, when it is a stage of this Dockerfile. */
+  base?: number;
+  /** Writes of this stage whose bytes come from elsewhere (`destination` null: a directory or wildcard, place unknown). */
+  opaqueWrites: Array<{ destination: string | null; order: number; line: number; instruction: string; reason: string }>;
   deps: Set<number>;
   env: Map<string, string>;
   args: Map<string, string | undefined>;
@@ -142,6 +183,12 @@ function cleanContextPath(src: string): string | null {
   return n === '.' || n === './' ? '' : n.replace(/\/+$/, '');
 }
 
+/**
+ * Names Docker's ADD may extract rather than copy: it decompresses gzip/bzip2/xz and extracts
+ * tar archives, deciding by content. A name like these is left out of verification.
+ */
+const ARCHIVE_NAME = /\.(?:tar|tgz|tbz2?|txz|tzst|gz|bz2|xz|zst|lz4|lzma)$/i;
+
 function isRemote(src: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(src) || /^git@/.test(src);
 }
@@ -164,6 +211,8 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   const globalArgs = new Map<string, string | undefined>(Object.entries(PLATFORM_ARGS));
   const stages: Stage[] = [];
   let cur: Stage | undefined;
+  /** Position of each write into a stage's filesystem (COPY/ADD sources), in Dockerfile order. */
+  let writeOrder = 0;
 
   const lookupIn = (st: Stage | undefined) => (name: string) =>
     st ? (st.env.get(name) ?? st.args.get(name)) : globalArgs.get(name);
@@ -208,11 +257,12 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
       if (!image) throw new DockerfileError(`${dockerfile}:${ins.line}: FROM has no image. Write 'FROM <image>' (check that the ARG used in it has a default).`, ins.line);
       const st: Stage = {
         index: stages.length, name, deps: new Set(), env: new Map(), args: new Map(), workdir: '/',
-        entries: [], external: [], problems: [], pendingExclusions: [],
+        entries: [], external: [], problems: [], pendingExclusions: [], opaqueWrites: [],
       };
       const base = findStage(image, st.index);
       if (base && !/^\d+$/.test(image)) {
         st.deps.add(base.index);
+        st.base = base.index;
         st.env = new Map(base.env);
         st.workdir = base.workdir;
       } else if (image.toLowerCase() !== 'scratch') {
@@ -281,7 +331,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
     else st.external.push({ instruction: clip(ins.text), line: ins.line, source: ref });
   }
 
-  function addSource(src: string, ins: RawInstruction, st: Stage, o: { dest: string; destIsDir: boolean; parents: boolean; excludes: string[] }) {
+  function addSource(src: string, ins: RawInstruction, st: Stage, o: { dest: string; destIsDir: boolean; parents: boolean; excludes: string[]; mount?: boolean }) {
     const clean = cleanContextPath(src);
     if (clean === null) {
       st.problems.push({ line: ins.line, message: `'${src}' is outside the build context${context ? ` '${context}'` : ''}; Docker cannot read it, so it is not counted as an input. Move the file into the context or widen the context.` });
@@ -302,6 +352,10 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
       dest: o.dest,
       destIsDir: o.destIsDir || !isLiteral(segs),
       parents: o.parents,
+      mount: o.mount ?? false,
+      literal: isLiteral(segs),
+      archive: !o.mount && ins.keyword === 'ADD' && ARCHIVE_NAME.test(clean),
+      order: writeOrder++,
     };
     // --exclude patterns are relative to the copied directory; for wildcard sources they also
     // apply to the matched names themselves (`COPY --exclude=*.txt hom* /dir/`).
@@ -365,13 +419,23 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
     }
     const dest = resolveDest(items[items.length - 1], st);
     const sources = items.slice(0, -1);
+    const opaque = (src: string, reason: string) => {
+      const multi = dest.endsWith('/') || sources.length + heredocSources > 1;
+      const base = posix.basename(src.replace(/\/+$/, ''));
+      // Only a literal file name says where it lands; a directory or wildcard from elsewhere may overwrite anything below.
+      const at = multi ? (/[*?[\\]/.test(base) || base === '' || base === '.' ? null : posix.join(dest, base)) : dest;
+      st.opaqueWrites.push({ destination: at, order: writeOrder++, line: ins.line, instruction: clip(ins.text), reason });
+    };
+    if (heredocSources > 0) opaque('', 'a heredoc source is written by the Dockerfile itself');
     if (from !== undefined) {
       if (from === '') st.problems.push({ line: ins.line, message: `--from is empty; name a stage or an image.` });
       else addDependency(from, ins, st);
+      for (const src of sources) opaque(src, `copied from ${from === '' ? 'another stage' : `'${from}'`}, not from the build context`);
       return;
     }
     for (const src of sources) {
       if (isRemote(src)) {
+        opaque(src, 'downloaded from a URL, not copied from the build context');
         if (ins.keyword === 'ADD') st.external.push({ instruction: clip(ins.text), line: ins.line, source: src });
         else st.problems.push({ line: ins.line, message: `COPY cannot fetch '${src}'; use ADD for URLs.` });
         continue;
@@ -396,7 +460,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
     if (type === 'cache') return;
     const source = kv.get('source') ?? kv.get('src') ?? '';
     const target = kv.get('target') ?? kv.get('dst') ?? kv.get('destination') ?? '';
-    addSource(source || '.', ins, st, { dest: target ? resolveDest(target, st) : '', destIsDir: false, parents: false, excludes: [] });
+    addSource(source || '.', ins, st, { dest: target ? resolveDest(target, st) : '', destIsDir: false, parents: false, excludes: [], mount: true });
   }
 
   if (stages.length === 0) {
@@ -511,7 +575,42 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
       }
       return { path: p, affects: via.length > 0, via };
     },
+    verifiable: verifiableOf(),
   };
+
+  /** The target stage and the stages it is built FROM: their files are the final image's. */
+  function verifiableOf(): VerifiableSources {
+    const chain: Stage[] = [];
+    for (let st: Stage | undefined = target; st; st = st.base === undefined ? undefined : stages[st.base]) chain.unshift(st);
+    const copied = (p: string) => p !== '' && inContext(p) && p !== context && !excludeMatchers.some((m) => m(p)) && !ig.ignores(p.slice(ctxLen));
+    const sources: VerifiableSource[] = [];
+    const skipped: VerifiableSources['skipped'] = [];
+    const opaqueWrites: VerifiableSources['opaqueWrites'] = [];
+    for (const st of chain) {
+      for (const w of st.opaqueWrites) {
+        if (w.destination !== null) opaqueWrites.push({ destination: w.destination, order: w.order });
+        skipped.push({ line: w.line, instruction: w.instruction, reason: w.reason });
+      }
+      for (const e of st.entries) {
+        if (e.mount) continue; // read during the build, never copied into the image
+        if (e.archive) {
+          skipped.push({ line: e.via.line, instruction: e.via.instruction, reason: 'ADD of a local archive: Docker may extract it, so its bytes are not the file\'s' });
+          opaqueWrites.push({ destination: e.dest.endsWith('/') ? '' : e.dest, order: e.order });
+          continue;
+        }
+        if (!e.dest) continue;
+        sources.push({
+          via: e.via,
+          listPrefix: literalPrefix(e.repoSegs).join('/'),
+          literal: e.literal,
+          order: e.order,
+          destinationOf: (p) => (copied(p) && e.region(p) && !e.excludes.some((x) => x(p)) ? destinationOf(e, p, ctxLen) : null),
+        });
+      }
+    }
+    skipped.sort((a, b) => a.line - b.line);
+    return { sources, opaqueWrites: opaqueWrites.filter((w) => w.destination !== ''), skipped };
+  }
   models.set(result, model);
   return result;
 }
