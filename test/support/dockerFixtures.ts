@@ -149,6 +149,34 @@ export async function buildBusyboxImage(spec: BusyboxImageSpec = {}): Promise<{ 
   }
 }
 
+/**
+ * Builds an image from a commit of a test repository: the commit's tree (git archive) plus the
+ * static busybox as `busybox` in the context, with the repo's own Dockerfile. RUN steps get host
+ * networking (the daemon has no bridge). Returns the image ID.
+ */
+export async function buildImageFromCommit(
+  repoDir: string,
+  commit: string,
+  spec: { dockerfile?: string; tags?: string[]; labels?: Record<string, string>; target?: string } = {},
+): Promise<{ id: string; tags: string[] }> {
+  const tags = spec.tags ?? [`${uniqueName('img')}:latest`];
+  const dir = await mkdtemp(join(tmpdir(), 'bp-docker-commit-'));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      execFile('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', repoDir, commit, dir], (err, _o, stderr) => (err ? reject(new Error(`git archive ${commit}: ${stderr}`)) : resolve()));
+    });
+    await copyFile(BUSYBOX, join(dir, 'busybox'));
+    const labelArgs = Object.entries({ ...spec.labels, [TEST_RUN_LABEL]: TEST_PREFIX, 'build-provenance.test-nonce': randomBytes(6).toString('hex') }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+    const out = await docker(['build', '-q', '--network', 'host', '-f', join(dir, spec.dockerfile ?? 'Dockerfile'), ...(spec.target ? ['--target', spec.target] : []), ...labelArgs, ...tags.flatMap((t) => ['-t', t]), dir]);
+    const id = out.trim().split('\n').pop() ?? '';
+    if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`docker build printed no image ID: ${JSON.stringify(out)}`);
+    created.images.push(id);
+    return { id, tags };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export interface RunContainerSpec {
   image: string;
   name?: string;

@@ -1,0 +1,231 @@
+// Verified provenance against a real daemon: images FROM scratch with busybox whose files are
+// copied from commits of a test repository, read back through the archive API and compared with
+// git. Every test removes what it created; the created-never-started containers are checked gone.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { runCli } from '../support/cli';
+import { FixtureRepo } from '../support/gitFixture';
+import { buildImageFromCommit, cleanupDocker, docker, removeContainer, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
+import { archiveRequestCount, readFiles, VERIFY_LABEL, VERIFY_OWNER_LABEL } from '../../src/core/docker/archiveReader';
+
+after(() => cleanupDocker());
+
+const REV = 'org.opencontainers.image.revision';
+
+const DOCKERFILE = [
+  'FROM scratch AS build',
+  'COPY src/ /src/',
+  'FROM scratch',
+  'COPY busybox /bin/busybox',
+  'WORKDIR /etc',
+  'COPY conf/ helix/',
+  'ADD desktop/shared/detect-render-node.sh /usr/local/bin/detect-render-node.sh',
+  'COPY --chown=0:0 desktop/shared/start.sh /usr/local/bin/', // --chmod needs BuildKit; the legacy builder takes --chown
+  'COPY --from=build /src/main.go /opt/main.go',
+  'CMD ["/bin/busybox","sleep","3600"]',
+  '',
+].join('\n');
+
+/** The same, then a RUN that edits one baked file and removes another. */
+const DOCKERFILE_RUN = DOCKERFILE.replace(
+  'COPY --from=build',
+  'RUN ["/bin/busybox","sh","-c","echo \'# local\' >> /etc/helix/a.conf && /bin/busybox rm /usr/local/bin/start.sh"]\nCOPY --from=build',
+);
+
+/** c1 initial · c2 the script exports MESA_GL_VERSION_OVERRIDE · c3 Go code only · c4 a config. */
+function incidentRepo(image: string) {
+  const repo = FixtureRepo.create('bp-verify-');
+  const c1 = repo.commit('initial', {
+    '.gitignore': 'busybox\n',
+    '.provenance.json': JSON.stringify({
+      targets: [
+        { name: 'desk', image, dockerfile: 'Dockerfile' },
+        { name: 'desk-run', image: `${image}-run`, dockerfile: 'Dockerfile.run' },
+      ],
+    }),
+    Dockerfile: DOCKERFILE,
+    'Dockerfile.run': DOCKERFILE_RUN,
+    'conf/a.conf': 'a=1\n',
+    'conf/sub/b.conf': 'b=1\n',
+    'desktop/shared/detect-render-node.sh': '#!/bin/sh\nfind_render_node() { :; }\n',
+    'desktop/shared/start.sh': '#!/bin/sh\nexec sway\n',
+    'src/main.go': 'package main\n',
+    'docs/notes.md': 'not an input\n',
+  });
+  const c2 = repo.commit('desktop: export MESA_GL_VERSION_OVERRIDE=4.5', { 'desktop/shared/detect-render-node.sh': '#!/bin/sh\nexport MESA_GL_VERSION_OVERRIDE=4.5\nfind_render_node() { :; }\n' });
+  const c3 = repo.commit('api: settings sync', { 'src/main.go': 'package main\n// sync\n' });
+  const c4 = repo.commit('conf: a=2', { 'conf/a.conf': 'a=2\n' });
+  return { repo, c1, c2, c3, c4 };
+}
+
+async function verify(dir: string, ...args: string[]) {
+  const r = await runCli(['verify', '--json', '--cwd', dir, ...args]);
+  let json;
+  try {
+    json = r.json();
+  } catch {
+    assert.fail(`verify printed no JSON (exit ${r.code}): ${r.out}\n${r.err}`);
+  }
+  return { code: r.code, v: json.verification, json, err: r.err };
+}
+
+type FileV = { path: string; destination: string; verdict: string; matchesHead: boolean; versionOf: { oldest: string; newest: string; replacedBy: string | null } | null };
+const byPath = (files: FileV[]) => Object.fromEntries(files.map((f) => [f.path, f]));
+
+/** The created-never-started containers this process left behind (must be none). */
+async function leftovers(): Promise<string[]> {
+  const out = await docker(['ps', '-a', '--filter', `label=${VERIFY_LABEL}=1`, '--filter', `label=${VERIFY_OWNER_LABEL}=${hostname()}:${process.pid}`, '--format', '{{.Names}}']);
+  return out.split('\n').filter(Boolean);
+}
+
+test('verify: an unlabeled image gets the revisions its bytes are consistent with (directory COPY, WORKDIR-relative destination)', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  const img = await buildImageFromCommit(h.repo.dir, h.c2, { tags: [`${image}:1ac9d5`] });
+
+  const { code, v, json } = await verify(h.repo.dir, '--target', 'desk', '--image', img.id);
+  assert.equal(code, 0, JSON.stringify(json));
+  assert.equal(v.state, 'consistent', v.reason);
+  assert.equal(json.revisionSource, 'content');
+  // c3 changes only Go code, which is not read back: the bytes fit c2 and c3 alike.
+  assert.deepEqual(v.consistentWith, { oldest: h.c2, newest: h.c3 });
+  assert.equal(json.revision, h.c3);
+  const f = byPath(v.files);
+  assert.deepEqual(Object.keys(f).sort(), ['conf/a.conf', 'conf/sub/b.conf', 'desktop/shared/detect-render-node.sh', 'desktop/shared/start.sh']);
+  assert.equal(f['conf/sub/b.conf'].destination, '/etc/helix/sub/b.conf', 'WORKDIR /etc + COPY conf/ helix/');
+  assert.equal(f['desktop/shared/start.sh'].destination, '/usr/local/bin/start.sh');
+  assert.ok(v.files.every((x: FileV) => x.verdict === 'matches'), JSON.stringify(v.files));
+  assert.equal(f['conf/a.conf'].matchesHead, false, 'a.conf changed in c4');
+  assert.deepEqual(f['conf/a.conf'].versionOf, { oldest: h.c1, newest: h.c3, replacedBy: h.c4 });
+  assert.equal(v.checked, 4);
+  assert.equal(v.matched, 4);
+  assert.equal(v.uncertain.count, 1, 'c3 changes an input that cannot be read back');
+  assert.equal(v.uncertain.commits[0].sha, h.c3);
+  assert.deepEqual(await leftovers(), []);
+});
+
+test('verify: an honest label is verified; a lying label is contradicted and named (exit 1)', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  const honest = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:honest`], labels: { [REV]: h.c4 } });
+  // Bytes of c1 (before the MESA export), labelled HEAD: a cached layer, a retag gone wrong.
+  const liar = await buildImageFromCommit(h.repo.dir, h.c1, { tags: [`${image}:liar`], labels: { [REV]: h.c4 } });
+
+  const ok = await verify(h.repo.dir, '--target', 'desk', '--image', honest.id);
+  assert.equal(ok.code, 0);
+  assert.equal(ok.v.state, 'verified', ok.v.reason);
+  assert.equal(ok.json.revisionSource, 'label');
+  assert.equal(ok.v.matched, ok.v.checked);
+
+  const bad = await verify(h.repo.dir, '--target', 'desk', '--image', liar.id);
+  assert.equal(bad.code, 1, 'a contradiction exits 1');
+  assert.equal(bad.v.state, 'contradicts-label');
+  const f = byPath(bad.v.files);
+  assert.equal(f['desktop/shared/detect-render-node.sh'].verdict, 'other-version');
+  assert.deepEqual(f['desktop/shared/detect-render-node.sh'].versionOf, { oldest: h.c1, newest: h.c1, replacedBy: h.c2 });
+  assert.equal(f['conf/a.conf'].verdict, 'other-version');
+  assert.equal(f['conf/sub/b.conf'].verdict, 'matches');
+  assert.match(bad.v.reason, /detect-render-node\.sh is the version of/);
+
+  const human = await runCli(['verify', '--cwd', h.repo.dir, '--target', 'desk', '--image', liar.id]);
+  assert.equal(human.code, 1);
+  assert.match(human.out, new RegExp(`desktop/shared/detect-render-node\\.sh → /usr/local/bin/detect-render-node\\.sh: version of ${h.c1.slice(0, 9)}\\.\\.${h.c2.slice(0, 9)}\\^ \\(HEAD's is not running\\)`));
+  assert.deepEqual(await leftovers(), []);
+});
+
+test('verify: a file edited by a later RUN is no-version and one it removed is absent; neither counts against the label', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  const img = await buildImageFromCommit(h.repo.dir, h.c4, { dockerfile: 'Dockerfile.run', tags: [`${image}-run:1`], labels: { [REV]: h.c4 } });
+  const { code, v } = await verify(h.repo.dir, '--target', 'desk-run', '--image', img.id);
+  assert.equal(code, 0);
+  assert.equal(v.state, 'verified', v.reason);
+  const f = byPath(v.files);
+  assert.equal(f['conf/a.conf'].verdict, 'no-version');
+  assert.equal(f['desktop/shared/start.sh'].verdict, 'absent');
+  assert.equal(f['conf/sub/b.conf'].verdict, 'matches');
+  assert.equal(f['desktop/shared/detect-render-node.sh'].verdict, 'matches');
+
+  // Unlabeled, the same bytes still give an interval: the edited and removed files are neutral.
+  const unl = await buildImageFromCommit(h.repo.dir, h.c4, { dockerfile: 'Dockerfile.run', tags: [`${image}-run:2`] });
+  const u = await verify(h.repo.dir, '--target', 'desk-run', '--image', unl.id);
+  assert.equal(u.v.state, 'consistent');
+  // a.conf (edited) says nothing, so the interval starts at the script's change in c2.
+  assert.deepEqual(u.v.consistentWith, { oldest: h.c2, newest: h.c4 });
+  assert.deepEqual(u.v.uncertain.commits.map((c: { sha: string }) => c.sha), [h.c4, h.c3]);
+});
+
+test('verify --container: a container that changed a baked file at run time; the image itself still matches', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
+  const ctr = await runContainer({ image: img.id, cmd: ['/bin/busybox', 'sh', '-c', 'echo tuned >> /etc/helix/sub/b.conf; exec /bin/busybox sleep 3600'] });
+  for (let i = 0; i < 50; i++) {
+    if (await docker(['exec', ctr.name, '/bin/busybox', 'grep', '-q', 'tuned', '/etc/helix/sub/b.conf']).then(() => true, () => false)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const c = await verify(h.repo.dir, '--target', 'desk', '--container', ctr.name);
+  assert.equal(c.code, 0);
+  assert.equal(c.v.source, 'container');
+  assert.equal(c.v.state, 'verified', c.v.reason);
+  const f = byPath(c.v.files);
+  assert.equal(f['conf/sub/b.conf'].verdict, 'no-version', 'the container changed it');
+  assert.equal(f['conf/a.conf'].verdict, 'matches');
+
+  const i = await verify(h.repo.dir, '--target', 'desk', '--image', img.id);
+  assert.equal(byPath(i.v.files)['conf/sub/b.conf'].verdict, 'matches', 'the image is not the container');
+  assert.deepEqual(await leftovers(), []);
+});
+
+test('the reader: a container removed before its files are read is reported gone', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`] });
+  const ctr = await runContainer({ image: img.id });
+  const ep = testEndpoint();
+  // The read itself fails on the removed container: reported, never thrown past the reader's caller.
+  await removeContainer(ctr.name);
+  await assert.rejects(
+    readFiles(ep, { kind: 'container', id: ctr.id, name: ctr.name }, [{ path: '/etc/helix', directory: true, wanted: ['/etc/helix/a.conf'] }]),
+    (err: Error) => err.name === 'ArchiveReadError' && /is gone/.test(err.message),
+  );
+});
+
+test('the created-never-started container is gone after success, failure and cancel', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`] });
+  const ep = testEndpoint();
+  const before = archiveRequestCount();
+  const ok = await readFiles(ep, { kind: 'image', id: img.id }, [{ path: '/etc/helix', directory: true, wanted: ['/etc/helix/a.conf', '/etc/helix/nope'] }]);
+  assert.equal(ok.facts.get('/etc/helix/a.conf')?.kind, 'file');
+  assert.equal(ok.facts.get('/etc/helix/nope')?.kind, 'absent');
+  assert.equal(archiveRequestCount() - before, 1, 'one request for the directory');
+  assert.deepEqual(await leftovers(), [], 'after success');
+
+  await assert.rejects(readFiles(ep, { kind: 'image', id: img.id }, [{ path: '', directory: false, wanted: [''] }]), /ArchiveReadError|failed/);
+  assert.deepEqual(await leftovers(), [], 'after failure');
+
+  for (const delay of [0, 5, 30]) {
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), delay);
+    await assert.rejects(
+      readFiles(ep, { kind: 'image', id: img.id }, [{ path: '/etc/helix', directory: true, wanted: ['/etc/helix/a.conf'] }, { path: '/usr/local/bin', directory: true, wanted: ['/usr/local/bin/start.sh'] }, { path: '/bin/busybox', directory: false, wanted: ['/bin/busybox'] }], { signal: ctl.signal }),
+      (err: Error) => err.name === 'AbortError',
+    );
+    assert.deepEqual(await leftovers(), [], `after a cancel at ${delay} ms`);
+  }
+});
