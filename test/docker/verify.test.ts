@@ -1,7 +1,7 @@
 // Verified provenance against a real daemon: images FROM scratch with busybox whose files are
 // copied from commits of a test repository, read back through the archive API and compared with
 // git. Every test removes what it created; the created-never-started containers are checked gone.
-import { test, after } from 'node:test';
+import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { runCli } from '../support/cli';
@@ -59,6 +59,15 @@ function incidentRepo(image: string) {
   return { repo, c1, c2, c3, c4 };
 }
 
+/** A fresh incident repo for one test (removed after it), or null when Docker is not there. */
+async function setup(t: TestContext) {
+  if (!(await requireDocker(t))) return null;
+  const image = uniqueName('desk');
+  const h = incidentRepo(image);
+  t.after(() => h.repo.cleanup());
+  return { image, h };
+}
+
 async function verify(dir: string, ...args: string[]) {
   const r = await runCli(['verify', '--json', '--cwd', dir, ...args]);
   let json;
@@ -80,10 +89,9 @@ async function leftovers(): Promise<string[]> {
 }
 
 test('verify: an unlabeled image gets the revisions its bytes are consistent with (directory COPY, WORKDIR-relative destination)', async (t) => {
-  if (!(await requireDocker(t))) return;
-  const image = uniqueName('desk');
-  const h = incidentRepo(image);
-  t.after(() => h.repo.cleanup());
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
   const img = await buildImageFromCommit(h.repo.dir, h.c2, { tags: [`${image}:1ac9d5`] });
 
   const { code, v, json } = await verify(h.repo.dir, '--target', 'desk', '--image', img.id);
@@ -108,10 +116,9 @@ test('verify: an unlabeled image gets the revisions its bytes are consistent wit
 });
 
 test('verify: an honest label is verified; a lying label is contradicted and named (exit 1)', async (t) => {
-  if (!(await requireDocker(t))) return;
-  const image = uniqueName('desk');
-  const h = incidentRepo(image);
-  t.after(() => h.repo.cleanup());
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
   const honest = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:honest`], labels: { [REV]: h.c4 } });
   // Bytes of c1 (before the MESA export), labelled HEAD: a cached layer, a retag gone wrong.
   const liar = await buildImageFromCommit(h.repo.dir, h.c1, { tags: [`${image}:liar`], labels: { [REV]: h.c4 } });
@@ -139,10 +146,9 @@ test('verify: an honest label is verified; a lying label is contradicted and nam
 });
 
 test('verify: a file edited by a later RUN is no-version and one it removed is absent; neither counts against the label', async (t) => {
-  if (!(await requireDocker(t))) return;
-  const image = uniqueName('desk');
-  const h = incidentRepo(image);
-  t.after(() => h.repo.cleanup());
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
   const img = await buildImageFromCommit(h.repo.dir, h.c4, { dockerfile: 'Dockerfile.run', tags: [`${image}-run:1`], labels: { [REV]: h.c4 } });
   const { code, v } = await verify(h.repo.dir, '--target', 'desk-run', '--image', img.id);
   assert.equal(code, 0);
@@ -163,10 +169,9 @@ test('verify: a file edited by a later RUN is no-version and one it removed is a
 });
 
 test('verify --container: a container that changed a baked file at run time; the image itself still matches', async (t) => {
-  if (!(await requireDocker(t))) return;
-  const image = uniqueName('desk');
-  const h = incidentRepo(image);
-  t.after(() => h.repo.cleanup());
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
   const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
   const ctr = await runContainer({ image: img.id, cmd: ['/bin/busybox', 'sh', '-c', 'echo tuned >> /etc/helix/sub/b.conf; exec /bin/busybox sleep 3600'] });
   for (let i = 0; i < 50; i++) {
@@ -187,10 +192,9 @@ test('verify --container: a container that changed a baked file at run time; the
 });
 
 test('the reader: a container removed before its files are read is reported gone', async (t) => {
-  if (!(await requireDocker(t))) return;
-  const image = uniqueName('desk');
-  const h = incidentRepo(image);
-  t.after(() => h.repo.cleanup());
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
   const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`] });
   const ctr = await runContainer({ image: img.id });
   const ep = testEndpoint();
@@ -203,10 +207,9 @@ test('the reader: a container removed before its files are read is reported gone
 });
 
 test('the created-never-started container is gone after success, failure and cancel', async (t) => {
-  if (!(await requireDocker(t))) return;
-  const image = uniqueName('desk');
-  const h = incidentRepo(image);
-  t.after(() => h.repo.cleanup());
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
   const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`] });
   const ep = testEndpoint();
   const before = archiveRequestCount();

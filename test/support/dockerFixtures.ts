@@ -132,18 +132,7 @@ export async function buildBusyboxImage(spec: BusyboxImageSpec = {}): Promise<{ 
     const cmd = spec.cmd ?? ['/bin/busybox', 'sleep', '3600'];
     const dockerfile = ['FROM scratch', 'COPY busybox /bin/busybox', spec.dockerfileExtra ?? '', `CMD ${JSON.stringify(cmd)}`, ''].join('\n');
     await writeFile(join(dir, 'Dockerfile'), dockerfile);
-    // --label avoids Dockerfile quoting; a nonce keeps every build a distinct image, so removing
-    // one test's image never pulls another's out from under it.
-    const labelArgs = Object.entries({
-      ...spec.labels,
-      [TEST_RUN_LABEL]: TEST_PREFIX,
-      'build-provenance.test-nonce': randomBytes(6).toString('hex'),
-    }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    const out = await docker(['build', '-q', ...labelArgs, ...tags.flatMap((t) => ['-t', t]), dir]);
-    const id = out.trim().split('\n').pop() ?? '';
-    if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`docker build printed no image ID: ${JSON.stringify(out)}`);
-    created.images.push(id);
-    return { id, tags };
+    return await buildContextDir(dir, tags, spec.labels, []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -166,15 +155,26 @@ export async function buildImageFromCommit(
       execFile('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', repoDir, commit, dir], (err, _o, stderr) => (err ? reject(new Error(`git archive ${commit}: ${stderr}`)) : resolve()));
     });
     await copyFile(BUSYBOX, join(dir, 'busybox'));
-    const labelArgs = Object.entries({ ...spec.labels, [TEST_RUN_LABEL]: TEST_PREFIX, 'build-provenance.test-nonce': randomBytes(6).toString('hex') }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    const out = await docker(['build', '-q', '--network', 'host', '-f', join(dir, spec.dockerfile ?? 'Dockerfile'), ...(spec.target ? ['--target', spec.target] : []), ...labelArgs, ...tags.flatMap((t) => ['-t', t]), dir]);
-    const id = out.trim().split('\n').pop() ?? '';
-    if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`docker build printed no image ID: ${JSON.stringify(out)}`);
-    created.images.push(id);
-    return { id, tags };
+    return await buildContextDir(dir, tags, spec.labels, ['--network', 'host', '-f', join(dir, spec.dockerfile ?? 'Dockerfile'), ...(spec.target ? ['--target', spec.target] : [])]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** `docker build -q` of a prepared context dir; the image is recorded for cleanupDocker(). */
+async function buildContextDir(dir: string, tags: string[], labels: Record<string, string> | undefined, extra: string[]): Promise<{ id: string; tags: string[] }> {
+  // --label avoids Dockerfile quoting; a nonce keeps every build a distinct image, so removing
+  // one test's image never pulls another's out from under it.
+  const labelArgs = Object.entries({
+    ...labels,
+    [TEST_RUN_LABEL]: TEST_PREFIX,
+    'build-provenance.test-nonce': randomBytes(6).toString('hex'),
+  }).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const out = await docker(['build', '-q', ...extra, ...labelArgs, ...tags.flatMap((t) => ['-t', t]), dir]);
+  const id = out.trim().split('\n').pop() ?? '';
+  if (!/^sha256:[0-9a-f]{64}$/.test(id)) throw new Error(`docker build printed no image ID: ${JSON.stringify(out)}`);
+  created.images.push(id);
+  return { id, tags };
 }
 
 export interface RunContainerSpec {
