@@ -153,6 +153,10 @@ export function formatInputs(r: InputsResult, st: Style): string {
     '  Inputs (git pathspecs):',
     ...r.pathspecs.map((p) => `    ${clean(p)}`),
   ];
+  if (!r.pathspecsExact) {
+    lines.push('  These pathspecs select more than the inputs (provenance narrows them itself):');
+    for (const why of r.pathspecsSuperset) lines.push(`    ${clean(why)}`);
+  }
   if (r.external.length) {
     lines.push('  External inputs:');
     for (const e of r.external) lines.push(`    line ${e.line}: ${clean(e.source)} (${clean(e.instruction)})`);

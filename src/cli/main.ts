@@ -188,7 +188,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'inputs': {
         const results = await Promise.all(ws.targets.map((t) => computeInputs(ws, t, signal)));
         if (json) {
-          const shape = results.map((r) => ({ dockerfile: r.dockerfile, ignoreFile: r.ignoreFile, pathspecs: r.pathspecs, external: r.external, problems: r.problems }));
+          const shape = results.map((r) => ({
+            dockerfile: r.dockerfile,
+            ignoreFile: r.ignoreFile,
+            pathspecs: r.pathspecs,
+            pathspecsExact: r.pathspecsExact,
+            pathspecsSuperset: r.pathspecsSuperset,
+            external: r.external,
+            problems: r.problems,
+          }));
           io.out(JSON.stringify(shape.length === 1 ? shape[0] : shape.map((s, k) => ({ target: ws.targets[k].name, ...s })), null, 2));
         } else {
           io.out(results.map((r) => formatInputs(r, style)).join('\n\n'));

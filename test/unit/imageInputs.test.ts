@@ -13,7 +13,7 @@ import {
   type AnalyzeOptions,
 } from '../../src/core/inputs/imageInputs';
 import { excludePlan } from '../../src/core/git/queries';
-import { gitPathspecMatcher, parseGlob, regionPathspecs } from '../../src/core/inputs/pathGlob';
+import { compileRegion, gitPathspecMatcher, parseGlob, regionPathspecs } from '../../src/core/inputs/pathGlob';
 
 const DF = 'Dockerfile.ubuntu-helix';
 
@@ -481,4 +481,30 @@ test('exclude pathspec matchers agree with git on awkward names (classes, escape
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('no glob or ignore pattern backtracks: the hostile patterns of a security review answer at once', () => {
+  // `app/*a*a*a*a*a*a*a*b` next to a 60-character name took 44 s through a backtracking RegExp.
+  const hostile = `app/${'*a'.repeat(12)}*b`;
+  const r = analyzeImageInputs({
+    dockerfile: 'Dockerfile',
+    context: '',
+    ignoreFile: '.dockerignore',
+    ignoreText: `${hostile}\n**/${'*a'.repeat(12)}*b\n`,
+    dockerfileText: `FROM a\nCOPY --exclude=${'*a'.repeat(12)}*b app /app\nCOPY . /all\n`,
+    include: [`tools/${'*a'.repeat(12)}*b`],
+    exclude: [`${'*a'.repeat(12)}*c/**`],
+  });
+  const name = `app/${'a'.repeat(60)}`;
+  const start = performance.now();
+  for (let i = 0; i < 50; i++) {
+    assert.equal(r.affects(`${name}${i}`).affects, true);
+    assert.equal(r.affects(`tools/${'a'.repeat(60)}${i}`).affects, true);
+  }
+  // Exponential matching needs minutes for one call; linear needs microseconds.
+  assert.ok(performance.now() - start < 3000, `${performance.now() - start} ms`);
+  assert.equal(r.affects(`${name}b`).affects, false);
+  const m = compileRegion(parseGlob(`${'*a'.repeat(30)}*b`, { doubleStar: true })!);
+  assert.equal(m('a'.repeat(80)), false);
+  assert.equal(m(`${'a'.repeat(80)}b/x`), true);
 });

@@ -4,6 +4,7 @@
 // `provenance timeline --html` share that renderer).
 import { runGit } from '../git/exec';
 import { logRange, readHead } from '../git/queries';
+import { pathspecFilter } from '../inputs/imageInputs';
 import { factRevision, type ImageHistoryEntry, type RevisionSource, type TargetHistory } from './imageHistory';
 import { computeDiff } from '../status/rangeQueries';
 import { worktreeInputs } from '../status/targetInputs';
@@ -91,7 +92,7 @@ export async function computeTimeline(
     } else {
       const dockerfile = await dockerfileFor(repo, h.target, signal);
       const inputs = await worktreeInputs(repo, h.target, dockerfile, signal);
-      commits = await logRange(repo.root, { from: null, to: head.sha }, inputs.pathspecs, { withFiles: true, maxCount: TIMELINE_LIMITS.commits, signal });
+      commits = await logRange(repo.root, { from: null, to: head.sha }, inputs.pathspecs, { withFiles: true, maxCount: TIMELINE_LIMITS.commits, signal, keep: pathspecFilter(inputs) });
       if (commits.length) warnings.push('No build has a known revision, so no commit can be matched to a build.');
     }
   }

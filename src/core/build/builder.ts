@@ -5,6 +5,7 @@
 // removes its intermediate container (forcerm).
 import type Dockerode from 'dockerode';
 import { packBuildContext } from './context';
+import { IgnoreFileError } from '../inputs/dockerignore';
 import { connectDocker } from '../docker/state';
 import { abortError } from '../git/exec';
 import type { DockerEndpoint } from '../types';
@@ -91,6 +92,10 @@ export async function buildBuiltin(opts: BuiltinBuildOptions): Promise<{ imageId
     dockerfile: opts.dockerfile,
     ignoreFile: opts.ignoreFile,
     ignoreText: opts.ignoreText,
+  }).catch((err: unknown) => {
+    // A pattern Docker rejects: Docker's own build would fail on it too.
+    if (err instanceof IgnoreFileError) throw new BuildFailedError(err.message);
+    throw err;
   });
   // The classic builder names each RUN step's container ("Running in <id>"); after a cancel we
   // make sure they are gone rather than trusting the engine to get there eventually.

@@ -1,14 +1,17 @@
 // The build context as a streamed tar: walked file by file and piped into the request, never held
 // in memory. The effective ignore file (<Dockerfile>.dockerignore, else <context>/.dockerignore)
-// decides what is sent, as the docker CLI does; the Dockerfile and the ignore file are always sent.
-// A Dockerfile outside the context goes in under a generated name, as the docker CLI does it.
-import ignore from '@balena/dockerignore';
+// decides what is sent, with Docker's own matcher and walk (core/inputs/dockerignore.ts, as
+// BuildKit's sender walks): an ignored directory is skipped whole only when no exception can reach
+// below it, and a directory is sent when something in it is. The Dockerfile and the ignore file
+// are always sent. A Dockerfile outside the context goes in under a generated name, as the docker
+// CLI does it.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Pack } from 'tar-stream';
+import { ContextIgnore } from '../inputs/dockerignore';
 
 export interface BuildContextOptions {
   /** Absolute path of the context directory. */
@@ -19,6 +22,8 @@ export interface BuildContextOptions {
   ignoreFile: string | null;
   /** Its text (read by the caller), or null. */
   ignoreText: string | null;
+  /** The ignore file's name in messages (default: its path relative to the context). */
+  ignoreFileLabel?: string;
 }
 
 export interface BuildContextStream {
@@ -40,13 +45,11 @@ function insideContext(contextDir: string, abs: string): string | null {
 }
 
 export async function packBuildContext(opts: BuildContextOptions): Promise<BuildContextStream> {
+  // A pattern Docker rejects fails here, before anything is sent (IgnoreFileError names the line).
+  const ignoreLabel = opts.ignoreFileLabel ?? (opts.ignoreFile ? (insideContext(opts.contextDir, opts.ignoreFile) ?? path.basename(opts.ignoreFile)) : '.dockerignore');
+  const ig = ContextIgnore.fromText(opts.ignoreText, ignoreLabel);
   const tar = await import('tar-stream');
   const pack: Pack = tar.pack();
-  const ig = ignore({ ignorecase: false });
-  const ignoreLines = (opts.ignoreText ?? '').split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
-  ig.add(ignoreLines);
-  // Without exceptions an ignored directory can be skipped whole; with them, look inside.
-  const hasExceptions = ignoreLines.some((l) => l.trim().startsWith('!'));
 
   const inCtxDockerfile = insideContext(opts.contextDir, opts.dockerfile);
   const dockerfileName = inCtxDockerfile ?? `.dockerfile.${randomBytes(10).toString('hex')}`;
@@ -100,17 +103,33 @@ export async function packBuildContext(opts: BuildContextOptions): Promise<Build
     // Sockets, FIFOs and devices are not sent (neither does the docker CLI send their content).
   };
 
+  // Directories the walk entered although they are ignored: sent only once something in them is.
+  const pending: Array<{ abs: string; rel: string }> = [];
+  const flushPending = async () => {
+    for (const d of pending.splice(0)) await addPath(d.abs, d.rel);
+  };
+  const underAlways = (dirRel: string) => [...always].some((p) => p.startsWith(`${dirRel}/`));
+
   const walk = async (dirAbs: string, dirRel: string): Promise<void> => {
     const entries = (await readdir(dirAbs, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (stopped) return;
       const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
       const abs = path.join(dirAbs, e.name);
-      const ignored = !always.has(rel) && ig.ignores(rel);
+      const ignored = !always.has(rel) && ig.ignored(rel);
       if (e.isDirectory()) {
-        if (!ignored) await addPath(abs, rel);
-        if (!ignored || hasExceptions) await walk(abs, rel);
+        if (!ignored) {
+          await flushPending();
+          await addPath(abs, rel);
+          await walk(abs, rel);
+        } else if (!ig.canSkipDir(rel) || underAlways(rel)) {
+          pending.push({ abs, rel });
+          await walk(abs, rel);
+          const at = pending.findIndex((d) => d.rel === rel);
+          if (at >= 0) pending.splice(at);
+        }
       } else if (!ignored) {
+        await flushPending();
         await addPath(abs, rel);
       }
     }

@@ -11,6 +11,7 @@ import { connectDocker, parseRevisionLabel, pingDocker } from '../docker/state';
 import { tryLock, type LockHandle, type LockOwner } from './fileLock';
 import { isAbortError, runGit } from '../git/exec';
 import { readHead, readWorktreeFile, worktreeChanges, type RepoInfo } from '../git/queries';
+import { pathspecFilter } from '../inputs/imageInputs';
 import { appendLedgerRecord, ledgerDir, readLedger, type LedgerRecord, type RunResult } from './ledger';
 import { worktreeInputs } from '../status/targetInputs';
 import { dockerfileFor, dockerStateFor, ProvenanceError, type Workspace } from '../status/workspace';
@@ -198,7 +199,7 @@ async function sourceFacts(ws: Workspace, target: TargetConfig, signal?: AbortSi
   }
   const dockerfile = await dockerfileFor(ws.repo, target, signal);
   const inputs = await worktreeInputs(ws.repo, target, dockerfile, signal);
-  const changed = (await worktreeChanges(ws.repo.root, inputs.pathspecs, signal)).map((c) => c.path);
+  const changed = (await worktreeChanges(ws.repo.root, inputs.pathspecs, signal, pathspecFilter(inputs))).map((c) => c.path);
   return {
     revision: head.sha,
     branch: head.branch,

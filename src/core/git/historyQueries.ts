@@ -18,17 +18,17 @@ export async function otherCommitsInRange(
   root: string,
   range: { from: string; to: string },
   pathspecs: string[],
-  opts: { limit: number; signal?: AbortSignal },
+  opts: { limit: number; signal?: AbortSignal; keep?: (path: string) => boolean },
 ): Promise<{ commits: CommitSummary[]; truncated: boolean }> {
-  const relevant = pathspecs.length ? await logRange(root, range, pathspecs, { withFiles: false, signal: opts.signal }) : [];
+  const relevant = pathspecs.length ? await logRange(root, range, pathspecs, { withFiles: false, signal: opts.signal, keep: opts.keep }) : [];
   const skip = new Set(relevant.map((c) => c.sha));
   const all = await logRange(root, range, null, { withFiles: false, maxCount: opts.limit + skip.size + 1, signal: opts.signal });
   const others = all.filter((c) => !skip.has(c.sha));
   return { commits: others.slice(0, opts.limit), truncated: others.length > opts.limit };
 }
 
-/** Tracked and untracked (not ignored) files selected by the pathspecs, repo-relative. */
-export async function filesMatching(root: string, pathspecs: string[], opts: { limit: number; signal?: AbortSignal }): Promise<string[]> {
+/** Tracked and untracked (not ignored) files selected by the pathspecs (and `keep`), repo-relative. */
+export async function filesMatching(root: string, pathspecs: string[], opts: { limit: number; signal?: AbortSignal; keep?: (path: string) => boolean }): Promise<string[]> {
   if (pathspecs.length === 0) return [];
   const { stdout } = await runGit(['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--deduplicate', '--', ...pathspecs], {
     cwd: root,
@@ -36,7 +36,7 @@ export async function filesMatching(root: string, pathspecs: string[], opts: { l
   });
   const out: string[] = [];
   for (const f of stdout.split('\0')) {
-    if (!f) continue;
+    if (!f || (opts.keep && !opts.keep(f))) continue;
     if (out.length >= opts.limit) break;
     out.push(f);
   }

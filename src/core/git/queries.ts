@@ -259,8 +259,11 @@ export interface WorktreeChange {
   status: string;
 }
 
-/** Uncommitted changes (staged, unstaged, untracked) limited to pathspecs. */
-export async function worktreeChanges(root: string, pathspecs: string[], signal?: AbortSignal): Promise<WorktreeChange[]> {
+/**
+ * Uncommitted changes (staged, unstaged, untracked) limited to pathspecs, and to `keep` when the
+ * pathspecs are only a superset of the inputs.
+ */
+export async function worktreeChanges(root: string, pathspecs: string[], signal?: AbortSignal, keep?: (path: string) => boolean): Promise<WorktreeChange[]> {
   if (pathspecs.length === 0) return [];
   const { stdout } = await runGit(
     ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames', '--', ...pathspecs],
@@ -269,7 +272,8 @@ export async function worktreeChanges(root: string, pathspecs: string[], signal?
   const out: WorktreeChange[] = [];
   for (const entry of stdout.split('\0')) {
     if (entry.length < 4) continue;
-    out.push({ status: entry.slice(0, 2), path: entry.slice(3) });
+    const change = { status: entry.slice(0, 2), path: entry.slice(3) };
+    if (!keep || keep(change.path)) out.push(change);
   }
   return out;
 }
@@ -387,11 +391,17 @@ export async function logRange(
      * for this process to read (it is busy with Docker and the work tree beside the walk).
      */
     viaFile?: boolean;
+    /**
+     * The pathspecs are a superset of the inputs: only files this keeps count, and a commit that
+     * listed files but none it keeps is dropped (a merge lists none: git's judgement stands).
+     */
+    keep?: (path: string) => boolean;
   },
   onCommit?: (c: CommitSummary) => void,
 ): Promise<CommitSummary[]> {
+  const keep = opts.keep;
   const args = ['log', '--no-renames', '--no-color', '-z', LOG_FORMAT];
-  if (opts.withFiles) args.push('--name-only');
+  if (opts.withFiles || keep) args.push('--name-only');
   if (opts.maxCount !== undefined) args.push(`--max-count=${opts.maxCount}`);
   if (opts.noWalk) args.push('--no-walk=unsorted');
   if (Array.isArray(range.to)) args.push(...range.to);
@@ -402,9 +412,15 @@ export async function logRange(
   let current: CommitSummary | null = null;
   let rest = '';
   const emit = () => {
-    if (current) {
-      commits.push(current);
-      onCommit?.(current);
+    let c: CommitSummary | null = current;
+    if (c && keep) {
+      const files = c.files.filter(keep);
+      if (c.files.length > 0 && files.length === 0) c = null;
+      else c = { ...c, files: opts.withFiles ? files : [] };
+    }
+    if (c) {
+      commits.push(c);
+      onCommit?.(c);
     }
   };
   const handleToken = (tok: string) => {
@@ -460,6 +476,11 @@ export interface WalkOptions {
    * files anyway (see `newestWithFiles`), so the caller need not ask git for them again.
    */
   filesOfNewest?: number;
+  /**
+   * The inputs, judged in JS, when the pathspecs are only a superset of them (an ignore pattern
+   * git pathspecs cannot express): the walk lists files and keeps those this says are inputs.
+   */
+  keep?: (path: string) => boolean;
 }
 
 /**
@@ -481,20 +502,25 @@ export async function walkRange(
   // Linear ranges only: there, "touches an input" is a property of each commit's own diff, so
   // excluded files can be dropped afterwards. Across merges git's history simplification
   // depends on the full pathspecs, and git is asked with them.
-  const plan = excludePlan(pathspecs);
+  const keep = opts.keep;
+  const plan = keep ? null : excludePlan(pathspecs);
+  const keepFilesOf = opts.withFiles ? Infinity : (opts.filesOfNewest ?? 0);
   const walk = (r: { from: string; to: string }, signal?: AbortSignal, linear = true) =>
-    plan && linear
-      ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal, viaFile: true }).then((cs) =>
-          dropExcluded(cs, plan.excluded, opts.withFiles ? Infinity : (opts.filesOfNewest ?? 0)),
+    keep
+      ? // `keep` is the whole truth: in a linear range the excludes add nothing but git's time.
+        logRange(root, r, linear ? pathspecs.filter((s) => !isExcludeSpec(s)) : pathspecs, { withFiles: true, signal: signal ?? opts.signal, viaFile: true, keep }).then(
+          (cs) => cs.map((c, i) => (i < keepFilesOf ? c : { ...c, files: [] })),
         )
-      : logRange(root, r, pathspecs, { withFiles: opts.withFiles, signal: signal ?? opts.signal, viaFile: true });
+      : plan && linear
+        ? logRange(root, r, plan.positive, { withFiles: true, signal: signal ?? opts.signal, viaFile: true }).then((cs) => dropExcluded(cs, plan.excluded, keepFilesOf))
+        : logRange(root, r, pathspecs, { withFiles: opts.withFiles, signal: signal ?? opts.signal, viaFile: true });
   const halves = (mid: string, signal?: AbortSignal) => {
     const p = Promise.all([walk({ from: mid, to: range.to }, signal), walk({ from: range.from, to: mid }, signal)]);
     opts.onWalking?.();
     return p;
   };
   const withFilesCount = (commits: CommitSummary[], linear: boolean) =>
-    opts.withFiles ? commits.length : plan && linear ? Math.min(opts.filesOfNewest ?? 0, commits.length) : 0;
+    opts.withFiles ? commits.length : keep || (plan && linear) ? Math.min(opts.filesOfNewest ?? 0, commits.length) : 0;
   const listing = parentsP ?? rangeParents(root, range, opts.signal);
   const shape = (lines: string[]) => ({
     total: lines.length,
@@ -549,7 +575,7 @@ export function excludePlan(pathspecs: string[]): { positive: string[]; excluded
   const positive: string[] = [];
   const excludes: ((path: string) => boolean)[] = [];
   for (const spec of pathspecs) {
-    if (!/^:(?:!|\^|\([^)]*\bexclude\b)/.test(spec)) {
+    if (!isExcludeSpec(spec)) {
       positive.push(spec);
       continue;
     }
@@ -566,6 +592,11 @@ export function excludePlan(pathspecs: string[]): { positive: string[]; excluded
     return v;
   };
   return { positive, excluded };
+}
+
+/** An exclude pathspec (`:!x`, `:^x`, `:(exclude…)x`). */
+function isExcludeSpec(spec: string): boolean {
+  return /^:(?:!|\^|\([^)]*\bexclude\b)/.test(spec);
 }
 
 /** Commits with their excluded files removed; a commit left with none did not touch an input. */
@@ -590,10 +621,10 @@ export async function rangeParents(root: string, range: { from: string; to: stri
   return stdout.split('\n').filter(Boolean);
 }
 
-/** The given commits (newest first, as given) with their files matching pathspecs. */
-export async function commitsWithFiles(root: string, shas: string[], pathspecs: string[], signal?: AbortSignal): Promise<CommitSummary[]> {
+/** The given commits (newest first, as given) with their files matching pathspecs (and `keep`). */
+export async function commitsWithFiles(root: string, shas: string[], pathspecs: string[], signal?: AbortSignal, keep?: (path: string) => boolean): Promise<CommitSummary[]> {
   if (shas.length === 0) return [];
-  return logRange(root, { from: null, to: shas }, pathspecs, { withFiles: true, noWalk: true, signal });
+  return logRange(root, { from: null, to: shas }, pathspecs, { withFiles: true, noWalk: true, signal, keep });
 }
 
 /** Number of commits in from..to (no path limit). */

@@ -3,9 +3,9 @@
 // The same analysis answers per-path questions (affects) and yields git pathspecs that select
 // exactly those paths, so `git log A..B -- <pathspecs>` lists only commits that change the image.
 
-import ignore from '@balena/dockerignore';
 import * as posix from 'node:path/posix';
 import type { AffectsResult, DockerfileProblem, ExternalInput, InputVia } from '../types';
+import { ContextIgnore, IgnoreFileError, patternRegions } from './dockerignore';
 import { expandWord, lexDockerfile, parseCsvFlag, splitWords, type RawInstruction } from './dockerfileSyntax';
 import {
   compileExact,
@@ -85,6 +85,15 @@ export interface VerifiableSources {
   opaqueWrites: Array<{ destination: string; order: number }>;
   /** Instructions of those stages whose bytes cannot be compared, and why. */
   skipped: Array<{ line: number; instruction: string; reason: string }>;
+}
+
+/**
+ * The JS judgement that must narrow what `inputs.pathspecs` select, or undefined when they are
+ * exact: pass it as `keep` to the git queries (walkRange, logRange, worktreeChanges).
+ */
+export function pathspecFilter(inputs: ImageInputs): ((path: string) => boolean) | undefined {
+  if (!inputs.pathspecsSuperset?.length) return undefined;
+  return (p) => inputs.affects(p).affects;
 }
 
 /** A Dockerfile that cannot be analysed at all. */
@@ -490,22 +499,13 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   const external = used.flatMap((s) => s.external);
   const problems = [...globalProblems, ...used.flatMap((s) => s.problems)].sort((a, b) => a.line - b.line);
 
-  // Ignore file.
-  const ig = ignore({ ignorecase: false });
-  const ignoreRules: Array<{ negative: boolean; segs: Seg[] | null; text: string }> = [];
-  if (opts.ignoreText) {
-    for (const line of opts.ignoreText.split(/\r?\n/)) {
-      if (line.startsWith('#') || line.trim() === '') continue;
-      ig.add(line);
-      let p = line.trim();
-      const negative = p.startsWith('!');
-      if (negative) p = p.slice(1).trim();
-      if (p === '') continue;
-      p = posix.normalize(p).replace(/\/+$/, '');
-      if (p.length > 1 && p.startsWith('/')) p = p.slice(1);
-      const segs = p.startsWith('../') || p === '..' || p === '/' ? null : parseGlob(p, { doubleStar: true, dockerignoreCompatible: true });
-      ignoreRules.push({ negative, segs: segs && [...ctxSegs, ...segs], text: line.trim() });
-    }
+  // Ignore file: Docker's own semantics (dockerignore.ts); a pattern Docker rejects is an error.
+  let ignore: ContextIgnore;
+  try {
+    ignore = ContextIgnore.fromText(opts.ignoreText, ignoreFile ?? '.dockerignore');
+  } catch (err) {
+    if (err instanceof IgnoreFileError) throw new DockerfileError(err.message);
+    throw err;
   }
 
   const includes = (opts.include ?? []).map((g) => ({ glob: g, segs: parseConfigGlob(g) }));
@@ -523,20 +523,11 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   const positives: Region[] = [...fixed, ...entries.map((e) => e.repoSegs), ...includeSegs].map((segs) => ({ segs }));
   const exclusions: Exclusion[] = [];
   const superset: string[] = [];
-  ignoreRules.forEach((r, i) => {
-    if (r.negative) return;
-    if (!r.segs) {
-      superset.push(`ignore pattern '${r.text}' has no git pathspec equivalent`);
-      return;
-    }
-    const later = ignoreRules.slice(i + 1).filter((n) => n.negative);
-    if (later.some((n) => !n.segs)) {
-      superset.push(`ignore pattern '${r.text}' is followed by an exception with no git pathspec equivalent`);
-      return;
-    }
-    const keeps = [...later.map((n) => ({ segs: n.segs! })), ...fixedKeeps, ...includeSegs.map((segs) => ({ segs }))];
-    exclusions.push({ segs: r.segs, keeps, what: `ignore pattern '${r.text}'` });
-  });
+  const ignoreModel = ignoreExclusions(ignore, ctxSegs);
+  superset.push(...ignoreModel.superset);
+  for (const x of ignoreModel.exclusions) {
+    exclusions.push({ segs: x.segs, keeps: [...x.keeps.map((segs) => ({ segs })), ...fixedKeeps, ...includeSegs.map((segs) => ({ segs }))], what: x.what });
+  }
   for (const st of used) {
     for (const x of st.pendingExclusions) {
       const keeps = [...fixedKeeps, ...[...includeSegs, ...entries.filter((e) => e !== x.entry).map((e) => e.repoSegs)].map((segs) => ({ segs }))];
@@ -566,7 +557,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
       if (ignoreFile !== null && p === ignoreFile) via.push(special('(ignore file)'));
       if (p !== '' && !excludeMatchers.some((m) => m(p))) {
         for (const inc of includeMatchers) if (inc.m(p)) via.push(special(`(configured include ${inc.glob})`));
-        if (inContext(p) && p !== context && !ig.ignores(p.slice(ctxLen))) {
+        if (inContext(p) && p !== context && !ignore.ignored(p.slice(ctxLen))) {
           for (const e of entries) {
             if (!e.region(p) || e.excludes.some((x) => x(p))) continue;
             via.push({ ...e.via, destination: destinationOf(e, p, ctxLen) });
@@ -613,6 +604,67 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   }
   models.set(result, model);
   return result;
+}
+
+/**
+ * The ignore file as pathspec exclusions: each pattern's regions minus the exceptions after it that
+ * take effect. Exact when the walk's semantics (MatchesUsingParentResults) agree with "the last
+ * pattern whose region holds a path decides", which holds when every exception is a plain path,
+ * an exception is dropped when the walk never applies it (nothing before it ignores its path, as
+ * with a log-file pattern then "!logs"), and no pattern after an exception matches a directory above it. Anything
+ * else leaves those exclusions to the JS filter (a superset of pathspecs, said in the reasons).
+ */
+function ignoreExclusions(ignore: ContextIgnore, ctxSegs: Seg[]): { exclusions: Array<{ segs: Seg[]; keeps: Seg[][]; what: string }>; superset: string[] } {
+  const pats = ignore.matcher.patterns;
+  const superset: string[] = [];
+  const exclusions: Array<{ segs: Seg[]; keeps: Seg[][]; what: string }> = [];
+  const text = (i: number) => `${pats[i].exclusion ? '!' : ''}${pats[i].cleaned}`;
+  /** Per exception: its path when it is a plain one (null: a wildcard), and whether it takes effect. */
+  const exceptions = new Map<number, { path: string | null; active: boolean; text: string }>();
+  let unordered: string | null = null;
+  pats.forEach((p, e) => {
+    if (!p.exclusion) return;
+    if (p.kind !== 'exact') {
+      exceptions.set(e, { path: null, active: true, text: text(e) });
+      return;
+    }
+    const path = p.cleaned;
+    const real = path !== '.' && path !== '..' && !path.startsWith('../') && !path.startsWith('/');
+    const active = real && ignore.matchedBefore(path, e);
+    exceptions.set(e, { path, active, text: text(e) });
+    if (!active || unordered) return;
+    const parts = path.split('/');
+    for (let i = e + 1; i < pats.length && !unordered; i++) {
+      if (pats[i].exclusion) continue;
+      for (let d = 1; d < parts.length; d++) {
+        if (pats[i].match(parts.slice(0, d).join('/'))) {
+          unordered = `ignore pattern '${text(i)}' matches a directory above the exception '${text(e)}' before it`;
+          break;
+        }
+      }
+    }
+  });
+  pats.forEach((p, i) => {
+    if (p.exclusion) return;
+    if (unordered) {
+      superset.push(unordered);
+      return;
+    }
+    const later = [...exceptions].filter(([e]) => e > i).map(([, x]) => x);
+    const wild = later.find((x) => x.path === null);
+    if (wild) {
+      superset.push(`ignore pattern '${text(i)}' is followed by the exception '${wild.text}', which git pathspecs cannot express`);
+      return;
+    }
+    const regions = patternRegions(p);
+    if (!regions) {
+      superset.push(`ignore pattern '${text(i)}' has no git pathspec equivalent`);
+      return;
+    }
+    const keeps = later.filter((x) => x.active).map((x) => [...ctxSegs, ...litSegs(x.path!)]);
+    for (const r of regions) exclusions.push({ segs: [...ctxSegs, ...r], keeps, what: `ignore pattern '${text(i)}'` });
+  });
+  return { exclusions, superset: [...new Set(superset)] };
 }
 
 function parseConfigGlob(g: string): Seg[] | null {

@@ -1,6 +1,9 @@
-// Path globs in Go filepath.Match / dockerignore syntax, compiled once into matchers and
-// translated into git pathspecs. A glob here has "region" semantics: it selects every path
-// it matches *and everything below such a path* (a COPY of a directory, a dockerignore line).
+// Path globs in Go filepath.Match syntax (plus a whole-segment `**`), compiled once into matchers
+// and translated into git pathspecs. A glob here has "region" semantics: it selects every path it
+// matches *and everything below such a path* (a COPY of a directory, an exclusion). Matching
+// never backtracks exponentially: segments against segments, characters against tokens, each in
+// O(n·m) (a hostile `*a*a*a…b` costs microseconds). .dockerignore lines are not read here but in
+// dockerignore.ts, whose Docker semantics differ; they come back as globs of this model.
 //
 // The small glob algebra (minus a literal path, restrict to a directory) exists because git
 // pathspecs cannot re-include what an exclude removed: `!keep` exceptions are turned into
@@ -17,13 +20,8 @@ export type Tok =
 export type Seg = '**' | Tok[];
 
 export interface ParseOptions {
-  /** A whole `**` segment spans directories (dockerignore, config globs). Otherwise it is `*` (COPY sources). */
+  /** A whole `**` segment spans directories (config globs, --exclude). Otherwise it is `*` (COPY sources). */
   doubleStar: boolean;
-  /**
-   * Reject characters that @balena/dockerignore passes unescaped into its RegExp
-   * (`+(){}|^` outside classes, `**` inside a segment) so the pathspec never disagrees with it.
-   */
-  dockerignoreCompatible?: boolean;
 }
 
 /** Parses a slash-separated glob (already cleaned, no leading '/'). Returns null if unsupported. */
@@ -36,7 +34,7 @@ export function parseGlob(pattern: string, opts: ParseOptions): Seg[] | null {
       if (segs[segs.length - 1] !== '**') segs.push('**');
       continue;
     }
-    const toks = parseSegment(raw, opts);
+    const toks = parseSegment(raw);
     if (!toks) return null;
     segs.push(toks);
   }
@@ -67,12 +65,11 @@ function splitSegments(pattern: string): string[] {
   return out;
 }
 
-function parseSegment(s: string, opts: ParseOptions): Tok[] | null {
+function parseSegment(s: string): Tok[] | null {
   const toks: Tok[] = [];
   for (let i = 0; i < s.length; i++) {
     const ch = s[i];
     if (ch === '*') {
-      if (s[i + 1] === '*' && opts.dockerignoreCompatible) return null;
       while (s[i + 1] === '*') i++;
       if (toks.length === 0 || toks[toks.length - 1].k !== 'star') toks.push({ k: 'star' });
     } else if (ch === '?') toks.push({ k: 'any' });
@@ -111,7 +108,6 @@ function parseSegment(s: string, opts: ParseOptions): Tok[] | null {
       else toks.push({ k: 'cls', neg, ranges });
       i = j;
     } else {
-      if (opts.dockerignoreCompatible && /[+(){}|^]/.test(ch)) return null;
       toks.push({ k: 'lit', c: ch });
     }
   }
@@ -136,52 +132,117 @@ export function litSegs(path: string): Seg[] {
 
 // ---------------------------------------------------------------- matching
 
-function reEscape(c: string): string {
-  return c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+/** What the characters of a name are compared as: code points (Go's filepath.Match) or UTF-8 bytes (git's wildmatch). */
+type Units = 'codepoints' | 'bytes';
+
+/** A token over single units: literals split into their units. */
+type UTok = { k: 'unit'; u: number } | { k: 'any' } | { k: 'star' } | { k: 'cls'; neg: boolean; ranges: Array<[number, number]> };
+
+const SLASH = 0x2f;
+
+function units(s: string, mode: Units): number[] {
+  if (mode === 'bytes') return [...Buffer.from(s, 'utf8')];
+  const out: number[] = [];
+  for (const ch of s) out.push(ch.codePointAt(0)!);
+  return out;
 }
 
-function tokRegex(t: Tok): string {
+function unitToks(seg: Tok[], mode: Units): UTok[] {
+  const out: UTok[] = [];
+  for (const t of seg) {
+    if (t.k === 'lit') for (const u of units(t.c, mode)) out.push({ k: 'unit', u });
+    else if (t.k === 'cls') out.push({ k: 'cls', neg: t.neg, ranges: t.ranges.map(([a, b]) => [a.codePointAt(0)!, b.codePointAt(0)!]) });
+    else out.push(t);
+  }
+  return out;
+}
+
+function unitMatches(t: UTok, u: number): boolean {
   switch (t.k) {
-    case 'lit':
-      return reEscape(t.c);
+    case 'unit':
+      return t.u === u;
     case 'any':
-      return '[^/]';
     case 'star':
-      return '[^/]*';
-    case 'cls':
-      return `[${t.neg ? '^/' : ''}${t.ranges.map(([a, b]) => (a === b ? reEscape(a) : `${reEscape(a)}-${reEscape(b)}`)).join('')}]`;
+      return u !== SLASH;
+    case 'cls': {
+      if (u === SLASH) return false;
+      const hit = t.ranges.some(([a, b]) => u >= a && u <= b);
+      return t.neg ? !hit : hit;
+    }
   }
 }
 
-/** Regex source matching exactly the paths the glob matches (no region semantics). */
-export function globRegexSource(segs: Seg[]): string {
-  let re = '';
-  segs.forEach((seg, i) => {
-    const sep = i === 0 ? '' : '/';
+/**
+ * One segment against one name (no '/'): the classic single-star algorithm, which resumes after
+ * the last `*` instead of backtracking through all of them. O(tokens × units), never exponential.
+ */
+function segmentMatches(toks: UTok[], name: number[]): boolean {
+  let i = 0;
+  let j = 0;
+  let starI = -1;
+  let starJ = 0;
+  while (j < name.length) {
+    if (i < toks.length && toks[i].k === 'star') {
+      starI = i++;
+      starJ = j;
+    } else if (i < toks.length && unitMatches(toks[i], name[j])) {
+      i++;
+      j++;
+    } else if (starI >= 0 && name[starJ] !== SLASH) {
+      i = starI + 1;
+      j = ++starJ;
+    } else return false;
+  }
+  while (i < toks.length && toks[i].k === 'star') i++;
+  return i === toks.length;
+}
+
+type CSeg = '**' | UTok[];
+
+/**
+ * Segments against path segments. `**` spans zero or more segments; a trailing `**` after another
+ * segment spans one or more (`a/**` is below `a`). `region`: the path may also lie below a match.
+ */
+function pathMatches(segs: CSeg[], path: string, region: boolean, mode: Units): boolean {
+  const names = path === '' ? [] : path.split('/').map((p) => units(p, mode));
+  const n = names.length;
+  let reach = new Uint8Array(n + 1);
+  reach[0] = 1;
+  segs.forEach((seg, gi) => {
+    const next = new Uint8Array(n + 1);
     if (seg === '**') {
-      // `a/**/b` matches a/b; a leading `**/` matches no directory at all; trailing `**` anything.
-      if (i === segs.length - 1) re += i === 0 ? '.*' : '/.*';
-      else re += i === 0 ? '(?:.*/)?' : '(?:/.*)?';
-      return;
+      const min = gi === segs.length - 1 && gi > 0 ? 1 : 0;
+      let first = -1;
+      for (let j = 0; j <= n; j++) if (reach[j]) {
+        first = j;
+        break;
+      }
+      if (first >= 0) for (let j = first + min; j <= n; j++) next[j] = 1;
+    } else {
+      for (let j = 0; j < n; j++) if (reach[j] && segmentMatches(seg, names[j])) next[j + 1] = 1;
     }
-    const prevStar = i > 0 && segs[i - 1] === '**';
-    re += (prevStar ? (i === 1 ? '' : '/') : sep) + seg.map(tokRegex).join('');
+    reach = next;
   });
-  return re;
+  if (!region) return reach[n] === 1;
+  return reach.some((v) => v === 1);
+}
+
+function compile(segs: Seg[], mode: Units): CSeg[] {
+  return segs.map((s) => (s === '**' ? '**' : unitToks(s, mode)));
 }
 
 /** Compiles a region matcher: true for paths matched by the glob or lying below one. */
-export function compileRegion(segs: Seg[]): (path: string) => boolean {
+export function compileRegion(segs: Seg[], mode: Units = 'codepoints'): (path: string) => boolean {
   if (segs.length === 0) return () => true;
-  const re = new RegExp(`^${globRegexSource(segs)}(?:/.*)?$`, 's');
-  return (p) => re.test(p);
+  const c = compile(segs, mode);
+  return (p) => pathMatches(c, p, true, mode);
 }
 
 /** Compiles an exact matcher (no descendants). */
-export function compileExact(segs: Seg[]): (path: string) => boolean {
+export function compileExact(segs: Seg[], mode: Units = 'codepoints'): (path: string) => boolean {
   if (segs.length === 0) return (p) => p === '';
-  const re = new RegExp(`^${globRegexSource(segs)}$`, 's');
-  return (p) => re.test(p);
+  const c = compile(segs, mode);
+  return (p) => pathMatches(c, p, false, mode);
 }
 
 // ---------------------------------------------------------------- git pathspecs
@@ -291,7 +352,8 @@ export function gitPathspecMatcher(spec: string): { exclude: boolean; matches: (
     return { exclude, matches: (p) => p === body || (p.startsWith(body) && p[body.length] === '/') };
   }
   const segs = parseGitGlobBody(body);
-  return segs ? { exclude, matches: compileExact(segs) } : null;
+  // git's wildmatch compares bytes: `?` is one byte of a multi-byte name.
+  return segs ? { exclude, matches: compileExact(segs, 'bytes') } : null;
 }
 
 /** Literal directory prefix of a glob (segments before the first wildcard). */

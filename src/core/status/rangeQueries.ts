@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import type { TargetConfig } from '../config';
 import { catFileBatch, rangeParents, walkRange } from '../git/queries';
-import { ignoreFileCandidates, type ImageInputs } from '../inputs/imageInputs';
+import { ignoreFileCandidates, pathspecFilter, type ImageInputs } from '../inputs/imageInputs';
 import type { AffectsResult, CommitSummary, ExternalInput } from '../types';
 import {
   analyze,
@@ -102,12 +102,16 @@ export async function computeDiff(
     analysed = unionAll(analyses);
     return analysed;
   };
+  // Only exact pathspecs are cached; a superset needs the analysis to judge the files in JS.
   let pathspecs = cacheKey ? readInputsCache(repo, cacheKey) : null;
+  let keep: ((p: string) => boolean) | undefined;
   if (!pathspecs) {
-    pathspecs = (await analyseRange()).pathspecs;
-    if (cacheKey) writeInputsCache(repo, cacheKey, pathspecs);
+    const inputs = await analyseRange();
+    pathspecs = inputs.pathspecs;
+    keep = pathspecFilter(inputs);
+    if (cacheKey && !keep) writeInputsCache(repo, cacheKey, pathspecs);
   }
-  const { commits: relevant, total } = await walkRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal }, parentsP);
+  const { commits: relevant, total } = await walkRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal, keep }, parentsP);
   const result: DiffResult = {
     from: fromSha!,
     to: toSha!,
@@ -142,6 +146,10 @@ export interface InputsResult {
   context: string;
   ignoreFile: string | null;
   pathspecs: string[];
+  /** `git log -- <pathspecs>` selects exactly the inputs (else a superset; see pathspecsSuperset). */
+  pathspecsExact: boolean;
+  /** Why the pathspecs select more than the inputs (patterns git pathspecs cannot express). */
+  pathspecsSuperset: string[];
   external: ExternalInput[];
   problems: { line: number; message: string }[];
 }
@@ -156,6 +164,8 @@ export async function computeInputs(ws: Workspace, target: TargetConfig, signal?
     context: target.context || '.',
     ignoreFile: inputs.ignoreFile,
     pathspecs: inputs.pathspecs,
+    pathspecsExact: !inputs.pathspecsSuperset?.length,
+    pathspecsSuperset: inputs.pathspecsSuperset ?? [],
     external: inputs.external,
     problems: inputs.problems,
   };

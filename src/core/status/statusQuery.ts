@@ -4,7 +4,7 @@ import type { TargetConfig } from '../config';
 import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
 import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { catFileBatch, commitsWithFiles, countSides, rangeParents, walkRange, worktreeChanges, type CatFileResult, type RepoInfo } from '../git/queries';
-import { unionInputs, type ImageInputs } from '../inputs/imageInputs';
+import { pathspecFilter, unionInputs, type ImageInputs } from '../inputs/imageInputs';
 import type { DockerState, LabelRevision } from '../types';
 import {
   analyze,
@@ -85,15 +85,19 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     (uncommittedP ??= opts.restricted
       ? Promise.resolve([])
       : headFiles(dockerfile, headSha).then((f) => {
-          // Cached by content: an unchanged Dockerfile needs no analysis to list its inputs.
+          // Cached by content: an unchanged Dockerfile needs no analysis to list its inputs (only
+          // exact pathspecs are cached; a superset is narrowed by the analysis).
           const key = inputsCacheKey(target, dockerfile, ['worktree', ...f.headIds, f.worktreeId]);
           let pathspecs = readInputsCache(repo, key);
+          let keep: ((p: string) => boolean) | undefined;
           if (!pathspecs) {
-            pathspecs = f.worktreeInputs().pathspecs;
-            writeInputsCache(repo, key, pathspecs);
+            const inputs = f.worktreeInputs();
+            pathspecs = inputs.pathspecs;
+            keep = pathspecFilter(inputs);
+            if (!keep) writeInputsCache(repo, key, pathspecs);
           }
           checkedFiles = f;
-          return worktreeChanges(repo.root, pathspecs, signal);
+          return worktreeChanges(repo.root, pathspecs, signal, keep);
         }));
   const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, walkSignal = signal) => {
     let p = factsByRev.get(label.sha);
@@ -109,8 +113,8 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           // The range's shape does not depend on the Dockerfile: list it beside cat-file.
           const parentsP = rangeParents(repo.root, { from: label.sha, to: headSha }, walkSignal);
           parentsP.catch(() => undefined);
-          const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal) =>
-            revisionFacts(repo, oid, headSha, pathspecs, label, walkSignal2, parentsP, {
+          const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal, keep?: (p: string) => boolean) =>
+            revisionFacts(repo, oid, headSha, pathspecs, keep, label, walkSignal2, parentsP, {
               midHint: cache?.mids?.[oid],
               // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
               onWalking: started,
@@ -138,14 +142,19 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           if (early && key === lastKey && batch[0].oid === label.sha) return await early.facts;
           early?.ctl.abort();
           let pathspecs = key ? readInputsCache(repo, key) : null;
+          let keep: ((p: string) => boolean) | undefined;
           if (!pathspecs) {
             const base = (await headFiles(dockerfile, headSha)).headInputs();
             const at = pickDockerfileAt(target, dockerfile, batch.slice(1));
             // The same blobs as at HEAD (the usual case) give HEAD's inputs: no second analysis.
-            pathspecs = (at && !sameBlobs(atHead, batch.slice(1)) ? unionInputs(base, analyze(target, dockerfile, at)) : base).pathspecs;
-            if (key) writeInputsCache(repo, key, pathspecs);
+            const inputs = at && !sameBlobs(atHead, batch.slice(1)) ? unionInputs(base, analyze(target, dockerfile, at)) : base;
+            pathspecs = inputs.pathspecs;
+            // Only exact pathspecs are cached (and so walked early next time); a superset is
+            // narrowed by the analysis.
+            keep = pathspecFilter(inputs);
+            if (key && !keep) writeInputsCache(repo, key, pathspecs);
           }
-          return await walk(batch[0].oid, pathspecs, walkSignal);
+          return await walk(batch[0].oid, pathspecs, walkSignal, keep);
         } finally {
           started();
         }
@@ -288,6 +297,8 @@ async function revisionFacts(
   sha: string,
   headSha: string,
   pathspecs: string[],
+  /** Narrows a superset of pathspecs to the inputs (see pathspecFilter). */
+  keep: ((p: string) => boolean) | undefined,
   label: LabelRevision,
   signal: AbortSignal | undefined,
   /** `git rev-list --parents sha..headSha`, already started. */
@@ -304,7 +315,7 @@ async function revisionFacts(
     const chain = lines.length > 0 && oldest.length === 2 && oldest[1] === sha && lines.every((l) => l.split(' ').length === 2);
     return chain ? { ahead: lines.length, behind: 0 } : countSides(repo.root, sha, headSha, signal);
   });
-  const walkOpts = { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking, filesOfNewest: STATUS_RELEVANT_LIMIT };
+  const walkOpts = { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking, filesOfNewest: STATUS_RELEVANT_LIMIT, keep };
   const [sides, { commits: all, mid, newestWithFiles }] = await Promise.all([
     sidesP,
     walkRange(repo.root, { from: sha, to: headSha }, pathspecs, walkOpts, parentsP),
@@ -312,7 +323,7 @@ async function revisionFacts(
   if (mid) walk.onMid?.(mid);
   const head = all.slice(0, STATUS_RELEVANT_LIMIT);
   // The walk may have listed their files already; otherwise git is asked for these few.
-  const newest = newestWithFiles >= head.length ? head : await commitsWithFiles(repo.root, head.map((c) => c.sha), pathspecs, signal);
+  const newest = newestWithFiles >= head.length ? head : await commitsWithFiles(repo.root, head.map((c) => c.sha), pathspecs, signal, keep);
   return {
     sha,
     label,

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { isAbortError } from '../../core/git/exec';
 import { filesMatching } from '../../core/git/historyQueries';
 import { clean } from '../../core/humanize';
+import { pathspecFilter, type ImageInputs } from '../../core/inputs/imageInputs';
 import { resolveRiskRules, scanForRisks, type RiskFinding, type RiskRule, type RiskSeverity } from '../../core/rules/riskRules';
 import type { ProvenanceModel } from '../provenanceModel';
 
@@ -178,13 +179,19 @@ export class RiskDiagnostics implements vscode.Disposable {
 
   private async scanWorkspace(signal: AbortSignal): Promise<void> {
     const found = new Set<string>();
-    const byRepo = new Map<string, string[]>();
+    const byRepo = new Map<string, { specs: string[]; inputs: ImageInputs[] }>();
     for (const s of this.model.targets) {
       if (!s.status) continue;
-      byRepo.set(s.repo.root, [...(byRepo.get(s.repo.root) ?? []), ...s.status.inputs.pathspecs]);
+      const r = byRepo.get(s.repo.root) ?? { specs: [], inputs: [] };
+      r.specs.push(...s.status.inputs.pathspecs);
+      r.inputs.push(s.status.inputs);
+      byRepo.set(s.repo.root, r);
     }
-    for (const [root, specs] of byRepo) {
-      const files = await filesMatching(root, [...new Set(specs)], { limit: MAX_FILES, signal });
+    for (const [root, { specs, inputs }] of byRepo) {
+      // Where some target's pathspecs are only a superset, the analyses judge (for exact ones they
+      // agree with the pathspecs anyway).
+      const keep = inputs.some((i) => pathspecFilter(i)) ? (f: string) => inputs.some((i) => i.affects(f).affects) : undefined;
+      const files = await filesMatching(root, [...new Set(specs)], { limit: MAX_FILES, signal, keep });
       for (const f of files) found.add(vscode.Uri.file(path.join(root, f)).toString());
     }
     if (signal.aborted) return;

@@ -9,6 +9,7 @@ import type { DriftSnapshot } from '../../core/status/driftModel';
 import { isAbortError } from '../../core/git/exec';
 import { logRange } from '../../core/git/queries';
 import { otherCommitsInRange } from '../../core/git/historyQueries';
+import { pathspecFilter } from '../../core/inputs/imageInputs';
 import { ago, clean, shortSha } from '../../core/humanize';
 import type { CommitSummary } from '../../core/types';
 import { COMMANDS } from '../commands';
@@ -300,8 +301,9 @@ export class ProvenanceTree implements vscode.TreeDataProvider<ProvenanceNode>, 
       label: `${count} more commit(s) that change image inputs`,
       icon: new vscode.ThemeIcon('ellipsis'),
       children: async () => {
+        const keep = s.status ? pathspecFilter(s.status.inputs) : undefined;
         const list = await this.lazy(`relevant|${s.repo.root}|${from}|${head}|${pathspecs.join('\0')}`, () =>
-          logRange(s.repo.root, { from, to: head }, pathspecs, { withFiles: true, maxCount: shown + LAZY_LIMIT, signal: this.abort.signal }),
+          logRange(s.repo.root, { from, to: head }, pathspecs, { withFiles: true, maxCount: shown + LAZY_LIMIT, signal: this.abort.signal, keep }),
         );
         if (!Array.isArray(list)) return [];
         const nodes = list.slice(shown).map((c) => this.commitNode(s, c, from, head, true));
@@ -321,7 +323,7 @@ export class ProvenanceTree implements vscode.TreeDataProvider<ProvenanceNode>, 
       icon: new vscode.ThemeIcon('git-commit'),
       children: async () => {
         const res = await this.lazy(`other|${s.repo.root}|${from}|${head}|${pathspecs.join('\0')}`, () =>
-          otherCommitsInRange(s.repo.root, { from, to: head }, pathspecs, { limit: LAZY_LIMIT, signal: this.abort.signal }),
+          otherCommitsInRange(s.repo.root, { from, to: head }, pathspecs, { limit: LAZY_LIMIT, signal: this.abort.signal, keep: s.status ? pathspecFilter(s.status.inputs) : undefined }),
         );
         if (Array.isArray(res)) return [];
         const nodes = res.commits.map((c) => this.commitNode(s, c, from, head, false));
