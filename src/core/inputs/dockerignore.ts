@@ -354,51 +354,42 @@ export class PatternMatcher {
     return new PatternMatcher(readIgnoreFile(text, file), file);
   }
 
-  /** MatchesExact: the path against the patterns, no parent directories. */
-  matchesExact(path: string): boolean {
-    let matched = false;
+  /**
+   * The loop all of moby's Matches* share: a pattern is looked at only when it could change the
+   * answer (an exception once something matched, an ignore line while nothing has).
+   */
+  private decide(matched: boolean, test: (p: Pattern) => boolean): boolean {
     for (const p of this.patterns) {
       if (p.exclusion !== matched) continue;
-      if (p.match(path)) matched = !p.exclusion;
+      if (test(p)) matched = !p.exclusion;
     }
     return matched;
+  }
+
+  /** MatchesExact: the path against the patterns, no parent directories. */
+  matchesExact(path: string): boolean {
+    return this.decide(false, (p) => p.match(path));
   }
 
   /** MatchesOrParentMatches: a pattern that matches a parent directory matches the path too. */
   matchesOrParentMatches(path: string): boolean {
     const dirs = parentDirs(path);
-    let matched = false;
-    for (const p of this.patterns) {
-      if (p.exclusion !== matched) continue;
-      let m = p.match(path);
-      if (!m && dirs) for (let i = 0; i < dirs.length && !m; i++) m = p.match(dirs.slice(0, i + 1).join('/'));
-      if (m) matched = !p.exclusion;
-    }
-    return matched;
+    return this.decide(false, (p) => p.match(path) || matchesADir(p, dirs));
   }
 
   /** The deprecated Matches (it checks one parent directory only); kept for moby's own test table. */
   matchesDeprecated(path: string): boolean {
     const dirs = parentDirs(path);
-    let matched = false;
-    for (const p of this.patterns) {
-      if (p.exclusion !== matched) continue;
-      let m = p.match(path);
+    return this.decide(false, (p) => {
+      if (p.match(path)) return true;
       const n = p.cleaned.split('/').length;
-      if (!m && dirs && n <= dirs.length) m = p.match(dirs.slice(0, n).join('/'));
-      if (m) matched = !p.exclusion;
-    }
-    return matched;
+      return !!dirs && n <= dirs.length && p.match(dirs.slice(0, n).join('/'));
+    });
   }
 
   /** MatchesUsingParentResult (deprecated in moby): the parent's overall result carries over. */
   matchesUsingParentResult(path: string, parentMatched: boolean): boolean {
-    let matched = parentMatched;
-    for (const p of this.patterns) {
-      if (p.exclusion !== matched) continue;
-      if (p.match(path)) matched = !p.exclusion;
-    }
-    return matched;
+    return this.decide(parentMatched, (p) => p.match(path));
   }
 
   /**
@@ -406,25 +397,35 @@ export class PatternMatcher {
    * an entry of the context root, or when unknown: then parents are checked as by MatchesOrParentMatches).
    */
   matchesUsingParentResults(path: string, parent: MatchInfo = []): { matched: boolean; info: MatchInfo } {
+    return this.step(path, parent, this.patterns.length);
+  }
+
+  /** MatchesUsingParentResults over the first `upTo` patterns (the walk's state before pattern `upTo`). */
+  step(path: string, parent: MatchInfo, upTo: number): { matched: boolean; info: MatchInfo } {
     if (parent.length !== 0 && parent.length !== this.patterns.length) throw new Error('wrong number of values in parentMatched');
     let matched = false;
     const info: boolean[] = new Array(this.patterns.length).fill(false);
     let dirs: string[] | null | undefined;
-    this.patterns.forEach((p, i) => {
+    for (let i = 0; i < upTo; i++) {
+      const p = this.patterns[i];
       let m = parent.length !== 0 ? parent[i] : false;
       if (!m) {
-        if (p.exclusion !== matched) return;
+        if (p.exclusion !== matched) continue;
         m = p.match(path);
-        if (!m && parent.length === 0) {
-          dirs ??= parentDirs(path);
-          if (dirs) for (let k = 0; k < dirs.length && !m; k++) m = p.match(dirs.slice(0, k + 1).join('/'));
-        }
+        if (!m && parent.length === 0) m = matchesADir(p, (dirs ??= parentDirs(path)));
       }
       info[i] = m;
       if (m) matched = !p.exclusion;
-    });
+    }
     return { matched, info };
   }
+}
+
+/** Whether the pattern matches one of the parent directories (each a prefix of `dirs`). */
+function matchesADir(p: Pattern, dirs: string[] | null): boolean {
+  if (!dirs) return false;
+  for (let i = 0; i < dirs.length; i++) if (p.match(dirs.slice(0, i + 1).join('/'))) return true;
+  return false;
 }
 
 /** The parent directories moby splits off a path (filepath.Dir, split on `/`), or null for ".". */
@@ -501,23 +502,7 @@ export class ContextIgnore {
   matchedBefore(path: string, index: number): boolean {
     const slash = path.lastIndexOf('/');
     const parent = slash < 0 ? [] : this.resultOf(path.slice(0, slash)).info;
-    const pats = this.matcher.patterns;
-    let matched = false;
-    let dirs: string[] | null | undefined;
-    for (let i = 0; i < index; i++) {
-      const p = pats[i];
-      let m = parent.length !== 0 ? parent[i] : false;
-      if (!m) {
-        if (p.exclusion !== matched) continue;
-        m = p.match(path);
-        if (!m && parent.length === 0) {
-          dirs ??= parentDirs(path);
-          if (dirs) for (let k = 0; k < dirs.length && !m; k++) m = p.match(dirs.slice(0, k + 1).join('/'));
-        }
-      }
-      if (m) matched = !p.exclusion;
-    }
-    return matched;
+    return this.matcher.step(path, parent, index).matched;
   }
 }
 

@@ -132,6 +132,9 @@ const UNICODE_ONE_LETTER: Record<string, string> = {
 
 // ---------------------------------------------------------------- parser
 
+/** `\A`, `\z`, `\b`, `\B`: the zero-width escapes. */
+const ESCAPE_ASSERTS: Record<number, 'begin' | 'end' | 'word' | 'noWord'> = { 0x41: 'begin', 0x7a: 'end', 0x62: 'word', 0x42: 'noWord' };
+
 const isAlnum = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 const hexVal = (c: number) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 55 : c >= 0x61 && c <= 0x66 ? c - 87 : -1);
 
@@ -376,21 +379,10 @@ export function parseGoRegexp(src: string): Node {
         return { op: 'assert', kind: 'end' };
       case 0x5c: {
         const next = cps[i + 1];
-        if (next === 0x41) {
+        const assertion = ESCAPE_ASSERTS[next];
+        if (assertion) {
           i += 2;
-          return { op: 'assert', kind: 'begin' };
-        }
-        if (next === 0x7a) {
-          i += 2;
-          return { op: 'assert', kind: 'end' };
-        }
-        if (next === 0x62) {
-          i += 2;
-          return { op: 'assert', kind: 'word' };
-        }
-        if (next === 0x42) {
-          i += 2;
-          return { op: 'assert', kind: 'noWord' };
+          return { op: 'assert', kind: assertion };
         }
         if (next === 0x43) throw new GoRegexpError('invalid escape sequence', '\\C');
         if (next === 0x51) {
