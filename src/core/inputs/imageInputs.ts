@@ -573,7 +573,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   function verifiableOf(): VerifiableSources {
     const chain: Stage[] = [];
     for (let st: Stage | undefined = target; st; st = st.base === undefined ? undefined : stages[st.base]) chain.unshift(st);
-    const copied = (p: string) => p !== '' && inContext(p) && p !== context && !excludeMatchers.some((m) => m(p)) && !ig.ignores(p.slice(ctxLen));
+    const copied = (p: string) => p !== '' && inContext(p) && p !== context && !excludeMatchers.some((m) => m(p)) && !ignore.ignored(p.slice(ctxLen));
     const sources: VerifiableSource[] = [];
     const skipped: VerifiableSources['skipped'] = [];
     const opaqueWrites: VerifiableSources['opaqueWrites'] = [];
