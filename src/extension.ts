@@ -14,6 +14,7 @@ import { ImageCodeLens } from './vscode/editor/imageCodeLens';
 import { LineAnnotation } from './vscode/editor/lineAnnotation';
 import { LineDecorations } from './vscode/editor/lineDecorations';
 import { LineFactsService } from './vscode/editor/lineFacts';
+import { Lazy } from './vscode/lazy';
 import { LineHover } from './vscode/editor/lineHover';
 import { ProvenanceModel } from './vscode/provenanceModel';
 import { ProvenanceTree } from './vscode/views/provenanceTree';
@@ -28,24 +29,31 @@ export interface BuildProvenanceApi {
   model: ProvenanceModel;
   statusBar: StatusBar;
   /** The Provenance view (`dump()`, `contextKeys`), after-commit notices (`onDidNotify`, `notices`), risk diagnostics. */
-  tree: ProvenanceTree;
-  notifier: CommitNotifier;
-  diagnostics: RiskDiagnostics;
+  readonly tree: ProvenanceTree;
+  readonly notifier: CommitNotifier;
+  readonly diagnostics: RiskDiagnostics;
   /** Gutter marks (`decoratedLines(uri)`, `settled()`), hover, annotation, CodeLens, badges. */
-  decorations: LineDecorations;
-  lineHover: LineHover;
-  lineAnnotation: LineAnnotation;
-  codeLens: ImageCodeLens;
-  explorerBadges: ExplorerBadges;
-  /** Image archaeology: the Suspects view (`show()`, `results`, tree items) and the timeline panel (`current`). */
-  suspects: SuspectsView;
-  timeline: TimelinePanel;
+  readonly decorations: LineDecorations;
+  readonly lineHover: LineHover;
+  readonly lineAnnotation: LineAnnotation;
+  readonly codeLens: ImageCodeLens;
+  readonly explorerBadges: ExplorerBadges;
+  /** Image archaeology: the Suspects view (`show()`, `results`, tree items) and the timeline panel (`current`); built on first use. */
+  readonly suspects: SuspectsView;
+  readonly timeline: TimelinePanel;
   /** How long activate() took, in ms (the goal is at most 30). */
   activationMs: number;
   /** activate() time per feature, in ms. */
   activationBreakdown: Record<string, number>;
   /** CPU time (user + system) the extension host spent during activate(), in ms: without the time another process had the CPU. */
   activationCpuMs: number;
+  /**
+   * The features that are not visible at once, built right after activate() returned (ms per
+   * feature, and their total); the timeline, the line annotation and the hover's facts are built
+   * on first use and are not in it.
+   */
+  readonly deferredBreakdown: Record<string, number>;
+  readonly deferredMs: number;
   /** Git processes started so far (tests check that typing starts none). */
   gitSpawnCount: () => number;
   /** The last git command lines started (diagnostics for the test above). */
@@ -59,55 +67,54 @@ export interface BuildProvenanceApi {
   };
 }
 
+/** Times each step, in ms, into `into`. */
+function stopwatch(into: Record<string, number>) {
+  let last = performance.now();
+  return <T>(name: string, value: T): T => {
+    const now = performance.now();
+    into[name] = Math.round((now - last) * 10) / 10;
+    last = now;
+    return value;
+  };
+}
+
 export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   // Where activation time goes, per feature (the integration suite records it with the total).
+  // Only what is visible at once, or must answer a command at once, is built here.
   const breakdown: Record<string, number> = {};
-  let last = started;
-  const mark = <T>(name: string, value: T): T => {
-    const now = performance.now();
-    breakdown[name] = Math.round((now - last) * 10) / 10;
-    last = now;
-    return value;
-  };
+  const mark = stopwatch(breakdown);
   const log = mark('log', vscode.window.createOutputChannel('Build Provenance', { log: true }));
   const model = mark('model', new ProvenanceModel(log));
   const statusBar = mark('statusBar', new StatusBar(model));
   const commands = mark('commands', new Commands(model));
-  const suspects = mark('suspects', new SuspectsView(model, log));
-  const timeline = mark('timeline', new TimelinePanel(model, context.extensionUri, log));
-  context.subscriptions.push(suspects, timeline, new ArchaeologyCommands(model, suspects, timeline));
-  const views = {
-    tree: mark('tree', new ProvenanceTree(model, log)),
-    notifier: mark('notifier', new CommitNotifier(model, context.workspaceState, log)),
-    diagnostics: mark('diagnostics', new RiskDiagnostics(model, log)),
-  };
-  const decorations = mark('decorations', new LineDecorations(model, context.extensionUri, log));
-  const lineFacts = new LineFactsService(model, decorations);
-  const editor = {
-    decorations,
-    lineHover: mark('lineHover', new LineHover(lineFacts, decorations, log)),
-    lineAnnotation: mark('lineAnnotation', new LineAnnotation(lineFacts, decorations, log)),
-    codeLens: mark('codeLens', new ImageCodeLens(model, decorations, log)),
-    explorerBadges: mark('explorerBadges', new ExplorerBadges(model, log)),
-  };
   const buildTasks = mark('buildTasks', new BuildTasks(model, log));
-  const smokeCleanup = mark('smokeCleanup', new SmokeCleanup(model, log));
-  context.subscriptions.push(
-    log,
-    model,
-    statusBar,
-    commands,
-    ...Object.values(views),
-    ...Object.values(editor),
-    vscode.workspace.registerTextDocumentContentProvider(REV_SCHEME, new RevisionContentProvider()),
-    buildTasks,
-    new BuildCommands(model, buildTasks, commands, log),
-    smokeCleanup,
-  );
-  // Discovery reads files and starts git: after activate() returns, not inside it.
-  setImmediate(() => void model.ready());
+  const buildCommands = mark('buildCommands', new BuildCommands(model, buildTasks, commands, log));
+  const suspects = new Lazy(() => new SuspectsView(model, log));
+  const timeline = new Lazy(() => new TimelinePanel(model, context.extensionUri, log));
+  const archaeology = mark('archaeologyCommands', new ArchaeologyCommands(model, suspects, timeline));
+  context.subscriptions.push(log, model, statusBar, commands, buildTasks, buildCommands, suspects, timeline, archaeology);
+
+  // The rest is built right after activate() returns, before discovery starts (so every feature
+  // sees the first refresh), or earlier if the API asks for it.
+  const deferredBreakdown: Record<string, number> = {};
+  let deferredMs = 0;
+  let rest: ReturnType<typeof wireRest> | undefined;
+  const wire = () => {
+    if (rest) return rest;
+    const t0 = performance.now();
+    rest = wireRest(context, model, log, suspects, stopwatch(deferredBreakdown));
+    deferredMs = Math.round((performance.now() - t0) * 10) / 10;
+    return rest;
+  };
+  let deactivated = false;
+  context.subscriptions.push({ dispose: () => (deactivated = true) });
+  setImmediate(() => {
+    if (deactivated) return;
+    wire();
+    void model.ready();
+  });
   const builds = {
     run: async (key: string, action: BuildAction) => {
       await model.ready();
@@ -117,12 +124,48 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
     },
     onDidFinish: buildTasks.onDidFinish,
     activeRuns: () => buildTasks.activeRuns,
-    removeStraySmokeContainers: () => smokeCleanup.removeStrays(),
+    removeStraySmokeContainers: () => wire().smokeCleanup.removeStrays(),
   };
   const activationMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuStarted);
   const activationCpuMs = (cpu.user + cpu.system) / 1000;
-  return { model, statusBar, ...views, ...editor, suspects, timeline, gitSpawnCount, recentGitSpawns, builds, activationMs, activationBreakdown: breakdown, activationCpuMs };
+  const api = { model, statusBar, gitSpawnCount, recentGitSpawns, builds, activationMs, activationBreakdown: breakdown, activationCpuMs } as BuildProvenanceApi;
+  // The rest of the API builds what it names, if that has not happened yet.
+  const later: Record<string, () => unknown> = {
+    suspects: () => suspects.get(),
+    timeline: () => timeline.get(),
+    deferredBreakdown: () => deferredBreakdown,
+    deferredMs: () => deferredMs,
+  };
+  for (const k of ['tree', 'notifier', 'diagnostics', 'decorations', 'lineHover', 'lineAnnotation', 'codeLens', 'explorerBadges'] as const) later[k] = () => wire()[k];
+  for (const [k, get] of Object.entries(later)) Object.defineProperty(api, k, { get, enumerable: true });
+  return api;
+}
+
+/** The features that are not visible at once: views, editor marks and lenses, diagnostics, badges. */
+function wireRest(
+  context: vscode.ExtensionContext,
+  model: ProvenanceModel,
+  log: vscode.LogOutputChannel,
+  suspects: Lazy<SuspectsView>,
+  mark: ReturnType<typeof stopwatch>,
+) {
+  const tree = mark('tree', new ProvenanceTree(model, log));
+  // The Suspects view registers its tree now; it reads builds only once it is shown.
+  mark('suspects', suspects.get());
+  const notifier = mark('notifier', new CommitNotifier(model, context.workspaceState, log));
+  const diagnostics = mark('diagnostics', new RiskDiagnostics(model, log));
+  const decorations = mark('decorations', new LineDecorations(model, context.extensionUri, log));
+  let lineFacts: LineFactsService | undefined;
+  const facts = () => (lineFacts ??= new LineFactsService(model, decorations));
+  const lineHover = mark('lineHover', new LineHover(facts, decorations, log));
+  const lineAnnotation = mark('lineAnnotation', new LineAnnotation(facts, decorations, log));
+  const codeLens = mark('codeLens', new ImageCodeLens(model, decorations, log));
+  const explorerBadges = mark('explorerBadges', new ExplorerBadges(model, log));
+  const smokeCleanup = mark('smokeCleanup', new SmokeCleanup(model, log));
+  const content = mark('revisionContent', vscode.workspace.registerTextDocumentContentProvider(REV_SCHEME, new RevisionContentProvider()));
+  context.subscriptions.push(tree, notifier, diagnostics, decorations, lineHover, lineAnnotation, codeLens, explorerBadges, smokeCleanup, content);
+  return { tree, notifier, diagnostics, decorations, lineHover, lineAnnotation, codeLens, explorerBadges, smokeCleanup };
 }
 
 export function deactivate(): Promise<void> {

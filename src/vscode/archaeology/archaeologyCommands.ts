@@ -9,6 +9,7 @@ import { ProvenanceError } from '../../core/status/workspace';
 import { markBuild } from '../../core/archaeology/suspects';
 import { historyOf, openCommitDiff, workspaceOf } from './imageArchaeology';
 import type { ProvenanceModel, TargetState } from '../provenanceModel';
+import type { Lazy } from '../lazy';
 import { SUSPECT_COMMANDS, type SuspectsView } from '../views/suspectsView';
 import type { TimelinePanel } from '../views/timelinePanel';
 
@@ -19,8 +20,9 @@ export class ArchaeologyCommands implements vscode.Disposable {
 
   constructor(
     private readonly model: ProvenanceModel,
-    private readonly suspects: SuspectsView,
-    private readonly timeline: TimelinePanel,
+    /** Built when the view is first registered or asked for; the timeline when first opened. */
+    private readonly suspects: Lazy<SuspectsView>,
+    private readonly timeline: Lazy<TimelinePanel>,
   ) {
     const reg = (id: string, fn: (...args: unknown[]) => unknown) => this.disposables.push(vscode.commands.registerCommand(id, fn));
     reg(SUSPECT_COMMANDS.markGood, (key, image) => this.mark('good', str(key), str(image)));
@@ -91,7 +93,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
     try {
       const r = await markBuild(workspaceOf(s), h, entry.imageId, verdict);
       void vscode.window.showInformationMessage(`Build Provenance: marked ${clean(entry.tags[0] ?? entry.imageId.slice(7, 19))} ${verdict}.${r.warnings.length ? ` ${clean(r.warnings[0])}` : ''}`);
-      this.suspects.invalidate();
+      this.suspects.peek()?.invalidate();
     } catch (err) {
       this.fail(err);
     }
@@ -109,7 +111,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
     );
     if (!good) return;
     if (good.auto) {
-      await this.suspects.show(s.key, null);
+      await this.suspects.get().show(s.key, null);
       return;
     }
     const bad = await vscode.window.showQuickPick(
@@ -117,12 +119,12 @@ export class ArchaeologyCommands implements vscode.Disposable {
       { placeHolder: 'The BAD build (the first one that is broken)', matchOnDescription: true, matchOnDetail: true },
     );
     if (!bad?.entry || !good.entry) return;
-    await this.suspects.show(s.key, { good: good.entry.imageId, bad: bad.entry.imageId });
+    await this.suspects.get().show(s.key, { good: good.entry.imageId, bad: bad.entry.imageId });
   }
 
   private async openTimeline(key?: string): Promise<void> {
     const s = await this.pickTarget(key);
-    if (s) await this.timeline.show(s);
+    if (s) await this.timeline.get().show(s);
   }
 
   private fail(err: unknown): void {

@@ -2,6 +2,7 @@
 // "abc12345 · not built · waiting 31h" (setting buildProvenance.currentLineAnnotation, off by
 // default). Blame is a git process: it runs only after the cursor rests (debounced) on a marked
 // line, is cached per line and marks stamp, and never runs for selection changes caused by typing.
+// Nothing is built until the setting is first on: no decoration type, no selection listener.
 import * as vscode from 'vscode';
 import { annotationText } from '../../core/status/editorMarks';
 import { isAbortError } from '../../core/git/exec';
@@ -12,11 +13,8 @@ const SETTING = 'buildProvenance.currentLineAnnotation';
 const DEBOUNCE_MS = 300;
 
 export class LineAnnotation implements vscode.Disposable {
-  private readonly type = vscode.window.createTextEditorDecorationType({
-    after: { color: new vscode.ThemeColor('buildProvenance.annotationForeground'), margin: '0 0 0 3em' },
-    rangeBehavior: vscode.DecorationRangeBehavior.ClosedOpen,
-  });
-  private readonly disposables: vscode.Disposable[] = [this.type];
+  private type: vscode.TextEditorDecorationType | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private ctl: AbortController | undefined;
   /** Document versions last seen per document: a selection change with a new version is typing. */
@@ -24,22 +22,43 @@ export class LineAnnotation implements vscode.Disposable {
   private shown: { editor: vscode.TextEditor; line: number; text: string } | undefined;
 
   constructor(
-    private readonly facts: LineFactsService,
-    decorations: LineDecorations,
+    /** Built on first use (shared with the hover). */
+    private readonly facts: () => LineFactsService,
+    private readonly decorations: LineDecorations,
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration(SETTING)) return;
+        if (!this.type && this.enabledAnywhere()) this.start();
+        else this.schedule(vscode.window.activeTextEditor);
+      }),
+    );
+    if (this.enabledAnywhere()) this.start();
+  }
+
+  /** The first use: the decoration type and the editor listeners. */
+  private start(): void {
+    this.type = vscode.window.createTextEditorDecorationType({
+      after: { color: new vscode.ThemeColor('buildProvenance.annotationForeground'), margin: '0 0 0 3em' },
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedOpen,
+    });
+    this.disposables.push(
+      this.type,
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e.textEditor)),
       vscode.window.onDidChangeActiveTextEditor((ed) => this.schedule(ed)),
-      decorations.onDidChangeMarks((uri) => {
+      this.decorations.onDidChangeMarks((uri) => {
         const ed = vscode.window.activeTextEditor;
         if (ed && ed.document.uri.toString() === uri.toString()) this.schedule(ed);
       }),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(SETTING)) this.schedule(vscode.window.activeTextEditor);
-      }),
     );
     this.schedule(vscode.window.activeTextEditor);
+  }
+
+  /** The setting is on for the window or for one of the folders (it is resource-scoped). */
+  private enabledAnywhere(): boolean {
+    const scopes = [undefined, ...(vscode.workspace.workspaceFolders ?? []).map((f) => f.uri)];
+    return scopes.some((u) => vscode.workspace.getConfiguration('buildProvenance', u).get<boolean>(SETTING.slice('buildProvenance.'.length), false));
   }
 
   /** For tests: the annotation shown now, if any (1-based line). */
@@ -72,7 +91,7 @@ export class LineAnnotation implements vscode.Disposable {
     }
     this.versions.set(ed.document, ed.document.version);
     const line = ed.selection.active.line + 1;
-    const peek = this.facts.peek(ed.document.uri, line);
+    const peek = this.facts().peek(ed.document.uri, line);
     if (!peek) {
       this.clear();
       return;
@@ -87,7 +106,7 @@ export class LineAnnotation implements vscode.Disposable {
     this.ctl = ctl;
     const version = ed.document.version;
     try {
-      const f = await this.facts.factsAt(ed.document.uri, line, ctl.signal);
+      const f = await this.facts().factsAt(ed.document.uri, line, ctl.signal);
       if (ctl.signal.aborted || ed.document.version !== version || ed.selection.active.line + 1 !== line) return;
       if (!f || (f.mark.kind === 'committed' && !f.blame)) {
         this.clear();
@@ -99,6 +118,7 @@ export class LineAnnotation implements vscode.Disposable {
           : annotationText({ uncommitted: false, sha: f.blame.sha, date: f.date, verdict: f.targets[0]?.verdict ?? { built: null, running: null } });
       this.clear();
       const end = ed.document.lineAt(line - 1).range.end;
+      if (!this.type) return;
       ed.setDecorations(this.type, [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: text } } }]);
       this.shown = { editor: ed, line, text };
     } catch (err) {
@@ -107,7 +127,7 @@ export class LineAnnotation implements vscode.Disposable {
   }
 
   private clear(): void {
-    if (!this.shown) return;
+    if (!this.shown || !this.type) return;
     this.shown.editor.setDecorations(this.type, []);
     this.shown = undefined;
   }

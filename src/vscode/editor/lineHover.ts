@@ -16,7 +16,8 @@ export class LineHover implements vscode.HoverProvider, vscode.Disposable {
   private readonly registration: vscode.Disposable;
 
   constructor(
-    private readonly facts: LineFactsService,
+    /** Built on the first hover over a marked line (shared with the annotation). */
+    private readonly facts: () => LineFactsService,
     private readonly decorations: LineDecorations,
     private readonly log: vscode.LogOutputChannel,
   ) {
@@ -28,7 +29,7 @@ export class LineHover implements vscode.HoverProvider, vscode.Disposable {
     const ctl = new AbortController();
     const sub = token.onCancellationRequested(() => ctl.abort());
     try {
-      const f = await this.facts.factsAt(doc.uri, pos.line + 1, ctl.signal);
+      const f = await this.facts().factsAt(doc.uri, pos.line + 1, ctl.signal);
       if (!f || token.isCancellationRequested) return undefined;
       const available = await registeredCommands([BUILD_COMMANDS.buildAndSmoke]);
       return new vscode.Hover(renderHover(f, available.has(BUILD_COMMANDS.buildAndSmoke), this.decorations.editedSinceMarked(doc.uri)), doc.lineAt(pos.line).range);
