@@ -96,8 +96,10 @@ await Promise.all([
     stdin: { contents: `module.exports = {${EXTRAS.map((m) => `${JSON.stringify(m)}: require(${JSON.stringify(m)})`).join(', ')}};`, resolveDir: '.', loader: 'js' },
     outfile: 'dist/dockerode-extras.js',
   }),
-  build({ ...common, plugins: [...common.plugins, dockerodeApart], entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
-  build({ ...common, plugins: [...common.plugins, dockerodeApart], entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js' }),
+  // The BuildKit session and progress decoder (src/core/build/buildkit*.ts) use gRPC and
+  // protobufjs too: the same extras file, loaded when a build starts.
+  build({ ...common, plugins: [...common.plugins, dockerodeApart, extrasApart], entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' }),
+  build({ ...common, plugins: [...common.plugins, dockerodeApart, extrasApart], entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli-main.js' }),
   // The executable: a few lines that install the V8 code cache, then load cli-main.js.
   build({ ...common, entryPoints: ['src/cli/launcher.ts'], outfile: 'dist/cli.js', banner: { js: LAUNCHER_SHELL } }),
 ]);

@@ -8,6 +8,8 @@ import { buildJson, clean, deployJson, formatBuild, formatDeploy, formatSmokeRun
 interface Out {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** DOCKER_BUILDKIT and the variables build.secrets names come from here. */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface CommandContext {
@@ -30,7 +32,7 @@ export async function buildCommand(c: CommandContext, smoke: boolean): Promise<n
   const results: BuildResult[] = [];
   const progress = (l: string) => (c.json ? c.io.err(clean(l)) : c.io.out(clean(l)));
   for (const target of c.ws.targets) {
-    const r = await runBuild(c.ws, target, { smoke, signal: c.signal, onOutput: progress, trusted: true, origin: ORIGIN });
+    const r = await runBuild(c.ws, target, { smoke, signal: c.signal, onOutput: progress, trusted: true, origin: ORIGIN, env: c.io.env });
     results.push(r);
     if (r.ledgerError) c.io.err(`warning: ${r.ledgerError}`);
     if (!c.json) c.io.out(formatBuild(r, c.style));

@@ -184,6 +184,7 @@ export function buildJson(r: BuildResult) {
     ok: r.ok,
     result: r.result,
     mode: r.mode,
+    builder: r.builder,
     imageId: r.imageId,
     tags: r.tags,
     revision: r.revision,
@@ -192,6 +193,7 @@ export function buildJson(r: BuildResult) {
     startedAt: r.startedAt,
     endedAt: r.endedAt,
     error: r.error,
+    hint: r.hint,
     guidance: r.guidance,
     smoke: smokeJson(r.smoke),
     ledgerId: r.ledgerId,
@@ -232,6 +234,7 @@ export function historyJson(e: HistoryEntry) {
     imageId: e.imageId,
     tags: e.tags,
     mode: e.mode,
+    builder: e.builder ?? null,
     startedAt: e.startedAt,
     endedAt: e.endedAt,
     result: e.result,
@@ -258,16 +261,21 @@ function smokeLine(s: SmokeResult, st: Style): string[] {
   return lines;
 }
 
+function withBuilder(r: BuildResult): string {
+  return r.builder === 'buildkit' ? ' with BuildKit' : r.builder === 'classic' ? ' with the classic builder' : '';
+}
+
 export function formatBuild(r: BuildResult, st: Style): string {
   const rev = `${r.revision.slice(0, 12)}${r.dirty ? '-dirty' : ''}`;
   const lines: string[] = [];
   if (r.result === 'success' || (r.imageId && r.smoke)) {
     const img = r.imageId ? r.imageId.replace(/^sha256:/, '').slice(0, 12) : '(no new image)';
     const verdict = r.ok ? st.green('built') : st.red('built, smoke test failed');
-    lines.push(`${st.bold(clean(r.target))}: ${verdict} ${img} from ${rev} in ${seconds(r.startedAt, r.endedAt)}${r.tags.length ? ` — ${r.tags.map(clean).join(', ')}` : ''}`);
+    lines.push(`${st.bold(clean(r.target))}: ${verdict} ${img} from ${rev} in ${seconds(r.startedAt, r.endedAt)}${withBuilder(r)}${r.tags.length ? ` — ${r.tags.map(clean).join(', ')}` : ''}`);
   } else {
     const verdict = r.result === 'cancelled' ? st.yellow('build cancelled') : st.red('build FAILED');
-    lines.push(`${st.bold(clean(r.target))}: ${verdict} at ${rev}: ${clean(r.error ?? '')}`);
+    lines.push(`${st.bold(clean(r.target))}: ${verdict} at ${rev}${withBuilder(r)}: ${clean(r.error ?? '')}`);
+    if (r.hint) lines.push(`  ${st.yellow('!')} ${clean(r.hint)}`);
   }
   if (r.smoke) lines.push(...smokeLine(r.smoke, st));
   if (r.guidance) lines.push(...r.guidance.split('\n').map((l) => `  ${st.yellow('!')} ${clean(l)}`));

@@ -18,9 +18,16 @@ export interface BuildSettings {
   env?: Record<string, string>;
   /** Tags for the built-in build; `{sha}` / `{short}` are replaced. Default `<image>:<short>`, `<image>:latest`. */
   tags?: string[];
-  /** Network of RUN steps in the built-in build (default: the engine's). */
-  network?: 'host' | 'none';
+  /** Network of RUN steps in the built-in build (default: the engine's; `host` on an engine without a bridge network). */
+  network?: 'default' | 'host' | 'none';
+  /** Builder of the built-in build (default auto: BuildKit when the engine offers it). */
+  builder?: 'auto' | 'buildkit' | 'classic';
+  /** Secret ID → where to read it, for RUN --mount=type=secret. */
+  secrets?: Record<string, SecretSource>;
 }
+
+/** Where a build secret comes from: a file (`~/…`, absolute, or repo-relative) or an environment variable. */
+export type SecretSource = { file: string; env?: undefined } | { env: string; file?: undefined };
 
 export interface SmokeSettings {
   command?: CommandSpec;

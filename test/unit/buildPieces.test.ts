@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import * as path from 'node:path';
 import { extract } from 'tar-stream';
 import { packBuildContext } from '../../src/core/build/context';
-import { BuildStreamParser, engineMessage } from '../../src/core/build/builder';
+import { BuildStreamParser } from '../../src/core/build/classicBuild';
+import { engineMessage } from '../../src/core/build/buildErrors';
 import { BuildRefusedError, customBuildEnv, revisionGuidance, runBuild, runSmokeTest, targetBusy, targetLockFile } from '../../src/core/build/engine';
 import { commandArgv, CommandSpecError, runCommand } from '../../src/core/build/commandRunner';
 import { defaultConfig, type TargetConfig } from '../../src/core/config';

@@ -1,197 +1,115 @@
-// The built-in build: the target's Dockerfile and context, streamed to the target's Docker engine
-// through dockerode's buildImage (POST /build, the classic builder: no BuildKit session needed).
-// Output is the engine's JSON message stream; an `errorDetail` in it is the build failure.
-// Cancel aborts the HTTP request and destroys both streams; the engine then stops the build and
-// removes its intermediate container (forcerm).
+// The built-in build: the target's Dockerfile and context, streamed to the target's Docker engine.
+// BuildKit when the engine offers it (buildkitBuild.ts), the classic builder otherwise
+// (classicBuild.ts); builderChoice.ts decides, and the build output says which and why. Both
+// send the same context tar (context.ts), so the ignore file decides what either builder sees.
+// A failure carries the engine's words and, where we can tell, one line on what to do.
 import type Dockerode from 'dockerode';
 import { packBuildContext } from './context';
 import { IgnoreFileError } from '../inputs/dockerignore';
 import { connectDocker } from '../docker/state';
 import { abortError } from '../git/exec';
 import type { DockerEndpoint } from '../types';
+import { chooseBuilder, chooseNetwork, probeEngine, type BuilderChoice, type BuilderKind, type BuilderSetting, type EngineFacts, type NetworkSetting } from './builderChoice';
+import { buildClassic } from './classicBuild';
+import { buildWithBuildKit, BuildKitUnavailableError } from './buildkitBuild';
+import { BuildFailedError, explainBuildFailure } from './buildErrors';
+import type { DockerfileFeatures } from './dockerfileFeatures';
+
+export { BuildFailedError, engineMessage } from './buildErrors';
+
+/** What the engine is and how the build will run on it. */
+export interface BuiltinPlan {
+  docker: Dockerode;
+  engine: EngineFacts;
+  builder: BuilderChoice;
+  network: { mode: 'host' | 'none' | null; why: string | null };
+}
+
+/** Asks the engine about itself and picks builder and network. Throws BuilderChoiceError for a setting it cannot honour. */
+export async function planBuiltinBuild(
+  endpoint: DockerEndpoint,
+  settings: { builder?: BuilderSetting; network?: NetworkSetting },
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<BuiltinPlan> {
+  const docker = await connectDocker(endpoint);
+  const engine = await probeEngine(docker, signal);
+  return { docker, engine, builder: chooseBuilder(settings.builder, env, engine), network: chooseNetwork(settings.network, engine) };
+}
 
 export interface BuiltinBuildOptions {
-  endpoint: DockerEndpoint;
   /** Absolute paths. */
   contextDir: string;
   dockerfile: string;
   ignoreFile: string | null;
   ignoreText: string | null;
+  /** Repo-relative Dockerfile path, for messages. */
+  dockerfileLabel: string;
+  features: DockerfileFeatures;
   buildArgs: Record<string, string>;
   targetStage?: string;
   labels: Record<string, string>;
   tags: string[];
-  /** Network of RUN steps; default: the engine's default. */
-  network?: 'host' | 'none';
+  /** Secret ID → content, for RUN --mount=type=secret (BuildKit). */
+  secrets: Map<string, Buffer>;
   signal?: AbortSignal;
   onOutput?: (line: string) => void;
 }
 
-/** The engine reported a failed build (or refused it); `message` is what it said. */
-export class BuildFailedError extends Error {
-  override name = 'BuildFailedError';
+export interface BuiltinBuildResult {
+  imageId: string;
+  /** The builder that built it (classic after a fallback). */
+  builder: BuilderKind;
 }
 
-/** Parses the engine's build stream: newline-separated JSON messages. Pure and incremental. */
-export class BuildStreamParser {
-  private rest = '';
-  private text = '';
-  imageId: string | null = null;
-  error: string | null = null;
-
-  constructor(private readonly onLine: (line: string) => void) {}
-
-  push(chunk: string): void {
-    const parts = (this.rest + chunk).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.message(p);
-  }
-
-  end(): void {
-    if (this.rest.trim()) this.message(this.rest);
-    this.rest = '';
-    if (this.text) this.onLine(this.text);
-    this.text = '';
-  }
-
-  private message(raw: string): void {
-    const line = raw.trim();
-    if (!line) return;
-    let msg: { stream?: string; status?: string; progress?: string; id?: string; error?: string; errorDetail?: { message?: string; code?: number }; aux?: { ID?: string } };
-    try {
-      msg = JSON.parse(line);
-    } catch {
-      this.output(`${line}\n`);
-      return;
-    }
-    if (msg.aux?.ID) this.imageId = msg.aux.ID;
-    if (msg.errorDetail || msg.error) {
-      this.error = (msg.errorDetail?.message || msg.error || 'unknown build error').trim();
-      this.output(`ERROR: ${this.error}\n`);
-    }
-    if (typeof msg.stream === 'string') this.output(msg.stream);
-    else if (typeof msg.status === 'string') this.output(`${msg.id ? `${msg.id}: ` : ''}${msg.status}${msg.progress ? ` ${msg.progress}` : ''}\n`);
-    // The classic builder's last words when no aux message came (older engines).
-    const m = /Successfully built ([0-9a-f]{12,64})/.exec(msg.stream ?? '');
-    if (m && !this.imageId) this.imageId = m[1];
-  }
-
-  private output(s: string): void {
-    const parts = (this.text + s).split(/\r?\n/);
-    this.text = parts.pop() ?? '';
-    for (const p of parts) this.onLine(p);
+/** A failed build: the engine's message, what to do about it (or null), and the builder it ran on. */
+export class BuiltinBuildError extends BuildFailedError {
+  override name = 'BuiltinBuildError';
+  constructor(
+    message: string,
+    readonly hint: string | null,
+    readonly builder: BuilderKind,
+  ) {
+    super(message);
   }
 }
 
-/** Builds and tags the image; resolves with its ID. Rejects with BuildFailedError, or AbortError on cancel. */
-export async function buildBuiltin(opts: BuiltinBuildOptions): Promise<{ imageId: string }> {
+/** Builds and tags the image; resolves with its ID. Rejects with BuiltinBuildError, or AbortError on cancel. */
+export async function buildBuiltin(plan: BuiltinPlan, opts: BuiltinBuildOptions): Promise<BuiltinBuildResult> {
   if (opts.signal?.aborted) throw abortError();
-  const docker = await connectDocker(opts.endpoint);
-  const ctx = await packBuildContext({
-    contextDir: opts.contextDir,
-    dockerfile: opts.dockerfile,
-    ignoreFile: opts.ignoreFile,
-    ignoreText: opts.ignoreText,
-  }).catch((err: unknown) => {
-    // A pattern Docker rejects: Docker's own build would fail on it too.
-    if (err instanceof IgnoreFileError) throw new BuildFailedError(err.message);
-    throw err;
-  });
-  // The classic builder names each RUN step's container ("Running in <id>"); after a cancel we
-  // make sure they are gone rather than trusting the engine to get there eventually.
-  const stepContainers = new Set<string>();
-  const parser = new BuildStreamParser((l) => {
-    const m = /^ ---> Running in ([0-9a-f]{12,64})$/.exec(l);
-    if (m) stepContainers.add(m[1]);
-    opts.onOutput?.(l);
-  });
-  const request = new AbortController();
-  const onAbort = () => {
-    request.abort();
-    ctx.destroy();
-  };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  let res: NodeJS.ReadableStream | undefined;
+  let builder = plan.builder;
+  const pack = () =>
+    packBuildContext({ contextDir: opts.contextDir, dockerfile: opts.dockerfile, ignoreFile: opts.ignoreFile, ignoreText: opts.ignoreText }).catch((err: unknown) => {
+      // A pattern Docker rejects: Docker's own build would fail on it too.
+      if (err instanceof IgnoreFileError) throw new BuildFailedError(err.message);
+      throw err;
+    });
+  const common = { tags: opts.tags, buildArgs: opts.buildArgs, labels: opts.labels, targetStage: opts.targetStage, network: plan.network.mode, signal: opts.signal, onOutput: opts.onOutput };
   try {
-    const params: Dockerode.ImageBuildOptions = {
-      // The engine takes repeated `t` parameters; docker-modem writes an array that way.
-      t: opts.tags as unknown as string,
-      dockerfile: ctx.dockerfileName,
-      buildargs: opts.buildArgs,
-      labels: opts.labels,
-      rm: true,
-      forcerm: true,
-      version: '1',
-      abortSignal: request.signal,
-      ...(opts.targetStage ? { target: opts.targetStage } : {}),
-      ...(opts.network ? { networkmode: opts.network } : {}),
-    };
-    try {
-      res = await docker.buildImage(ctx.stream, params);
-    } catch (err) {
-      if (opts.signal?.aborted) throw abortError();
-      throw new BuildFailedError(engineMessage(err));
-    }
-    const stream = res as NodeJS.ReadableStream & { destroy(err?: Error): void };
-    await new Promise<void>((resolve, reject) => {
-      if (opts.signal?.aborted) {
-        stream.destroy();
-        reject(abortError());
-        return;
+    if (builder.kind === 'buildkit') {
+      try {
+        const r = await buildWithBuildKit(plan.docker, { ...common, context: await pack(), contextDir: opts.contextDir, secrets: opts.secrets });
+        return { imageId: r.imageId, builder: 'buildkit' };
+      } catch (err) {
+        if (!(err instanceof BuildKitUnavailableError) || builder.forced) throw err;
+        // Where the engine turns out to have no session endpoint (a look-alike API), fall back.
+        builder = { kind: 'classic', why: `the engine refused a BuildKit session (${err.message})`, forced: false };
+        opts.onOutput?.(`BuildKit is not available after all: ${err.message}. Building with the classic builder.`);
       }
-      const stop = () => {
-        stream.destroy();
-        reject(abortError());
-      };
-      opts.signal?.addEventListener('abort', stop, { once: true });
-      stream.setEncoding('utf8');
-      stream.on('data', (c: string) => parser.push(c));
-      stream.on('end', () => {
-        opts.signal?.removeEventListener('abort', stop);
-        resolve();
-      });
-      stream.on('error', (err: Error) => {
-        opts.signal?.removeEventListener('abort', stop);
-        reject(opts.signal?.aborted ? abortError() : err);
-      });
+    }
+    return { imageId: (await buildClassic(plan.docker, { ...common, context: await pack() })).imageId, builder: 'classic' };
+  } catch (err) {
+    if (err instanceof BuildKitUnavailableError) throw new BuiltinBuildError(`BuildKit is not available on the engine: ${err.message}`, null, 'buildkit');
+    if (!(err instanceof BuildFailedError)) throw err;
+    const hint = explainBuildFailure({
+      message: err.message,
+      dockerfile: opts.dockerfileLabel,
+      features: opts.features,
+      builder,
+      engineVersion: plan.engine.version,
+      configuredSecrets: [...opts.secrets.keys()],
+      missingSecrets: err.missingSecrets,
     });
-    parser.end();
-    if (parser.error) throw new BuildFailedError(parser.error);
-    // The upload may have failed after the engine answered (a file that could not be read).
-    await ctx.done.catch((err: Error) => {
-      throw new BuildFailedError(err.message);
-    });
-    const id = parser.imageId;
-    if (!id) throw new BuildFailedError('The engine finished the build without reporting an image ID; see the build output.');
-    const full = await docker.getImage(id).inspect();
-    return { imageId: full.Id };
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    ctx.destroy();
-    if (res) (res as unknown as { destroy(): void }).destroy();
-    if (opts.signal?.aborted) await reapStepContainers(docker, stepContainers);
+    throw new BuiltinBuildError(err.message, hint, builder.kind);
   }
-}
-
-/**
- * After a cancel the engine kills and removes the running step's container on its own, a moment
- * later. Wait for that (up to 10 s), then remove whatever is left, so a cancel leaves nothing behind.
- */
-async function reapStepContainers(docker: Dockerode, ids: Set<string>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  let left = [...ids];
-  while (left.length > 0 && Date.now() < deadline) {
-    const alive = await Promise.all(left.map((id) => docker.getContainer(id).inspect().then(() => true, (err: { statusCode?: number }) => err.statusCode !== 404)));
-    left = left.filter((_, i) => alive[i]);
-    if (left.length > 0) await new Promise((r) => setTimeout(r, 200));
-  }
-  await Promise.all(left.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
-}
-
-/** The engine's own words from a dockerode error (`(HTTP code 500) server error - …`). */
-export function engineMessage(err: unknown): string {
-  const e = err as { json?: { message?: string }; message?: string; statusCode?: number };
-  if (e?.json && typeof e.json === 'object' && typeof e.json.message === 'string') return e.json.message.trim();
-  const m = /^\(HTTP code \d+\) [^-]*- (.*)$/s.exec(e?.message ?? '');
-  return (m ? m[1] : (e?.message ?? String(err))).trim();
 }

@@ -4,7 +4,10 @@
 import * as path from 'node:path';
 import type { TargetConfig } from '../config';
 import { hashInputChanges, buildLabels, BuildSettingsError, imageTags, LABEL_REVISION } from './labels';
-import { buildBuiltin, BuildFailedError } from './builder';
+import { buildBuiltin, BuildFailedError, BuiltinBuildError, planBuiltinBuild, type BuiltinPlan } from './builder';
+import { BuilderChoiceError, type BuilderKind } from './builderChoice';
+import { dockerfileFeatures } from './dockerfileFeatures';
+import { resolveSecrets, SecretSettingsError, unconfiguredSecretWarnings } from './buildSecrets';
 import { commandArgv, CommandSpecError, runCommand } from './commandRunner';
 import { DockerEndpointError, resolveDockerEndpoints } from '../docker/endpoints';
 import { connectDocker, parseRevisionLabel, pingDocker } from '../docker/state';
@@ -34,6 +37,8 @@ export interface RunOptions {
   trusted: boolean;
   /** Who runs it, for the message a second runner gets (e.g. "the CLI", "VS Code"). */
   origin?: string;
+  /** Environment for DOCKER_BUILDKIT and secrets from variables; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface BuildOptions extends RunOptions {
@@ -45,6 +50,8 @@ export interface BuildResult {
   result: RunResult;
   target: string;
   mode: 'builtin' | 'command';
+  /** The builder of a built-in build; null for a custom command (or when it never started). */
+  builder: BuilderKind | null;
   imageId: string | null;
   tags: string[];
   /** Full SHA of HEAD at the start. */
@@ -53,8 +60,10 @@ export interface BuildResult {
   inputHash: string;
   startedAt: string;
   endedAt: string;
-  /** What went wrong, when it did. */
+  /** What went wrong, when it did: the engine's words for a failed built-in build. */
   error: string | null;
+  /** What to do about `error`, when we can tell (e.g. which Docker version understands the syntax). */
+  hint: string | null;
   smoke: SmokeResult | null;
   /** For a custom build whose image has no (or a wrong) revision label: how to add one. */
   guidance: string | null;
@@ -250,11 +259,17 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
   // Settings problems are found before anything runs.
   let smokeSettings: ResolvedSmoke | null = null;
   let argv: string[] | null = null;
+  let secrets = new Map<string, Buffer>();
+  const env = opts.env ?? process.env;
   try {
     if (opts.smoke) smokeSettings = resolveSmokeSettings(target);
     if (mode === 'command') argv = commandArgv(target.build?.command, target.build?.shell, 'build');
+    // Only here, after the trust check: a secret is read for a trusted build only.
+    else secrets = resolveSecrets(target.build?.secrets, ws.repo.root, env);
   } catch (err) {
-    if (err instanceof SmokeSettingsError || err instanceof CommandSpecError) throw new BuildRefusedError(err.message, 'Fix the target in .provenance.json.', 'settings');
+    if (err instanceof SmokeSettingsError || err instanceof CommandSpecError || err instanceof SecretSettingsError) {
+      throw new BuildRefusedError(err.message, 'Fix the target in .provenance.json.', 'settings');
+    }
     throw err;
   }
   const endpoint = buildEndpoint(target);
@@ -272,6 +287,16 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
       }
     }
     await requireEngine(endpoint, opts.signal);
+    let plan: BuiltinPlan | null = null;
+    if (mode === 'builtin') {
+      try {
+        plan = await planBuiltinBuild(endpoint, { builder: target.build?.builder, network: target.build?.network }, env, opts.signal);
+      } catch (err) {
+        if (err instanceof BuilderChoiceError) throw new BuildRefusedError(err.message, 'Fix "build.builder" in .provenance.json or DOCKER_BUILDKIT.', 'settings');
+        if (isAbortError(err) || opts.signal?.aborted) throw err;
+        throw new BuildRefusedError(`Cannot ask the engine at ${endpoint.host} how to build: ${(err as Error).message}`, 'Check that Docker is running and reachable.', 'docker');
+      }
+    }
     const startedAt = new Date();
     const out = outputTail(opts.onOutput);
     const res: BuildResult = {
@@ -279,6 +304,7 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
       result: 'failure',
       target: target.name,
       mode,
+      builder: plan?.builder.kind ?? null,
       imageId: null,
       tags,
       revision: facts.revision,
@@ -287,18 +313,24 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
       startedAt: startedAt.toISOString(),
       endedAt: startedAt.toISOString(),
       error: null,
+      hint: null,
       smoke: null,
       guidance: null,
       ledgerId: null,
       ledgerError: null,
     };
+    const how = plan ? `built-in, ${plan.builder.kind === 'buildkit' ? 'BuildKit' : 'classic builder'}` : 'custom command';
     out.line(
-      `Building ${target.name} (${mode === 'builtin' ? 'built-in' : 'custom command'}) at ${facts.revision.slice(0, 12)}` +
+      `Building ${target.name} (${how}) at ${facts.revision.slice(0, 12)}` +
         `${facts.dirty ? ` with ${facts.changed.length} uncommitted input change(s)` : ''} on ${endpoint.host}`,
     );
+    if (plan) {
+      out.line(`${plan.builder.kind === 'buildkit' ? 'BuildKit' : 'The classic builder'}: ${plan.builder.why}.`);
+      if (plan.network.why) out.line(`${plan.network.why}.`);
+    }
     try {
-      if (mode === 'builtin') {
-        await builtinStep(ws, target, facts, tags, endpoint, opts.signal, out.line, res);
+      if (plan) {
+        await builtinStep(ws, target, facts, tags, plan, secrets, opts.signal, out.line, res);
       } else {
         await commandStep(ws, target, facts, argv!, opts.signal, out.line, res);
       }
@@ -323,12 +355,17 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
         res.ok = false;
         res.result = 'failure';
         res.error = err.message;
+        if (err instanceof BuiltinBuildError) {
+          res.hint = err.hint;
+          res.builder = err.builder;
+        }
       } else {
         throw err;
       }
     }
     res.endedAt = new Date().toISOString();
     if (res.error) out.line(`${res.result === 'cancelled' ? 'Cancelled' : 'FAILED'}: ${res.error}`);
+    if (res.hint) out.line(res.hint);
     const rec = await record(ws.repo, {
       kind: 'build',
       target: target.name,
@@ -338,6 +375,7 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
       imageId: res.imageId,
       tags: res.tags,
       mode,
+      builder: res.builder,
       startedAt: res.startedAt,
       endedAt: res.endedAt,
       result: res.result,
@@ -359,12 +397,18 @@ async function builtinStep(
   target: TargetConfig,
   facts: SourceFacts,
   tags: string[],
-  endpoint: DockerEndpoint,
+  plan: BuiltinPlan,
+  secrets: Map<string, Buffer>,
   signal: AbortSignal | undefined,
   onLine: (l: string) => void,
   res: BuildResult,
 ): Promise<void> {
   const root = ws.repo.root;
+  const features = dockerfileFeatures(readWorktreeFile(root, facts.dockerfile) ?? '');
+  for (const w of unconfiguredSecretWarnings(features, secrets.keys(), facts.dockerfile)) onLine(w);
+  if (features.ssh.length > 0) {
+    onLine(`warning: ${facts.dockerfile}:${features.ssh[0]} mounts an ssh agent (--mount=type=ssh), which the built-in build does not forward; build with your own command (docker buildx build --ssh default) if the step needs it.`);
+  }
   const remote = await remoteUrl(root, facts.branch, signal);
   const labels = buildLabels({
     revision: facts.revision,
@@ -375,22 +419,24 @@ async function builtinStep(
     target: target.name,
     created: new Date(),
   });
-  const { imageId } = await buildBuiltin({
-    endpoint,
+  const { imageId, builder } = await buildBuiltin(plan, {
     contextDir: path.join(root, target.context),
     dockerfile: path.join(root, facts.dockerfile),
     ignoreFile: facts.ignoreFile ? path.join(root, facts.ignoreFile) : null,
     ignoreText: facts.ignoreFile ? readWorktreeFile(root, facts.ignoreFile) : null,
+    dockerfileLabel: facts.dockerfile,
+    features,
     buildArgs: target.buildArgs,
     targetStage: target.targetStage,
     labels,
     tags,
-    network: target.build?.network,
+    secrets,
     signal,
     onOutput: onLine,
   });
   res.ok = true;
   res.result = 'success';
+  res.builder = builder;
   res.imageId = imageId;
   onLine(`Built ${imageId.slice(0, 19)} tagged ${tags.join(', ')}`);
 }

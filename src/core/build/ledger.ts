@@ -33,6 +33,8 @@ export interface LedgerRecord {
   imageId: string | null;
   tags: string[];
   mode: 'builtin' | 'command' | null;
+  /** The builder of a built-in build: BuildKit or the classic builder (absent in older records, null otherwise). */
+  builder?: 'buildkit' | 'classic' | null;
   /** ISO 8601 UTC. */
   startedAt: string;
   endedAt: string;

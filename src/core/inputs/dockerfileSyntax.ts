@@ -221,3 +221,16 @@ export function parseCsvFlag(value: string): Array<[string, string]> {
   }
   return out;
 }
+
+/** The leading `--flag[=value]` words of an instruction (names lower-cased) and the text after them. */
+export function parseFlags(args: string, esc: string): { flags: Array<[string, string]>; rest: string } {
+  const flags: Array<[string, string]> = [];
+  let restStart = 0;
+  for (const w of splitWords(args, esc)) {
+    if (!w.raw.startsWith('--')) break;
+    const eq = w.raw.indexOf('=');
+    flags.push(eq < 0 ? [w.raw.slice(2).toLowerCase(), ''] : [w.raw.slice(2, eq).toLowerCase(), w.raw.slice(eq + 1)]);
+    restStart = w.end;
+  }
+  return { flags, rest: args.slice(restStart) };
+}

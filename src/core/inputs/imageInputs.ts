@@ -6,7 +6,7 @@
 import * as posix from 'node:path/posix';
 import type { AffectsResult, DockerfileProblem, ExternalInput, InputVia } from '../types';
 import { ContextIgnore, IgnoreFileError, patternRegions } from './dockerignore';
-import { expandWord, lexDockerfile, parseCsvFlag, splitWords, type RawInstruction } from './dockerfileSyntax';
+import { expandWord, lexDockerfile, parseCsvFlag, parseFlags, splitWords, type RawInstruction } from './dockerfileSyntax';
 import {
   compileExact,
   compileRegion,
@@ -674,17 +674,6 @@ function parseConfigGlob(g: string): Seg[] | null {
 }
 
 /** Leading `--name[=value]` flags (values unexpanded) and the text after them. */
-function parseFlags(args: string, esc: string): { flags: Array<[string, string]>; rest: string } {
-  const flags: Array<[string, string]> = [];
-  let restStart = 0;
-  for (const w of splitWords(args, esc)) {
-    if (!w.raw.startsWith('--')) break;
-    const eq = w.raw.indexOf('=');
-    flags.push(eq < 0 ? [w.raw.slice(2).toLowerCase(), ''] : [w.raw.slice(2, eq).toLowerCase(), w.raw.slice(eq + 1)]);
-    restStart = w.end;
-  }
-  return { flags, rest: args.slice(restStart) };
-}
 
 function destinationOf(e: SourceEntry, p: string, ctxLen: number): string {
   if (!e.dest) return '';
