@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../support/cli';
@@ -15,66 +15,17 @@ import { openWorkspace } from '../../src/core/status/workspace';
 import { disposeAllSmokeContainers, removeStraySmokeContainers, SMOKE_LABEL, SMOKE_OWNER_LABEL, SMOKE_TARGET_LABEL } from '../../src/core/build/smoke';
 import { TOOL_VERSION } from '../../src/core/version';
 import { FixtureRepo } from '../support/gitFixture';
-import { BUSYBOX, cleanupDocker, docker, freePort, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
+import { docker, freePort, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
+import { buildFixture, containersWith, imageLabels, processesWith, removeBuiltImages } from '../support/buildFixture';
 
 const REV = 'org.opencontainers.image.revision';
 const CLI = path.join(__dirname, '../../src/cli/main.ts');
 
-/** Image repositories and targets the tests built; all of their images are removed at the end. */
-const repositories = new Set<string>();
-const targetNames = new Set<string>();
-
-after(async () => {
-  const filters = [...[...repositories].map((r) => `reference=${r}`), ...[...targetNames].map((n) => `label=dev.build-provenance.target=${n}`)];
-  const ids = new Set<string>();
-  for (const f of filters) {
-    // -a: a rebuild moves the tags, leaving the earlier image untagged but still there.
-    for (const id of (await docker(['images', '-a', '-q', '--no-trunc', '--filter', f]).catch(() => '')).split('\n')) if (id) ids.add(id);
-  }
-  if (ids.size) await docker(['rmi', '-f', ...ids]).catch(() => undefined);
-  await cleanupDocker();
-});
+after(removeBuiltImages);
 
 const run = runCli;
-
-interface FixtureSpec {
-  /** Dockerfile lines after FROM scratch + COPY busybox. */
-  steps?: string[];
-  /** Extra target settings (smoke, build, …). */
-  target?: Record<string, unknown>;
-  files?: Record<string, string>;
-  more?: Array<Record<string, unknown>>;
-}
-
-/** A repo whose target builds FROM scratch with busybox (committed) and www/. */
-function fixture(spec: FixtureSpec = {}) {
-  const repo = FixtureRepo.create('bp-build-');
-  const name = uniqueName('t');
-  const image = uniqueName('img');
-  repositories.add(image);
-  targetNames.add(name);
-  copyFileSync(BUSYBOX, path.join(repo.dir, 'busybox'));
-  chmodSync(path.join(repo.dir, 'busybox'), 0o755);
-  const dockerfile = ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY www /www', ...(spec.steps ?? ['CMD ["/bin/busybox","sleep","3600"]']), ''].join('\n');
-  const targets = [{ name, image, dockerfile: 'Dockerfile', build: { network: 'none' }, ...spec.target }, ...(spec.more ?? [])];
-  for (const t of spec.more ?? []) {
-    repositories.add(String(t.image));
-    targetNames.add(String(t.name));
-  }
-  repo.commit('init', {
-    '.provenance.json': JSON.stringify({ targets }, null, 2),
-    '.dockerignore': '.git\ndocs\n',
-    Dockerfile: dockerfile,
-    'www/index.html': '<h1>ok</h1>\n',
-    'docs/readme.md': 'docs\n',
-    ...spec.files,
-  });
-  return { repo, name, image, head: repo.head() };
-}
-
-async function labels(ref: string): Promise<Record<string, string>> {
-  return JSON.parse(await docker(['inspect', '--format', '{{json .Config.Labels}}', ref]));
-}
+const fixture = buildFixture;
+const labels = imageLabels;
 
 async function smokeContainers(target: string): Promise<string[]> {
   const out = await docker(['ps', '-a', '-q', '--filter', `label=${SMOKE_LABEL}=1`, '--filter', `label=${SMOKE_TARGET_LABEL}=${target}`]);
@@ -85,18 +36,25 @@ async function allContainerIds(): Promise<string[]> {
   return (await docker(['ps', '-a', '-q', '--no-trunc'])).split('\n').filter(Boolean);
 }
 
-test('build (CLI): labels say which commit, when, from where; tags <short-sha> and latest; status and history see it', async (t) => {
+/** The two builders: BuildKit, which the engine offers (the default), and the classic one, forced by DOCKER_BUILDKIT=0. */
+const BUILDERS = [
+  { builder: 'buildkit', env: {} as NodeJS.ProcessEnv, copyStep: /^#\d+ \[2\/2\] COPY www \/www$/m },
+  { builder: 'classic', env: { DOCKER_BUILDKIT: '0' } as NodeJS.ProcessEnv, copyStep: /Step 3\/\d+ : COPY www \/www/ },
+] as const;
+
+for (const { builder, env, copyStep } of BUILDERS) test(`build (CLI, ${builder}): labels say which commit, when, from where; tags <short-sha> and latest; status and history see it`, async (t) => {
   if (!(await requireDocker(t))) return;
   const { repo, name, image, head } = fixture();
   t.after(() => repo.cleanup());
   repo.git('remote', 'add', 'origin', 'https://builder:s3cr3t-token@git.example.invalid/team/app.git');
   const before = Date.now();
-  const r = await run(['build', '--json', '--cwd', repo.dir]);
+  const r = await run(['build', '--json', '--cwd', repo.dir], undefined, env);
   assert.equal(r.code, 0, r.err + r.out);
   const b = r.json();
   assert.equal(b.ok, true);
   assert.equal(b.result, 'success');
   assert.equal(b.mode, 'builtin');
+  assert.equal(b.builder, builder);
   assert.equal(b.target, name);
   assert.equal(b.revision, head);
   assert.equal(b.dirty, false);
@@ -104,7 +62,8 @@ test('build (CLI): labels say which commit, when, from where; tags <short-sha> a
   assert.match(b.imageId, /^sha256:[0-9a-f]{64}$/);
   assert.deepEqual(b.tags, [`${image}:${head.slice(0, 12)}`, `${image}:latest`]);
   assert.equal(b.smoke, null);
-  assert.match(r.err, /Step 3\/\d+ : COPY www \/www/, 'build output streams to stderr with --json');
+  assert.match(r.err, copyStep, 'build output streams to stderr with --json');
+  assert.match(r.err, new RegExp(`^Building ${name} \\(built-in, ${builder === 'buildkit' ? 'BuildKit' : 'classic builder'}\\)`, 'm'), 'the output says which builder');
 
   const l = await labels(`${image}:${head.slice(0, 12)}`);
   assert.equal(l[REV], head);
@@ -125,7 +84,7 @@ test('build (CLI): labels say which commit, when, from where; tags <short-sha> a
   const h = await run(['history', '--ledger', '--json', '--cwd', repo.dir]);
   assert.equal(h.code, 0, h.err);
   const [entry] = h.json();
-  assert.deepEqual([entry.kind, entry.target, entry.revision, entry.imageId, entry.result, entry.present, entry.passed], ['build', name, head, b.imageId, 'success', true, null]);
+  assert.deepEqual([entry.kind, entry.target, entry.revision, entry.imageId, entry.result, entry.present, entry.passed, entry.builder], ['build', name, head, b.imageId, 'success', true, null, builder]);
   assert.deepEqual(entry.currentTags.sort(), b.tags.sort());
   assert.equal(entry.id, b.ledgerId);
   assert.match((await run(['history', '--ledger', '--cwd', repo.dir])).out, new RegExp(`${name}  build  ${head.slice(0, 12)}  ${b.imageId.slice(7, 19)}`));
@@ -269,29 +228,33 @@ test('smoke: log-line and exec probes pass together', async (t) => {
   assert.deepEqual(await smokeContainers(name), []);
 });
 
-test('cancel: Ctrl-C in the middle of a CLI build stops it and leaves no container; a second build of that target is refused meanwhile, another target builds', async (t) => {
+for (const { builder, env } of BUILDERS) test(`cancel (${builder}): Ctrl-C in the middle of a CLI build stops it and leaves no container; a second build of that target is refused meanwhile, another target builds`, async (t) => {
   if (!(await requireDocker(t))) return;
   const quickImage = uniqueName('img');
   const quickName = uniqueName('t');
+  const marker = uniqueName('marker');
   const { repo, name } = fixture({
-    steps: ['RUN ["/bin/busybox","sleep","30"]'],
+    steps: [`RUN ["/bin/busybox","sh","-c","echo step started; /bin/busybox sleep 30; : ${marker}"]`],
     more: [{ name: quickName, image: quickImage, dockerfile: 'Dockerfile.quick', build: { network: 'none' } }],
     files: { 'Dockerfile.quick': 'FROM scratch\nCOPY busybox /bin/busybox\n' },
   });
   t.after(() => repo.cleanup());
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'build', '--target', name, '--cwd', repo.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'build', '--target', name, '--cwd', repo.dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.after(() => child.kill('SIGKILL'));
-  const stepId = await new Promise<string>((resolve, reject) => {
+  // The classic builder names the step's container; BuildKit runs it as a process of its own.
+  const stepId = await new Promise<string | null>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
       const m = / ---> Running in ([0-9a-f]{12})/.exec(out);
       if (m) resolve(m[1]);
+      else if (builder === 'buildkit' && /^#\d+ [\d.]+ step started$/m.test(out)) resolve(null);
     });
     void exited.then(() => reject(new Error(`the CLI exited early:\n${out}`)));
   });
-  assert.ok((await allContainerIds()).some((id) => id.startsWith(stepId)), 'the RUN step is running');
+  if (stepId) assert.ok((await allContainerIds()).some((id) => id.startsWith(stepId)), 'the RUN step is running');
+  else assert.equal((await processesWith(marker)).length, 1, 'the RUN step is running');
 
   const ws = await openWorkspace(repo.dir);
   const slow = ws.targets.find((x) => x.name === name)!;
@@ -307,10 +270,11 @@ test('cancel: Ctrl-C in the middle of a CLI build stops it and leaves no contain
   child.kill('SIGINT');
   assert.equal(await exited, 2);
   assert.match(out, /build cancelled/);
-  assert.ok(!(await allContainerIds()).some((id) => id.startsWith(stepId)), 'the RUN step container is gone');
+  assert.deepEqual(await containersWith(marker), [], 'no build container is left');
+  assert.deepEqual(await processesWith(marker), [], 'the RUN step\'s process is gone');
   assert.equal(targetBusy(ws.repo, name), null, 'the lock is released');
   const hist = (await run(['history', '--ledger', '--json', '--target', name, '--cwd', repo.dir])).json();
-  assert.deepEqual(hist.map((e: { result: string }) => e.result), ['cancelled']);
+  assert.deepEqual(hist.map((e: { result: string; builder: string }) => `${e.result}:${e.builder}`), [`cancelled:${builder}`]);
 });
 
 test('cancel: in the middle of a smoke test, and on dispose (extension deactivate), the container is removed', async (t) => {
@@ -458,23 +422,35 @@ test('custom command: a failing command is a build failure (exit 1); a shell str
   assert.match(shell.out, /no image matching/);
 });
 
-test('build failure: a failing RUN step is a clear failure with the engine\'s message, and leaves no container', async (t) => {
+// BuildKit (the default) says "executor failed running […]: exit code: 7" on Engine 20.10 and
+// "process \"…\" did not complete successfully: exit code: 7" on newer engines; the classic
+// builder, forced here by the target's setting, "The command '…' returned a non-zero code: 7".
+for (const { builder, failure } of [
+  { builder: 'buildkit', failure: /exit code: 7$/ },
+  { builder: 'classic', failure: /returned a non-zero code: 7$/ },
+]) test(`build failure (${builder}): a failing RUN step is a clear failure with the engine's message, and leaves no container`, async (t) => {
   if (!(await requireDocker(t))) return;
-  const { repo } = fixture({ steps: ['RUN ["/bin/busybox","sh","-c","echo about to fail; exit 7"]'] });
+  const marker = uniqueName('marker');
+  const { repo } = fixture({
+    steps: [`RUN ["/bin/busybox","sh","-c","echo about to fail; exit 7; : ${marker}"]`],
+    target: { build: { network: 'none', ...(builder === 'classic' ? { builder: 'classic' } : {}) } },
+  });
   t.after(() => repo.cleanup());
   const r = await run(['build', '--json', '--cwd', repo.dir]);
   assert.equal(r.code, 1, r.err);
   const b = r.json();
   assert.equal(b.result, 'failure');
-  assert.match(b.error, /returned a non-zero code: 7/);
+  assert.equal(b.builder, builder);
+  assert.match(b.error, failure);
+  assert.equal(b.hint, null);
   assert.match(r.err, /about to fail/);
-  // The step's own container (the daemon is shared: other runs' containers come and go).
-  const steps = [...r.err.matchAll(/Running in ([0-9a-f]{12})/g)].map((m) => m[1]);
-  assert.ok(steps.length > 0, r.err);
-  const left = await allContainerIds();
-  assert.deepEqual(steps.filter((s) => left.some((id) => id.startsWith(s))), []);
+  if (builder === 'buildkit') assert.match(r.err, /^#\d+ ERROR: .*exit code: 7$/m, 'the step ends with ERROR, in the docker CLI\'s plain style');
+  assert.deepEqual(await containersWith(marker), [], 'no build container is left');
   const human = await run(['build', '--cwd', repo.dir]);
-  assert.match(human.out, /build FAILED at [0-9a-f]{12}: .*returned a non-zero code: 7/);
+  assert.match(human.out, new RegExp(`build FAILED at [0-9a-f]{12} with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}: .*${failure.source}`, 'm'));
+  const [entry] = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
+  assert.deepEqual([entry.result, entry.builder], ['failure', builder]);
+  assert.match(entry.error, failure);
 });
 
 test('build: Docker unreachable, a glob image, and --smoke without a probe are refused with exit 2', async (t) => {
