@@ -18,17 +18,13 @@ import { buildFixture as fixture, containersWith, imageLabels, processesWith, re
 
 const REV = 'org.opencontainers.image.revision';
 
-/** Markers of the cache mounts the tests made; their build-cache records are pruned at the end. */
-const cacheMarkers: string[] = [];
+after(removeBuiltImages);
 
-after(async () => {
-  await removeBuiltImages();
-  // Only our own cache mounts: their description holds the marker of the RUN that made them.
-  const df = JSON.parse(await docker(['system', 'df', '-v', '--format', '{{json .BuildCache}}']).catch(() => 'null')) as Array<{ ID: string; Description: string }> | null;
-  for (const c of df ?? []) {
-    if (cacheMarkers.some((m) => c.Description.includes(m))) await docker(['builder', 'prune', '-f', '--filter', `id=${c.ID}`]).catch(() => undefined);
-  }
-});
+/**
+ * A word unique to this test process, for RUN steps whose output a test reads: BuildKit's cache
+ * outlives a run, and the same step from an earlier run would be CACHED (and print nothing).
+ */
+const nonce = () => uniqueName('nonce');
 
 /** The `#N` block of the step whose header matches, as printed: its lines, header first. */
 function stepBlock(output: string, header: RegExp): string[] {
@@ -50,7 +46,7 @@ test('buildkit: labels, tags, build args and the target stage hold; the output i
       'FROM scratch AS base',
       'COPY busybox /bin/busybox',
       'ARG GREETING=unset',
-      'RUN ["/bin/busybox","sh","-c","echo $GREETING > /greeting; echo greeted"]',
+      `RUN ["/bin/busybox","sh","-c","echo $GREETING > /greeting; echo greeted; : ${nonce()}"]`,
       'FROM base AS final',
       'COPY www /www',
       'CMD ["/bin/busybox","sleep","3600"]',
@@ -90,7 +86,6 @@ test('buildkit: labels, tags, build args and the target stage hold; the output i
 test('buildkit: a cache mount is reused by the next build, and an unchanged step is CACHED', async (t) => {
   if (!(await requireDocker(t))) return;
   const marker = uniqueName('cache');
-  cacheMarkers.push(marker);
   const { repo } = fixture({
     steps: [`RUN --mount=type=cache,id=${marker},target=/cache ["/bin/busybox","sh","-c","n=$(cat /cache/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /cache/n; echo cache-run-$n; : ${marker}"]`],
   });
@@ -116,7 +111,7 @@ test('buildkit: the ignore file decides what the build sees, bind mounts include
   const { repo } = fixture({
     dockerignore: '.git\ndocs\nprivate\n',
     files: { 'private/credentials.txt': 'do-not-send-me\n' },
-    steps: ['RUN --mount=type=bind,target=/ctx ["/bin/busybox","sh","-c","ls -a /ctx; test ! -e /ctx/private && echo private-not-sent"]'],
+    steps: [`RUN --mount=type=bind,target=/ctx ["/bin/busybox","sh","-c","ls -a /ctx; test ! -e /ctx/private && echo private-not-sent; : ${nonce()}"]`],
   });
   t.after(() => repo.cleanup());
   const r = await run(['build', '--json', '--cwd', repo.dir]);
@@ -145,7 +140,7 @@ test('buildkit: secrets from build.secrets (a file, a variable) reach RUN --moun
   const sha = (v: string) => createHash('sha256').update(v).digest('hex');
   const { repo } = fixture({
     steps: [
-      `RUN --mount=type=secret,id=tok --mount=type=secret,id=api,required=true ["/bin/busybox","sh","-c","cd /run/secrets && test $(sha256sum < tok | cut -c1-64) = ${sha('file-secret-value')} && test $(sha256sum < api | cut -c1-64) = ${sha('env-secret-value')} && echo secrets-ok"]`,
+      `RUN --mount=type=secret,id=tok --mount=type=secret,id=api,required=true ["/bin/busybox","sh","-c","cd /run/secrets && test $(sha256sum < tok | cut -c1-64) = ${sha('file-secret-value')} && test $(sha256sum < api | cut -c1-64) = ${sha('env-secret-value')} && echo secrets-ok; : ${nonce()}"]`,
       'CMD ["/bin/busybox","sleep","3600"]',
     ],
     target: { build: { network: 'none', secrets: { tok: { file }, api: { env: 'BP_TEST_API_SECRET' } } } },
@@ -230,7 +225,7 @@ test('buildkit: build + smoke test, then the new image runs: status turns in-syn
   if (!(await requireDocker(t))) return;
   const port = await freePort();
   const { repo, image, head } = fixture({
-    steps: ['RUN ["/bin/busybox","sh","-c","echo built-by-buildkit > /www/built.txt"]', `CMD ["/bin/busybox","httpd","-f","-p","127.0.0.1:${port}","-h","/www"]`],
+    steps: [`RUN ["/bin/busybox","sh","-c","echo built-by-buildkit > /www/built.txt; : ${nonce()}"]`, `CMD ["/bin/busybox","httpd","-f","-p","127.0.0.1:${port}","-h","/www"]`],
     target: { smoke: { ready: { http: `http://127.0.0.1:${port}/built.txt` }, timeoutSeconds: 20 } },
   });
   t.after(() => repo.cleanup());
@@ -307,7 +302,7 @@ test('builder: the classic builder forced by DOCKER_BUILDKIT=0 refuses RUN --mou
 
 test('network: without "build.network", RUN steps on an engine without a bridge network get host (and say so); "default" keeps the engine\'s', async (t) => {
   if (!(await requireDocker(t))) return;
-  const { repo } = fixture({ steps: ['RUN ["/bin/busybox","sh","-c","echo ran"]'], target: { build: {} } });
+  const { repo } = fixture({ steps: [`RUN ["/bin/busybox","sh","-c","echo ran; : ${nonce()}"]`], target: { build: {} } });
   t.after(() => repo.cleanup());
   const r = await run(['build', '--cwd', repo.dir]);
   assert.equal(r.code, 0, r.out);

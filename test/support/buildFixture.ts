@@ -1,11 +1,12 @@
 // Repositories whose target builds FROM scratch with busybox, for the build tests on a real
 // daemon, and what those tests ask the daemon afterwards. removeBuiltImages() (in an `after`)
-// removes every image of the repositories and targets made here.
+// removes every image of the repositories and targets made here, and the BuildKit cache records
+// of this test process's RUN steps.
 import { chmodSync, copyFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { FixtureRepo } from './gitFixture';
-import { BUSYBOX, cleanupDocker, docker, uniqueName } from './dockerFixtures';
+import { BUSYBOX, cleanupDocker, docker, TEST_PREFIX, uniqueName } from './dockerFixtures';
 
 /** Image repositories and targets the tests built; all of their images are removed at the end. */
 const repositories = new Set<string>();
@@ -20,6 +21,32 @@ export async function removeBuiltImages(): Promise<void> {
   }
   if (ids.size) await docker(['rmi', '-f', ...ids]).catch(() => undefined);
   await cleanupDocker();
+  await pruneBuildCache(TEST_PREFIX);
+}
+
+/**
+ * Removes BuildKit's cache records whose description (the RUN command, or a cache mount's) holds
+ * `marker`, and the records built on them, newest first (the engine prunes only records nothing
+ * else builds on, one ID per call). Steps that name no marker stay to the engine's own GC.
+ */
+async function pruneBuildCache(marker: string): Promise<void> {
+  type Rec = { ID: string; Description: string; Parent?: string | string[] | null };
+  const all = JSON.parse(await docker(['system', 'df', '-v', '--format', '{{json .BuildCache}}']).catch(() => 'null')) as Rec[] | null;
+  if (!all) return;
+  const parents = (r: Rec) => (Array.isArray(r.Parent) ? r.Parent : (r.Parent ?? '').split(',')).filter(Boolean);
+  const order: string[] = all.filter((r) => r.Description.includes(marker)).map((r) => r.ID);
+  const chosen = new Set(order);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of all) {
+      if (!chosen.has(r.ID) && parents(r).some((p) => chosen.has(p))) {
+        chosen.add(r.ID);
+        order.push(r.ID);
+        grew = true;
+      }
+    }
+  }
+  for (const id of order.reverse()) await docker(['builder', 'prune', '-a', '-f', '--filter', `id=${id}`]).catch(() => undefined);
 }
 
 export interface FixtureSpec {
