@@ -316,3 +316,21 @@ test('network: without "build.network", RUN steps on an engine without a bridge 
   assert.equal(d.code, 1, d.err);
   assert.match(d.json().error, /network bridge not found|bridge/);
 });
+
+test('buildkit: a rebuild whose steps are all cached is the newest image (BuildKit dates it by its cached last step; the created label says when it was built)', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo } = fixture();
+  t.after(() => repo.cleanup());
+  const first = (await run(['build', '--json', '--cwd', repo.dir])).json();
+  // A commit that changes no input: every step is cached, only the labels are new.
+  await new Promise((r) => setTimeout(r, 1100));
+  const head = repo.commit('docs only', { 'docs/readme.md': 'more docs\n' });
+  const second = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(second.code, 0, second.err);
+  assert.notEqual(second.json().imageId, first.imageId);
+  const engineCreated = (await docker(['inspect', '--format', '{{.Created}}', second.json().imageId])).trim();
+  assert.ok(Date.parse(engineCreated) < Date.parse(second.json().startedAt), `BuildKit's Created (${engineCreated}) predates the build: this is the case under test`);
+  const s = (await run(['status', '--json', '--cwd', repo.dir])).json();
+  assert.equal(s.built.imageId, second.json().imageId);
+  assert.equal(s.built.revision, head);
+});

@@ -1,7 +1,7 @@
 // Pure parts of core/docker/state.ts: revision labels and image reference matching.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeFailure, imageRefMatches, parseRevisionLabel } from '../../src/core/docker/state';
+import { describeFailure, imageBuildTime, imageRefMatches, parseRevisionLabel } from '../../src/core/docker/state';
 
 const REV = 'org.opencontainers.image.revision';
 const FULL = '0123456789abcdef0123456789abcdef01234567';
@@ -118,4 +118,15 @@ describe('describeFailure', () => {
     assert.match(http.reason, /HTTP 500/);
     assert.ok(describeFailure(unix, 'weird').reason.includes('weird'));
   });
+});
+
+test('imageBuildTime: the later of Created and the created label (a fully cached BuildKit build keeps an old Created); an inherited or future label loses', () => {
+  const CREATED = 'org.opencontainers.image.created';
+  const now = Date.parse('2026-12-01T12:00:00.000Z');
+  const engine = '2026-11-20T08:00:00.000Z';
+  assert.equal(imageBuildTime({ [CREATED]: '2026-12-01T11:59:00Z' }, engine, now), '2026-12-01T11:59:00.000Z', 'built now, every step cached');
+  assert.equal(imageBuildTime({ [CREATED]: '2026-01-01T00:00:00Z' }, engine, now), engine, 'inherited from the base image');
+  assert.equal(imageBuildTime({ [CREATED]: '2027-01-01T00:00:00Z' }, engine, now), engine, 'in the future');
+  assert.equal(imageBuildTime({ [CREATED]: 'yesterday' }, engine, now), engine);
+  assert.equal(imageBuildTime({}, engine, now), engine);
 });

@@ -6,7 +6,7 @@
 // read this one picture.
 import type { TargetConfig } from '../config';
 import { resolveDockerEndpoints } from '../docker/endpoints';
-import { connectDocker, parseRevisionLabel } from '../docker/state';
+import { connectDocker, imageBuildTime, parseRevisionLabel } from '../docker/state';
 import { resolveCommits } from '../git/queries';
 import { readLedger, type LedgerRecord, type SmokeOutcome, type Verdict } from '../build/ledger';
 import { dockerStateFor, type Workspace } from '../status/workspace';
@@ -199,7 +199,7 @@ async function imagesById(target: TargetConfig, ids: Set<string>): Promise<Image
           out.push({
             id: img.Id,
             tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
-            created: new Date(img.Created * 1000).toISOString(),
+            created: imageBuildTime(labels, new Date(img.Created * 1000).toISOString()),
             labels,
             revision: parseRevisionLabel(labels, target.revisionLabels),
             endpoint: ep.host,

@@ -282,7 +282,7 @@ async function collect(
     return {
       id: img.Id,
       tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
-      created: toIso(preciseCreated.get(img.Id)) ?? new Date(img.Created * 1000).toISOString(),
+      created: imageBuildTime(labels, toIso(preciseCreated.get(img.Id)) ?? new Date(img.Created * 1000).toISOString()),
       labels,
       revision: parseRevisionLabel(labels, opts.labelKeys),
       endpoint: endpoint.host,
@@ -340,6 +340,19 @@ function skipIfGone(signal: AbortSignal) {
 }
 
 /** Docker's times are RFC 3339 with nanoseconds; the zero time means "never". */
+/**
+ * When an image was built: the engine's Created, or the `org.opencontainers.image.created` label
+ * when that is later. BuildKit dates an image whose steps were all cached by the step that ran
+ * last, which may be days before this build; `provenance build` (and buildx) label the image with
+ * the time the build ran. A label inherited from a base image is older than Created and loses;
+ * one more than a minute in the future is ignored.
+ */
+export function imageBuildTime(labels: Record<string, string>, engineCreated: string, now = Date.now()): string {
+  const label = toIso(labels['org.opencontainers.image.created']);
+  if (!label || Date.parse(label) > now + 60_000) return engineCreated;
+  return label > engineCreated ? label : engineCreated;
+}
+
 function toIso(t: string | undefined): string | undefined {
   if (!t || t.startsWith('0001-01-01')) return undefined;
   const ms = Date.parse(t);

@@ -120,6 +120,11 @@ if (!restricted) describe('build task (real Docker)', function () {
     const rec = ledger.records.find((r) => r.id === outcome.build?.ledgerId);
     assert.ok(rec, 'the run is in the ledger');
     assert.deepEqual([rec.kind, rec.target, rec.revision, rec.result, rec.smoke?.result, rec.imageId], ['build', fx.target, fx.head, 'success', 'passed', outcome.imageId]);
+    // The bundled extension built with BuildKit (the engine offers it) and wrote its plain progress.
+    assert.equal(rec.builder, 'buildkit');
+    assert.match(rec.logExcerpt, /^#\d+ \[\d\/\d\] COPY www \/www$/m);
+    assert.match(rec.logExcerpt, /^#\d+ (DONE \d+\.\ds|CACHED)$/m);
+    assert.doesNotMatch(rec.logExcerpt, /moby\.buildkit\.trace|"aux"/);
     assert.deepEqual(await smokeContainers(fx.target), [], 'the smoke container is removed');
   });
 
