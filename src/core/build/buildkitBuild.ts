@@ -7,23 +7,17 @@
 // has stopped and its RUN containers are gone; then the session is closed.
 import { randomUUID } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import type { BuildContextStream } from './context';
+import type { BuildRequest } from './engineStream';
 import { BuildKitStreamParser, traceDecoder } from './buildkitProgress';
 import { openBuildKitSession } from './buildkitSession';
 import { BuildFailedError, engineMessage } from './buildErrors';
 import { abortError } from '../git/exec';
 
-export interface BuildKitRequest {
-  context: BuildContextStream;
+export interface BuildKitRequest extends BuildRequest {
+  /** Absolute path of the context directory (keys the engine's context cache). */
   contextDir: string;
-  tags: string[];
-  buildArgs: Record<string, string>;
-  labels: Record<string, string>;
-  targetStage?: string;
-  network: 'host' | 'none' | null;
+  /** Secret ID → content, served to RUN --mount=type=secret. */
   secrets: Map<string, Buffer>;
-  signal?: AbortSignal;
-  onOutput?: (line: string) => void;
 }
 
 /** The engine has no BuildKit session endpoint after all (the caller may fall back to classic). */

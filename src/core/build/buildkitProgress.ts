@@ -9,6 +9,7 @@
 // fields needed are decoded here with protobufjs, which dockerode already ships.
 // Nothing undecoded ever reaches the output: a message that does not decode is counted, not shown.
 import type * as Protobuf from 'protobufjs';
+import { EngineStreamParser } from './engineStream';
 
 export interface TraceVertex {
   digest: string;
@@ -248,12 +249,9 @@ export class PlainProgress {
   }
 }
 
-/** The engine's BuildKit stream (JSON lines), incrementally: progress printed, image ID and error kept. */
-export class BuildKitStreamParser {
-  private rest = '';
+/** The engine's BuildKit stream, incrementally: progress printed, image ID and error kept. */
+export class BuildKitStreamParser extends EngineStreamParser {
   private readonly progress: PlainProgress;
-  imageId: string | null = null;
-  error: string | null = null;
   /** Progress messages that did not decode (skipped, never printed). */
   undecodable = 0;
 
@@ -261,18 +259,11 @@ export class BuildKitStreamParser {
     private readonly decode: (base64: string) => Trace,
     private readonly onLine: (line: string) => void,
   ) {
+    super();
     this.progress = new PlainProgress(onLine);
   }
 
-  push(chunk: string): void {
-    const parts = (this.rest + chunk).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.message(p);
-  }
-
-  end(): void {
-    if (this.rest.trim()) this.message(this.rest);
-    this.rest = '';
+  protected finish(): void {
     this.progress.end();
     if (this.undecodable > 0) this.onLine(`(${this.undecodable} BuildKit progress message(s) could not be decoded and were left out)`);
     if (this.error) {
@@ -284,7 +275,7 @@ export class BuildKitStreamParser {
     }
   }
 
-  private message(raw: string): void {
+  protected message(raw: string): void {
     const line = raw.trim();
     if (!line) return;
     let msg: { id?: string; aux?: unknown; stream?: string; error?: string; errorDetail?: { message?: string } };

@@ -4,44 +4,24 @@
 // Cancel aborts the HTTP request and destroys both streams; the engine then stops the build and
 // removes its intermediate container (forcerm), which we make sure of.
 import type Dockerode from 'dockerode';
-import type { BuildContextStream } from './context';
 import { BuildFailedError, engineMessage } from './buildErrors';
+import { EngineStreamParser, type BuildRequest } from './engineStream';
 import { abortError } from '../git/exec';
 
-export interface ClassicRequest {
-  context: BuildContextStream;
-  tags: string[];
-  buildArgs: Record<string, string>;
-  labels: Record<string, string>;
-  targetStage?: string;
-  network: 'host' | 'none' | null;
-  signal?: AbortSignal;
-  onOutput?: (line: string) => void;
-}
-
-/** Parses the engine's build stream: newline-separated JSON messages. Pure and incremental. */
-export class BuildStreamParser {
-  private rest = '';
+/** The classic builder's stream: `stream` text becomes lines, `aux.ID` is the image, `errorDetail` the failure. */
+export class BuildStreamParser extends EngineStreamParser {
   private text = '';
-  imageId: string | null = null;
-  error: string | null = null;
 
-  constructor(private readonly onLine: (line: string) => void) {}
-
-  push(chunk: string): void {
-    const parts = (this.rest + chunk).split('\n');
-    this.rest = parts.pop() ?? '';
-    for (const p of parts) this.message(p);
+  constructor(private readonly onLine: (line: string) => void) {
+    super();
   }
 
-  end(): void {
-    if (this.rest.trim()) this.message(this.rest);
-    this.rest = '';
+  protected finish(): void {
     if (this.text) this.onLine(this.text);
     this.text = '';
   }
 
-  private message(raw: string): void {
+  protected message(raw: string): void {
     const line = raw.trim();
     if (!line) return;
     let msg: { stream?: string; status?: string; progress?: string; id?: string; error?: string; errorDetail?: { message?: string; code?: number }; aux?: { ID?: string } };
@@ -71,7 +51,7 @@ export class BuildStreamParser {
 }
 
 /** Builds and tags the image with the classic builder; resolves with its ID. Rejects with BuildFailedError, or AbortError on cancel. */
-export async function buildClassic(docker: Dockerode, opts: ClassicRequest): Promise<{ imageId: string }> {
+export async function buildClassic(docker: Dockerode, opts: BuildRequest): Promise<{ imageId: string }> {
   if (opts.signal?.aborted) throw abortError();
   const ctx = opts.context;
   // The classic builder names each RUN step's container ("Running in <id>"); after a cancel we
