@@ -1,6 +1,7 @@
 // Human and JSON renderings of core results for the CLI.
 import type { TargetConfig } from '../core/config';
-import type { DriftSnapshot } from '../core/status/driftModel';
+import type { DriftSnapshot, RevisionView } from '../core/status/driftModel';
+import type { FileVerdict, Verification } from '../core/status/verification';
 import type { DiffResult, InputsResult } from '../core/status/rangeQueries';
 import type { BuildResult, HistoryEntry, SmokeRunResult } from '../core/build/engine';
 import type { DeployImageResult } from '../core/build/deploy';
@@ -23,6 +24,49 @@ export function makeStyle(color: boolean): Style {
   return { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39) };
 }
 
+/** The stable `verification` shape (status, per container and for `built`; verify). */
+export function verificationJson(v: Verification) {
+  return {
+    state: v.state,
+    reason: v.reason,
+    checked: v.checked,
+    matched: v.matched,
+    consistentWith: v.consistentWith,
+    against: v.against,
+    source: v.source,
+    files: v.files.map((f) => ({
+      path: f.path,
+      destination: f.destination,
+      verdict: f.verdict,
+      blob: f.blob,
+      matchesHead: f.matchesHead,
+      versionOf: f.versionOf,
+      reason: f.reason,
+    })),
+    uncertain: v.uncertain && { count: v.uncertain.count, commits: v.uncertain.commits.map((c) => ({ sha: c.sha, subject: c.subject, date: c.date, files: c.files })) },
+  };
+}
+
+/** `desktop/x.sh → /usr/local/bin/x.sh: version of 280c63de8..b9b23692e^ (HEAD's is not running)` */
+export function verdictWords(f: FileVerdict, against: string | null): string {
+  const head = f.matchesHead ? " (HEAD's)" : '';
+  switch (f.verdict) {
+    case 'matches':
+      return `matches${against ? ` ${against.slice(0, 9)}` : ''}${head}`;
+    case 'other-version': {
+      const v = f.versionOf!;
+      const range = v.replacedBy ? `${v.oldest.slice(0, 9)}..${v.replacedBy.slice(0, 9)}^` : `${v.oldest.slice(0, 9)}..HEAD`;
+      return `version of ${range}${f.matchesHead ? " (HEAD's)" : " (HEAD's is not running)"}`;
+    }
+    case 'no-version':
+      return 'equals no committed version (changed by a later build step or in the container)';
+    case 'absent':
+      return 'not in the image';
+    case 'unreadable':
+      return `unreadable: ${f.reason ?? 'unknown reason'}`;
+  }
+}
+
 /** The stable `status --json` shape documented in README.md. */
 export function statusJson(s: DriftSnapshot) {
   return {
@@ -38,7 +82,9 @@ export function statusJson(s: DriftSnapshot) {
           dirty: s.built.dirty,
           label: s.built.label,
           labelState: s.built.labelState,
+          revisionSource: s.built.revisionSource,
           created: s.built.created,
+          verification: s.built.verification && verificationJson(s.built.verification),
         }
       : null,
     running: s.running.map((r) => ({
@@ -49,7 +95,9 @@ export function statusJson(s: DriftSnapshot) {
       dirty: r.dirty,
       label: r.label,
       labelState: r.labelState,
+      revisionSource: r.revisionSource,
       started: r.started,
+      verification: r.verification && verificationJson(r.verification),
     })),
     undeployed: {
       against: s.undeployed.against,
@@ -67,6 +115,35 @@ export function statusJson(s: DriftSnapshot) {
   };
 }
 
+/** `1ac9d5e8f0a2`, `1ac9d5e8f0a2 (by content)`, or the label state when there is no revision. */
+function revisionText(r: RevisionView): string {
+  if (!r.revision) return r.labelState;
+  return `${r.revision.slice(0, 12)}${r.dirty ? '-dirty' : ''}${r.revisionSource === 'content' ? ' (by content)' : ''}`;
+}
+
+/** One line of what the deployed reference's bytes say (status prints it under the levels). */
+export function contentLine(s: DriftSnapshot): string | null {
+  const ref = s.undeployed.against === 'running' ? [...s.running].sort((a, b) => b.started.localeCompare(a.started))[0] : s.undeployed.against === 'built' ? s.built : null;
+  const v = ref?.verification;
+  if (!v) return null;
+  const files = `${v.matched} of ${v.checked} baked file${v.checked === 1 ? '' : 's'}`;
+  switch (v.state) {
+    case 'verified':
+      return `verified: ${files} are the label's${v.checked > v.matched ? ` (the rest changed in the image, or are not in it)` : ''}`;
+    case 'consistent': {
+      const iv = v.consistentWith!;
+      const u = v.uncertain?.count ? `; ${v.uncertain.count} commit(s) in between change inputs that cannot be read back` : '';
+      return `revision derived from ${files}: consistent with ${iv.oldest.slice(0, 9)}..${iv.newest.slice(0, 9)}${u}`;
+    }
+    case 'contradicts-label': {
+      const f = v.files.find((x) => x.verdict === 'other-version');
+      return `label contradicts content${f ? `: ${f.path} → ${f.destination}: ${verdictWords(f, v.against)}` : ''}`;
+    }
+    case 'unverifiable':
+      return `unverifiable: ${v.reason ?? 'no reason given'}`;
+  }
+}
+
 const stateColour: Record<string, keyof Style> = {
   'in-sync': 'green',
   'drift-irrelevant': 'green',
@@ -76,6 +153,7 @@ const stateColour: Record<string, keyof Style> = {
   diverged: 'red',
   'unknown-revision': 'red',
   unlabeled: 'red',
+  'contradicts-label': 'red',
   'no-image': 'red',
   'docker-unreachable': 'red',
 };
@@ -88,7 +166,7 @@ export function formatStatus(s: DriftSnapshot, st: Style): string {
   const head = `${s.head.sha.slice(0, 12)}${s.head.detached ? ' (detached)' : s.head.branch ? ` (${clean(s.head.branch)})` : ''}${s.head.dirty ? ' + uncommitted input changes' : ''}`;
   lines.push(`  HEAD     ${head}`);
   if (s.built) {
-    const rev = s.built.revision ? `${s.built.revision.slice(0, 12)}${s.built.dirty ? '-dirty' : ''}` : s.built.labelState;
+    const rev = revisionText(s.built);
     const tag = s.built.tags[0] ?? s.built.imageId.replace(/^sha256:/, '').slice(0, 12);
     const gap = s.unbuilt ? `, ${s.unbuilt.total} commit(s) behind HEAD, ${s.unbuilt.relevantCount} relevant` : '';
     lines.push(`  Built    ${clean(tag)} @ ${rev}, ${ago(s.built.created)} ago${gap}`);
@@ -97,9 +175,11 @@ export function formatStatus(s: DriftSnapshot, st: Style): string {
   }
   if (s.running.length === 0) lines.push(`  Running  ${st.dim('(no container)')}`);
   for (const r of s.running) {
-    const rev = r.revision ? `${r.revision.slice(0, 12)}${r.dirty ? '-dirty' : ''}` : r.labelState;
+    const rev = revisionText(r);
     lines.push(`  Running  ${clean(r.name)} @ ${rev}, since ${ago(r.started)} ago`);
   }
+  const content = contentLine(s);
+  if (content) lines.push(`  Content  ${clean(content)}`);
   if (s.undeployed.relevantCount > 0) {
     const age = s.undeployed.oldestRelevantDate ? ` — oldest waiting ${ago(s.undeployed.oldestRelevantDate)}` : '';
     lines.push(`  Undeployed changes to image inputs (${s.undeployed.relevantCount} of ${s.undeployed.total} commits)${age}:`);

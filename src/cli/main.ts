@@ -215,7 +215,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
 function checkExit(snaps: Awaited<ReturnType<typeof computeStatus>>[], io: Io, style: ReturnType<typeof makeStyle>): number {
   let code = 0;
   for (const s of snaps) {
-    const relevant = s.undeployed.relevantCount > 0 || s.uncommitted.length > 0;
+    // Bytes that contradict the label are a finding, like relevant drift.
+    const relevant = s.undeployed.relevantCount > 0 || s.uncommitted.length > 0 || s.state === 'contradicts-label';
     if (['docker-unreachable', 'unlabeled', 'unknown-revision', 'no-image'].includes(s.state) && !relevant) {
       io.err(`${s.target.name}: cannot check: ${s.summary}${s.hint ? `\n  → ${s.hint}` : ''}`);
       code = Math.max(code, 2);

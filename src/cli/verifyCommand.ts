@@ -2,10 +2,10 @@
 // image), where it lands, and what its bytes are. Exit 0 verified or consistent, 1 the bytes
 // contradict the label, 2 bad input or nothing could be verified.
 import { clean } from '../core/humanize';
-import type { FileVerdict, Verification } from '../core/status/verification';
+import type { Verification } from '../core/status/verification';
 import { computeVerify, type VerifyReport } from '../core/status/verifyQuery';
 import type { Workspace } from '../core/status/workspace';
-import type { Style } from './format';
+import { verdictWords, verificationJson, type Style } from './format';
 
 interface CommandContext {
   ws: Workspace;
@@ -32,55 +32,12 @@ export function verifyJson(r: VerifyReport) {
   return { target: r.target, subject: r.subject, revision: r.revision, revisionSource: r.revisionSource, label: r.label, verification: verificationJson(r.verification) };
 }
 
-/** The stable `verification` shape (status, per container and for `built`; verify). */
-export function verificationJson(v: Verification) {
-  return {
-    state: v.state,
-    reason: v.reason,
-    checked: v.checked,
-    matched: v.matched,
-    consistentWith: v.consistentWith,
-    against: v.against,
-    source: v.source,
-    files: v.files.map((f) => ({
-      path: f.path,
-      destination: f.destination,
-      verdict: f.verdict,
-      blob: f.blob,
-      matchesHead: f.matchesHead,
-      versionOf: f.versionOf,
-      reason: f.reason,
-    })),
-    uncertain: v.uncertain && { count: v.uncertain.count, commits: v.uncertain.commits.map((c) => ({ sha: c.sha, subject: c.subject, date: c.date, files: c.files })) },
-  };
-}
-
 const STATE_WORDS: Record<Verification['state'], string> = {
   verified: 'verified by content',
   consistent: 'revision derived from content',
   'contradicts-label': 'label contradicts content',
   unverifiable: 'unverifiable',
 };
-
-/** `desktop/x.sh → /usr/local/bin/x.sh: version of 280c63de8..b9b23692e^ (HEAD's is not running)` */
-export function verdictWords(f: FileVerdict, against: string | null): string {
-  const head = f.matchesHead ? " (HEAD's)" : '';
-  switch (f.verdict) {
-    case 'matches':
-      return `matches${against ? ` ${against.slice(0, 9)}` : ''}${head}`;
-    case 'other-version': {
-      const v = f.versionOf!;
-      const range = v.replacedBy ? `${v.oldest.slice(0, 9)}..${v.replacedBy.slice(0, 9)}^` : `${v.oldest.slice(0, 9)}..HEAD`;
-      return `version of ${range}${f.matchesHead ? " (HEAD's)" : " (HEAD's is not running)"}`;
-    }
-    case 'no-version':
-      return 'equals no committed version (changed by a later build step or in the container)';
-    case 'absent':
-      return 'not in the image';
-    case 'unreadable':
-      return `unreadable: ${f.reason ?? 'unknown reason'}`;
-  }
-}
 
 export function formatVerify(r: VerifyReport, st: Style): string {
   const v = r.verification;

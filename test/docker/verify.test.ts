@@ -8,6 +8,8 @@ import { runCli } from '../support/cli';
 import { FixtureRepo } from '../support/gitFixture';
 import { buildImageFromCommit, cleanupDocker, docker, removeContainer, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
 import { archiveRequestCount, readFiles, VERIFY_LABEL, VERIFY_OWNER_LABEL } from '../../src/core/docker/archiveReader';
+import { computeStatus } from '../../src/core/status/statusQuery';
+import { dockerStateFor, openWorkspace } from '../../src/core/status/workspace';
 
 after(() => cleanupDocker());
 
@@ -231,4 +233,101 @@ test('the created-never-started container is gone after success, failure and can
     );
     assert.deepEqual(await leftovers(), [], `after a cancel at ${delay} ms`);
   }
+});
+
+// ------------------------------------------------------------------ status
+
+async function status(dir: string, target: string) {
+  const r = await runCli(['status', '--json', '--cwd', dir, '--target', target]);
+  assert.equal(r.code, 0, r.err);
+  return r.json();
+}
+
+test('status on an unlabeled image: the revision comes from the content, its later relevant commits are undeployed, Go-only commits uncertain; a second status reads no bytes', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
+  await buildImageFromCommit(h.repo.dir, h.c2, { tags: [`${image}:1ac9d5`] });
+  const ctr = await runContainer({ image: `${image}:1ac9d5` });
+
+  const before = archiveRequestCount();
+  const s = await status(h.repo.dir, 'desk');
+  assert.notEqual(archiveRequestCount(), before, 'the first status reads the bytes');
+  assert.equal(s.state, 'drift', s.summary);
+  assert.equal(s.running[0].name, ctr.name);
+  assert.equal(s.running[0].revision, h.c3);
+  assert.equal(s.running[0].revisionSource, 'content');
+  assert.equal(s.running[0].labelState, 'unlabeled');
+  assert.equal(s.running[0].verification.state, 'consistent');
+  assert.equal(s.running[0].verification.source, 'container');
+  assert.deepEqual(s.running[0].verification.consistentWith, { oldest: h.c2, newest: h.c3 });
+  assert.deepEqual(s.running[0].verification.uncertain.commits.map((c: { sha: string }) => c.sha), [h.c3]);
+  assert.equal(s.built.revisionSource, 'content');
+  assert.equal(s.built.verification.source, 'image');
+  assert.deepEqual(s.undeployed.relevant.map((c: { sha: string }) => c.sha), [h.c4], 'only c4 is after the content-derived revision');
+  assert.equal(s.undeployed.total, 1);
+  assert.match(s.summary, /derived from its content/);
+  assert.deepEqual(await leftovers(), []);
+
+  const human = await runCli(['status', '--cwd', h.repo.dir, '--target', 'desk']);
+  assert.match(human.out, /Content {2}revision derived from 4 of 4 baked files: consistent with/);
+
+  const again = archiveRequestCount();
+  const s2 = await status(h.repo.dir, 'desk');
+  assert.equal(archiveRequestCount(), again, 'a second status on the same image reads no bytes');
+  assert.deepEqual(s2.running[0].verification, s.running[0].verification);
+  assert.equal(s2.state, 'drift');
+});
+
+test('status on a lying label: contradicts-label, never in-sync, names the file; check exits 1', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
+  await buildImageFromCommit(h.repo.dir, h.c1, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
+  await runContainer({ image: `${image}:latest` });
+  const s = await status(h.repo.dir, 'desk');
+  assert.equal(s.state, 'contradicts-label', s.summary);
+  assert.match(s.summary, /detect-render-node\.sh is the version of/);
+  assert.equal(s.running[0].label, h.c4);
+  assert.equal(s.running[0].verification.state, 'contradicts-label');
+  // By content it is c1: c2 and c4 change verified files after it, c3 is relevant too.
+  assert.equal(s.running[0].revision, h.c1);
+  assert.equal(s.undeployed.relevantCount, 3);
+  const check = await runCli(['check', '--cwd', h.repo.dir, '--target', 'desk']);
+  assert.equal(check.code, 1);
+});
+
+test('status on an honest label: verified, and the built image is read through the running container (no created container)', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
+  await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
+  await runContainer({ image: `${image}:latest` });
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const s = await status(h.repo.dir, 'desk');
+  await new Promise((r) => setTimeout(r, 1100));
+  const events = docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=create', '--format', '{{.Actor.Attributes.name}}']);
+  assert.equal(s.state, 'in-sync', s.summary);
+  assert.equal(s.running[0].verification.state, 'verified');
+  assert.equal(s.built.verification.state, 'verified');
+  assert.equal(s.running[0].revisionSource, 'label');
+  const created = (await events).split('\n').filter((n) => n.startsWith('bp-verify-'));
+  assert.deepEqual(created, [], 'the image bytes came from the running container');
+});
+
+test('status: a container removed between listing and reading is unverifiable with the reason; the rest works, nothing is left behind', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
+  await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
+  const ctr = await runContainer({ image: `${image}:latest` });
+  const ws = await openWorkspace(h.repo.dir, { target: 'desk' });
+  const state = await dockerStateFor(ws.targets[0]);
+  await removeContainer(ctr.name);
+  const s = await computeStatus(ws, ws.targets[0], { docker: state });
+  assert.equal(s.running[0].verification?.state, 'unverifiable');
+  assert.match(s.running[0].verification?.reason ?? '', /is gone/);
+  assert.equal(s.built?.verification?.state, 'verified', 'the image itself is read through a created container instead');
+  assert.equal(s.running[0].revision, h.c4, 'the label still counts, as without verification');
+  assert.deepEqual(await leftovers(), []);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeDrift, type DriftInputs, type RevisionFacts } from '../../src/core/status/driftModel';
 import type { ContainerInfo, ImageInfo, LabelRevision } from '../../src/core/types';
+import type { Verification } from '../../src/core/status/verification';
 
 const HEAD = 'a'.repeat(40);
 const OLD = 'b'.repeat(40);
@@ -121,4 +122,45 @@ test('drift model: once the newest image holds every relevant commit, the hint i
   // A dirty build of HEAD is not what HEAD says: build again.
   const dirty = computeDrift({ ...inputs({ built: image(label(HEAD, true)), builtFacts: facts({ sha: HEAD, label: label(HEAD, true) }), runningFacts: running }), deployStep: true });
   assert.equal(dirty.hint, 'Build + smoke test, then run the new image.');
+});
+
+// ------------------------------------------------------------------ content verification
+
+
+const verification = (over: Partial<Verification>): Verification => ({
+  state: 'consistent', reason: null, checked: 21, matched: 21, consistentWith: { oldest: OLD, newest: OLD }, files: [], against: OLD, source: 'container', uncertain: { count: 0, commits: [] }, ...over,
+});
+
+test('drift model: an unlabeled image whose bytes fit an interval is judged at its newest commit, marked as content-derived', () => {
+  const none: LabelRevision = { kind: 'none' };
+  const v = verification({ uncertain: { count: 2, commits: [] } });
+  const s = computeDrift(inputs({
+    built: image(none), running: [container(none)], builtFacts: null, builtVerification: null,
+    runningFacts: [facts({ ahead: 3, relevantCount: 1, relevant: [relevantCommit], oldestRelevantDate: relevantCommit.date })],
+    runningVerification: [v],
+  }));
+  assert.equal(s.state, 'drift');
+  assert.equal(s.running[0].revision, OLD);
+  assert.equal(s.running[0].revisionSource, 'content');
+  assert.equal(s.running[0].labelState, 'unlabeled');
+  assert.equal(s.built?.revisionSource, null, 'the built image was not verified: no revision for it');
+  assert.match(s.summary, /derived from its content: 21 baked files match it/);
+  assert.match(s.summary, /2 earlier commits change only inputs whose bytes cannot be read back/);
+});
+
+test('drift model: unverifiable bytes leave an unlabeled image unlabeled, with the reason', () => {
+  const none: LabelRevision = { kind: 'none' };
+  const s = computeDrift(inputs({ built: image(none), running: [container(none)], runningFacts: [facts({ sha: null })], runningVerification: [verification({ state: 'unverifiable', reason: 'No file equals a committed version.', consistentWith: null, against: null })] }));
+  assert.equal(s.state, 'unlabeled');
+  assert.match(s.summary, /could not tell either: No file equals a committed version/);
+  assert.equal(s.running[0].revisionSource, null);
+});
+
+test('drift model: bytes that contradict the label are never in sync, and the message names the file', () => {
+  const other = { path: 'desktop/shared/detect-render-node.sh', destination: '/usr/local/bin/detect-render-node.sh', verdict: 'other-version' as const, blob: 'e'.repeat(40), matchesHead: false, versionOf: { oldest: 'f'.repeat(40), newest: OLD, replacedBy: '9'.repeat(40) }, reason: null };
+  const lying = verification({ state: 'contradicts-label', files: [other], matched: 20, against: HEAD, consistentWith: null });
+  const s = computeDrift(inputs({ built: image(label(HEAD)), running: [container(label(HEAD))], runningFacts: [facts({ sha: HEAD })], runningVerification: [lying] }));
+  assert.equal(s.state, 'contradicts-label');
+  assert.match(s.summary, /labelled aaaaaaa, but its bytes contradict the label: desktop\/shared\/detect-render-node\.sh is the version of fffffffff\.\.999999999\^/);
+  assert.equal(s.running[0].revisionSource, 'label', 'no interval: the label is all there is');
 });

@@ -97,8 +97,11 @@ export async function readFiles(
 export async function containerChanges(engine: Dockerode | DockerEndpoint, id: string, signal?: AbortSignal): Promise<Map<string, 0 | 1 | 2>> {
   const docker = await clientFor(engine);
   try {
-    const list = (await docker.getContainer(id).changes({ abortSignal: signal })) as Array<{ Path: string; Kind: 0 | 1 | 2 }> | null;
-    return new Map((list ?? []).map((c) => [c.Path, c.Kind]));
+    let list: unknown = await docker.getContainer(id).changes({ abortSignal: signal });
+    // No changes come back as the body `null`, which docker-modem hands over as raw bytes.
+    if (Buffer.isBuffer(list) || typeof list === 'string') list = JSON.parse(list.toString() || 'null');
+    if (list !== null && !Array.isArray(list)) throw new ArchiveReadError(`Docker's list of the container's changes is not a list: ${String(list).slice(0, 80)}`, 'failed');
+    return new Map(((list ?? []) as Array<{ Path: string; Kind: 0 | 1 | 2 }>).map((c) => [c.Path, c.Kind]));
   } catch (err) {
     if (signal?.aborted) throw abortError();
     throw toReadError(err, { kind: 'container', id });

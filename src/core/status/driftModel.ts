@@ -1,6 +1,7 @@
 // The drift model: a pure function from observed facts (HEAD, the newest built image, the
 // running containers, and git's answers about the ranges between them) to one snapshot.
 import type { CommitSummary, ContainerInfo, ImageInfo, LabelRevision } from '../types';
+import { describeVersion, type Verification } from './verification';
 
 export type DriftState =
   | 'in-sync'
@@ -10,6 +11,7 @@ export type DriftState =
   | 'diverged'
   | 'unknown-revision'
   | 'unlabeled'
+  | 'contradicts-label'
   | 'no-image'
   | 'no-container'
   | 'docker-unreachable';
@@ -44,6 +46,10 @@ export interface DriftInputs {
   runningFacts: RevisionFacts[];
   shallow: boolean;
   partial: boolean;
+  /** What the bytes of the built image say (null: not verified). */
+  builtVerification?: Verification | null;
+  /** The same per running container, same order. */
+  runningVerification?: (Verification | null)[];
   /** The target names a deploy step (`deploy.mode` other than none): `provenance deploy` runs it. */
   deployStep?: boolean;
 }
@@ -54,6 +60,21 @@ export interface RevisionView {
   /** The label's raw value, when present. */
   label: string | null;
   labelState: 'labeled' | 'unlabeled' | 'garbage' | 'unknown';
+  /** Where `revision` comes from: the label, or the bytes baked into the image (null: unknown). */
+  revisionSource: 'label' | 'content' | null;
+  /** What the bytes say (null: not verified, e.g. no image). */
+  verification: Verification | null;
+}
+
+/**
+ * The revision the bytes stand for, when they decide it: an image without a usable label whose
+ * bytes fit an interval (its newest commit), or a label its bytes contradict (the content's
+ * newest commit, when the bytes fit one). Null: the label decides, or nothing does.
+ */
+export function contentRevision(label: LabelRevision, v: Verification | null | undefined): string | null {
+  if (!v) return null;
+  if (label.kind !== 'sha') return v.state === 'consistent' ? v.against : null;
+  return v.state === 'contradicts-label' && v.consistentWith ? v.consistentWith.newest : null;
 }
 
 export interface DriftSnapshot {
@@ -83,15 +104,13 @@ export interface DriftSnapshot {
   docker: { reachable: boolean; reason: string | null };
 }
 
-function view(label: LabelRevision, facts: RevisionFacts | null): RevisionView {
-  if (label.kind === 'none') return { revision: null, dirty: false, label: null, labelState: 'unlabeled' };
-  if (label.kind === 'garbage') return { revision: null, dirty: false, label: label.raw, labelState: 'garbage' };
-  return {
-    revision: facts?.sha ?? label.sha,
-    dirty: label.dirty,
-    label: label.raw,
-    labelState: facts?.sha ? 'labeled' : 'unknown',
-  };
+function view(label: LabelRevision, facts: RevisionFacts | null, verification: Verification | null): RevisionView {
+  const content = contentRevision(label, verification);
+  const labelState = label.kind === 'none' ? 'unlabeled' : label.kind === 'garbage' ? 'garbage' : facts?.sha || content ? 'labeled' : 'unknown';
+  const raw = label.kind === 'none' ? null : label.raw;
+  if (content) return { revision: facts?.sha ?? content, dirty: false, label: raw, labelState, revisionSource: 'content', verification };
+  if (label.kind !== 'sha') return { revision: null, dirty: false, label: raw, labelState, revisionSource: null, verification };
+  return { revision: facts?.sha ?? label.sha, dirty: label.dirty, label: raw, labelState, revisionSource: 'label', verification };
 }
 
 function short(sha: string): string {
@@ -100,10 +119,10 @@ function short(sha: string): string {
 
 export function computeDrift(i: DriftInputs): DriftSnapshot {
   const built = i.built
-    ? { ...view(i.built.revision, i.builtFacts), imageId: i.built.id, tags: i.built.tags, created: i.built.created }
+    ? { ...view(i.built.revision, i.builtFacts, i.builtVerification ?? null), imageId: i.built.id, tags: i.built.tags, created: i.built.created }
     : null;
   const running = i.running.map((c, k) => ({
-    ...view(c.revision, i.runningFacts[k] ?? null),
+    ...view(c.revision, i.runningFacts[k] ?? null, i.runningVerification?.[k] ?? null),
     containerId: c.id,
     name: c.name,
     imageId: c.imageId,
@@ -148,25 +167,49 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
     return out('no-image', `No local image matches ${img}.`, `Build it (e.g. docker build -t ${img} …) or check the target's "image" in .provenance.json.`);
   }
   const what = against === 'running' ? `running container ${i.running[refIdx].name}` : `newest image ${built?.tags[0] ?? built?.imageId.slice(7, 19)}`;
-  if (refLabel.kind === 'none') {
+  const refView = refIdx >= 0 ? running[refIdx] : built;
+  const v = refView?.verification ?? null;
+  const byContent = refView?.revisionSource === 'content' && usable !== null;
+  const unverified = v?.state === 'unverifiable' && v.reason ? ` Its bytes could not tell either: ${v.reason}` : '';
+  if (refLabel.kind === 'none' && !byContent) {
     return out(
       'unlabeled',
-      `The ${what} has no revision label, so what it contains is unknown.`,
+      `The ${what} has no revision label, so what it contains is unknown.${unverified}`,
       'Label images when you build them: docker build --label org.opencontainers.image.revision=$(git rev-parse HEAD) …, or set BUILDX_GIT_LABELS=full with buildx.',
     );
   }
-  if (refLabel.kind === 'garbage') {
+  if (refLabel.kind === 'garbage' && !byContent) {
     return out(
       'unlabeled',
-      `The ${what} has a revision label that is not a git commit (${refLabel.label}=${JSON.stringify(refLabel.raw.slice(0, 80))}): ${refLabel.reason}`,
+      `The ${what} has a revision label that is not a git commit (${refLabel.label}=${JSON.stringify(refLabel.raw.slice(0, 80))}): ${refLabel.reason}${unverified}`,
       `Fix the build so ${refLabel.label} holds the commit SHA: --label ${refLabel.label}=$(git rev-parse HEAD).`,
     );
   }
   if (!usable) {
+    const sha = refLabel.kind === 'sha' ? refLabel.sha : '';
     const hint = i.shallow
-      ? `This is a shallow clone. Fetch more history: git fetch --unshallow (or git fetch origin ${refLabel.sha}).`
-      : `Fetch it: git fetch --all (or git fetch origin ${refLabel.sha}). It may come from a branch or fork you do not have.`;
-    return out('unknown-revision', `The ${what} was built from ${short(refLabel.sha)}, which is not in this clone.`, hint);
+      ? `This is a shallow clone. Fetch more history: git fetch --unshallow (or git fetch origin ${sha}).`
+      : `Fetch it: git fetch --all (or git fetch origin ${sha}). It may come from a branch or fork you do not have.`;
+    return out('unknown-revision', `The ${what} was built from ${short(sha)}, which is not in this clone.`, hint);
+  }
+  // What the bytes add to a message: where the revision came from, and what they cannot tell.
+  const n = usable.relevantCount;
+  const plural = (k: number, one: string, many: string) => (k === 1 ? one : many);
+  const source = byContent && v ? ` Revision ${short(usable.sha!)} is derived from its content: ${v.matched} baked file${plural(v.matched, '', 's')} match${plural(v.matched, 'es', '')} it.` : '';
+  const uncertainCount = byContent ? (v?.uncertain?.count ?? 0) : 0;
+  const uncertain = uncertainCount > 0 ? ` ${uncertainCount} earlier commit${plural(uncertainCount, '', 's')} change${plural(uncertainCount, 's', '')} only inputs whose bytes cannot be read back: maybe in it, maybe not.` : '';
+  const note = source + uncertain;
+  if (v?.state === 'contradicts-label' && refLabel.kind === 'sha') {
+    const other = v.files.filter((f) => f.verdict === 'other-version');
+    const files = other.slice(0, 3).map((f) => `${f.path} is ${describeVersion(f)}`).join('; ') + (other.length > 3 ? ` (and ${other.length - 3} more)` : '');
+    const truth = byContent
+      ? ` By its content it is built from ${short(usable.sha!)} or earlier${n > 0 ? `: ${n} undeployed commit${plural(n, '', 's')} change${plural(n, 's', '')} files baked into ${img}` : ''}.`
+      : '';
+    return out(
+      'contradicts-label',
+      `The ${what} is labelled ${short(refLabel.sha)}, but its bytes contradict the label: ${files}.${truth}`,
+      'It was not built from that commit (a cached layer, a dirty work tree, a retag). Rebuild from HEAD and label it with that commit: provenance build (or Build + Smoke Test).',
+    );
   }
   if (usable.behind > 0) {
     return out(
@@ -177,10 +220,9 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
   }
   if (against === 'built') {
     const extra = usable.relevantCount > 0 ? ` ${usable.relevantCount} commit(s) since the build change files baked into ${img}.` : '';
-    return out('no-container', `No running container uses ${img}.${extra}`, `Start one from the newest image to run what was built.`);
+    return out('no-container', `No running container uses ${img}.${extra}${note}`, `Start one from the newest image to run what was built.`);
   }
   if (usable.relevantCount > 0) {
-    const n = usable.relevantCount;
     // The newest image already holds every relevant commit: what is left is running it.
     const builtHasThem = i.builtFacts?.sha && i.builtFacts.relevantCount === 0 && !built?.dirty;
     const newest = built?.tags[0] ?? built?.imageId.slice(7, 19) ?? '';
@@ -191,19 +233,20 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
         : `The newest image ${newest} has these changes: run it in place of the running container, or add a "deploy" step to .provenance.json ("mode": "replace-container") and run provenance deploy.`;
     return out(
       'drift',
-      `${n} undeployed commit${n === 1 ? '' : 's'} change${n === 1 ? 's' : ''} files baked into ${img} (${usable.ahead} commit(s) behind HEAD).`,
+      `${n} undeployed commit${n === 1 ? '' : 's'} change${n === 1 ? 's' : ''} files baked into ${img} (${usable.ahead} commit(s) behind HEAD).${note}`,
       hint,
     );
   }
   if (i.uncommitted.length > 0) {
     return out(
       'uncommitted',
-      `${i.uncommitted.length} uncommitted change(s) to files baked into ${img}.`,
+      `${i.uncommitted.length} uncommitted change(s) to files baked into ${img}.${note}`,
       'Commit them, then build + smoke test.',
     );
   }
   if (usable.ahead > 0) {
-    return out('drift-irrelevant', `${usable.ahead} commit(s) behind HEAD, none touching files baked into ${img}.`, null);
+    return out('drift-irrelevant', `${usable.ahead} commit(s) behind HEAD, none touching files baked into ${img}.${note}`, null);
   }
+  if (byContent) return out('in-sync', `The running ${img} holds HEAD's content (${short(i.head.sha)}).${note}`, null);
   return out('in-sync', `The running ${img} is built from HEAD (${short(i.head.sha)}).`, null);
 }

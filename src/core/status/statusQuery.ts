@@ -1,7 +1,11 @@
 // `status`: committed → built → running for one target. Independent git and docker calls
 // overlap; nothing is asked twice.
 import type { TargetConfig } from '../config';
-import { computeDrift, type DriftSnapshot, type RevisionFacts } from './driftModel';
+import { computeDrift, contentRevision, type DriftSnapshot, type RevisionFacts } from './driftModel';
+import { isAbortError } from '../git/exec';
+import { DockerfileError } from '../inputs/imageInputs';
+import { unverifiable, verifySubjects, type Verification, type VerifySubject } from './verification';
+import { containerSubject, imageSubject, verificationContext } from './verifyQuery';
 import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { catFileBatch, commitsWithFiles, countSides, rangeParents, walkRange, worktreeChanges, type CatFileResult, type RepoInfo } from '../git/queries';
 import { pathspecFilter, unionInputs, type ImageInputs } from '../inputs/imageInputs';
@@ -201,12 +205,17 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   for (const r of [built?.revision, ...containers.map((c) => c.revision)]) if (r && r.kind === 'sha') labels.set(r.sha, r);
   // Guessed wrong: stop the walks nobody needs.
   const wrongDockerfile = specDockerfile !== undefined && specDockerfile !== dockerfile;
-  for (const [rev, ctl] of speculative) {
-    if (wrongDockerfile || !labels.has(rev)) {
-      ctl.abort();
-      factsByRev.delete(rev);
+  // Revisions derived from content last time are kept walking until the bytes have spoken.
+  const stopUnneeded = (keep: (rev: string) => boolean) => {
+    for (const [rev, ctl] of speculative) {
+      if (wrongDockerfile || !keep(rev)) {
+        ctl.abort();
+        factsByRev.delete(rev);
+        speculative.delete(rev);
+      }
     }
-  }
+  };
+  stopUnneeded((rev) => labels.has(rev) || (cache?.content ?? []).includes(rev));
   if (wrongDockerfile) {
     headFilesP = undefined;
     headBatchP = undefined;
@@ -215,14 +224,55 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
 
   const files = await headFiles(dockerfile, head.sha);
   const revs = [...labels.keys()];
-  const [uncommitted, ...facts] = await Promise.all([
-    uncommittedFor(dockerfile, head.sha),
-    ...revs.map((r) => factsFor(dockerfile, head.sha, labels.get(r)!).then((f) => ({ ...f, label: labels.get(r)! }))),
+  const labelFactsP = Promise.all(revs.map((r) => factsFor(dockerfile, head.sha, labels.get(r)!).then((f) => ({ ...f, label: labels.get(r)! }))));
+  labelFactsP.catch(() => undefined);
+
+  // What the bytes say: the built image and each running container, verified together.
+  const subjects: VerifySubject[] = [...(built ? [imageSubject(target, built)] : []), ...containers.map((c) => containerSubject(target, c))];
+  const verifyAll = async (): Promise<(Verification | null)[]> => {
+    if (subjects.length === 0) return [];
+    let headInputs;
+    try {
+      headInputs = files.headInputs();
+    } catch (err) {
+      if (err instanceof DockerfileError) return subjects.map(() => null); // reported below
+      throw err;
+    }
+    try {
+      return await verifySubjects(verificationContext(repo, target, dockerfile, head.sha, headInputs, { signal }), subjects);
+    } catch (err) {
+      if (isAbortError(err)) throw err;
+      const reason = `Verifying the content failed: ${err instanceof Error ? err.message : String(err)}`;
+      return subjects.map((sub) => unverifiable(reason, sub.kind));
+    }
+  };
+  const [uncommitted, verifications] = await Promise.all([uncommittedFor(dockerfile, head.sha), verifyAll()]);
+  const builtVerification = built ? (verifications[0] ?? null) : null;
+  const runningVerification = containers.map((_, k) => verifications[(built ? 1 : 0) + k] ?? null);
+
+  // Revisions the bytes decide (no usable label, or a label they contradict): walked like a label's.
+  const contentRevs = new Map<string, LabelRevision & { kind: 'sha' }>();
+  const revisionOf = (rev: LabelRevision, v: Verification | null): string | null => contentRevision(rev, v) ?? (rev.kind === 'sha' ? rev.sha : null);
+  [...(built ? [{ rev: built.revision, v: builtVerification }] : []), ...containers.map((c, k) => ({ rev: c.revision, v: runningVerification[k] }))].forEach(({ rev, v }) => {
+    const sha = contentRevision(rev, v);
+    if (sha && !labels.has(sha)) contentRevs.set(sha, contentLabel(sha));
+  });
+  stopUnneeded((rev) => labels.has(rev) || contentRevs.has(rev));
+  const contentList = [...contentRevs.keys()];
+  const [labelFacts, contentFacts] = await Promise.all([
+    labelFactsP,
+    Promise.all(contentList.map((r) => factsFor(dockerfile, head.sha, contentRevs.get(r)!).then((f) => ({ ...f, label: contentRevs.get(r)! })))),
   ]);
-  const factOf = (rev: LabelRevision): RevisionFacts | null => (rev.kind === 'sha' ? (facts[revs.indexOf(rev.sha)] ?? null) : null);
+  const factOf = (rev: LabelRevision, v: Verification | null): RevisionFacts | null => {
+    const sha = revisionOf(rev, v);
+    if (sha === null) return null;
+    return labels.has(sha) ? (labelFacts[revs.indexOf(sha)] ?? null) : (contentFacts[contentList.indexOf(sha)] ?? null);
+  };
+  const facts = [...labelFacts, ...contentFacts];
   if (docker.reachable) {
-    const pick = (m: Map<string, string>) => Object.fromEntries(revs.flatMap((r) => (m.has(r) ? [[r, m.get(r)!]] : [])));
-    writeStatusCache(repo, target, { dockerfile, revs, mids: pick(mids), keys: pick(keys) });
+    const all = [...revs, ...contentList];
+    const pick = (m: Map<string, string>) => Object.fromEntries(all.flatMap((r) => (m.has(r) ? [[r, m.get(r)!]] : [])));
+    writeStatusCache(repo, target, { dockerfile, revs: all, mids: pick(mids), keys: pick(keys), content: contentList });
   }
 
   const snapshot = computeDrift({
@@ -232,9 +282,11 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     uncommitted: uncommitted.map((c) => c.path),
     docker: docker.reachable ? { reachable: true } : { reachable: false, reason: docker.reason, hint: docker.hint },
     built,
-    builtFacts: built ? factOf(built.revision) : null,
+    builtFacts: built ? factOf(built.revision, builtVerification) : null,
     running: containers,
-    runningFacts: containers.map((c) => factOf(c.revision) ?? unknownFacts(c.revision)),
+    runningFacts: containers.map((c, k) => factOf(c.revision, runningVerification[k]) ?? unknownFacts(c.revision)),
+    builtVerification,
+    runningVerification,
     shallow: repo.shallow,
     partial: repo.partial,
     deployStep: (target.deploy?.mode ?? 'none') !== 'none',
@@ -254,6 +306,11 @@ function speculativeLabel(sha: string): LabelRevision & { kind: 'sha' } {
   return { kind: 'sha', label: '(cached)', raw: sha, sha, dirty: false, short: sha.length < 40 };
 }
 
+/** A revision the bytes decided, walked as a label's would be. */
+function contentLabel(sha: string): LabelRevision & { kind: 'sha' } {
+  return { kind: 'sha', label: '(content)', raw: sha, sha, dirty: false, short: false };
+}
+
 interface StatusCacheEntry {
   dockerfile: string;
   revs: string[];
@@ -261,6 +318,8 @@ interface StatusCacheEntry {
   mids?: Record<string, string>;
   /** Per revision: the inputs-cache key of the pathspecs its walk used last time. */
   keys?: Record<string, string>;
+  /** Which of `revs` the bytes decided (no usable label): kept walking until the bytes are read. */
+  content?: string[];
 }
 
 const STATUS_CACHE = 'status-cache.json';
@@ -274,14 +333,15 @@ function isStatusCacheEntry(e: unknown): e is StatusCacheEntry {
     Array.isArray(x.revs) &&
     x.revs.every(sha) &&
     (x.mids === undefined || (typeof x.mids === 'object' && x.mids !== null && Object.values(x.mids).every(sha))) &&
-    (x.keys === undefined || (typeof x.keys === 'object' && x.keys !== null && Object.values(x.keys).every((k) => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k))))
+    (x.keys === undefined || (typeof x.keys === 'object' && x.keys !== null && Object.values(x.keys).every((k) => typeof k === 'string' && /^[0-9a-f]{40}$/.test(k)))) &&
+    (x.content === undefined || (Array.isArray(x.content) && x.content.every(sha)))
   );
 }
 
 /** The revisions the last status of this target compared against (a hint, never trusted as fact). */
 function readStatusCache(repo: RepoInfo, target: TargetConfig): StatusCacheEntry | null {
   const e = readCacheEntry(repo, STATUS_CACHE, `${target.name}\0${target.image}`, isStatusCacheEntry);
-  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4), mids: e.mids, keys: e.keys } : null;
+  return e ? { dockerfile: e.dockerfile, revs: e.revs.slice(0, 4), mids: e.mids, keys: e.keys, content: e.content } : null;
 }
 
 function writeStatusCache(repo: RepoInfo, target: TargetConfig, entry: StatusCacheEntry): void {

@@ -351,13 +351,15 @@ function changedFiles(files: VerifiableFile[], changes: Map<string, 0 | 1 | 2> |
   );
 }
 
-function describeVersion(f: FileVerdict): string {
+/** `the version of 280c63de8..b9b23692e^`, for a file whose bytes are another commit's. */
+export function describeVersion(f: FileVerdict): string {
   if (!f.versionOf) return 'a version no commit has';
   const o = f.versionOf.oldest.slice(0, 9);
   return f.versionOf.replacedBy ? `the version of ${o}..${f.versionOf.replacedBy.slice(0, 9)}^` : `the version since ${o} (HEAD's)`;
 }
 
-function unverifiable(reason: string, source: 'image' | 'container'): Verification {
+/** A verification that could not be made, and why. */
+export function unverifiable(reason: string, source: 'image' | 'container'): Verification {
   return { state: 'unverifiable', reason, checked: 0, matched: 0, consistentWith: null, files: [], against: null, source, uncertain: null };
 }
 

@@ -453,6 +453,8 @@ function stateIcon(s: TargetState): vscode.ThemeIcon {
     case 'unknown-revision':
     case 'unlabeled':
       return new vscode.ThemeIcon('question');
+    case 'contradicts-label':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
     case 'no-image':
       return new vscode.ThemeIcon('circle-large-outline');
     case 'no-container':

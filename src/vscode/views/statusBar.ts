@@ -41,6 +41,8 @@ export function presentStatus(s: TargetState, thresholdHours: number, multiRoot:
       return { text: `$(question) ${name}: unknown revision`, state: snap.state };
     case 'unlabeled':
       return { text: `$(question) ${name}: unlabeled image`, state: snap.state };
+    case 'contradicts-label':
+      return { text: `$(error) ${name}: label contradicts content`, state: snap.state, background: 'error' };
     case 'no-image':
       return { text: `$(circle-large-outline) ${name}: no image`, state: snap.state };
     case 'no-container': {
