@@ -215,10 +215,14 @@ test('the created-never-started container is gone after success, failure and can
   const img = await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`] });
   const ep = testEndpoint();
   const before = archiveRequestCount();
-  const ok = await readFiles(ep, { kind: 'image', id: img.id }, [{ path: '/etc/helix', directory: true, wanted: ['/etc/helix/a.conf', '/etc/helix/nope'] }]);
+  const ok = await readFiles(ep, { kind: 'image', id: img.id }, [
+    { path: '/etc/helix', directory: true, wanted: ['/etc/helix/a.conf', '/etc/helix/nope'] },
+    { path: '/no/such/dir', directory: true, wanted: ['/no/such/dir/x'] },
+  ]);
   assert.equal(ok.facts.get('/etc/helix/a.conf')?.kind, 'file');
   assert.equal(ok.facts.get('/etc/helix/nope')?.kind, 'absent');
-  assert.equal(archiveRequestCount() - before, 1, 'one request for the directory');
+  assert.equal(ok.facts.get('/no/such/dir/x')?.kind, 'absent', 'a missing directory is absence, not a missing container');
+  assert.equal(archiveRequestCount() - before, 2, 'one request per directory');
   assert.deepEqual(await leftovers(), [], 'after success');
 
   await assert.rejects(readFiles(ep, { kind: 'image', id: img.id }, [{ path: '', directory: false, wanted: [''] }]), /ArchiveReadError|failed/);

@@ -200,7 +200,9 @@ async function readOne(
     if (opts.signal?.aborted) throw abortError();
     const e = err as { statusCode?: number; json?: { message?: string } | null; message?: string };
     const msg = String(e.json?.message ?? e.message ?? '');
-    if (e.statusCode === 404 && /could not find the file|no such file|not found in container/i.test(msg) && !/no such container/i.test(msg)) {
+    // docker-modem prefixes every 404 with "no such container"; the engine's own words tell a
+    // missing path ("Could not find the file …") from a missing container ("No such container: …").
+    if (e.statusCode === 404 && /could not find the file|no such file or directory/i.test(msg)) {
       for (const w of r.wanted) facts.set(w, { kind: 'absent' });
       return { facts, unfinished: false };
     }

@@ -231,17 +231,11 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   const subjects: VerifySubject[] = [...(built ? [imageSubject(target, built)] : []), ...containers.map((c) => containerSubject(target, c))];
   const verifyAll = async (): Promise<(Verification | null)[]> => {
     if (subjects.length === 0) return [];
-    let headInputs;
     try {
-      headInputs = files.headInputs();
-    } catch (err) {
-      if (err instanceof DockerfileError) return subjects.map(() => null); // reported below
-      throw err;
-    }
-    try {
-      return await verifySubjects(verificationContext(repo, target, dockerfile, head.sha, headInputs, { signal }), subjects);
+      return await verifySubjects(verificationContext(repo, target, dockerfile, head.sha, () => files.headInputs(), { signal, headIds: files.headIds }), subjects);
     } catch (err) {
       if (isAbortError(err)) throw err;
+      if (err instanceof DockerfileError) return subjects.map(() => null); // reported below, as without verification
       const reason = `Verifying the content failed: ${err instanceof Error ? err.message : String(err)}`;
       return subjects.map((sub) => unverifiable(reason, sub.kind));
     }

@@ -73,15 +73,21 @@ export interface VerifySubject {
 export interface VerifyContext {
   repo: RepoInfo;
   head: string;
-  /** The analysis of HEAD's Dockerfile. */
-  headInputs: ImageInputs;
+  /** The analysis of HEAD's Dockerfile (asked for only when something must be verified afresh). */
+  headInputs: () => ImageInputs;
   /** The analysis of the Dockerfile at a labelled commit (HEAD's when the same). */
   inputsAt: (sha: string) => Promise<ImageInputs>;
   /** The inputs' pathspecs, for the uncertain commits of a content-derived revision. */
-  pathspecs: string[];
+  pathspecs: () => string[];
   signal?: AbortSignal;
   /** Read the bytes again, ignoring what is cached (`provenance verify`). */
   force?: boolean;
+  /**
+   * Names HEAD's Dockerfile, ignore file and the target's analysis options (an inputs-cache key):
+   * with it, a subject verified before at this HEAD is answered from the cache before any git
+   * process starts.
+   */
+  inputsKey?: string;
 }
 
 /** Verifies each subject. Never throws for Docker trouble (that is an `unverifiable` verification); throws AbortError on cancel. */
@@ -107,15 +113,70 @@ class VerificationRun {
   }
 
   private headTree(): Promise<TreeEntry[]> {
-    return (this.headTreeP ??= listTree(this.ctx.repo.root, this.ctx.head, verifiablePrefixes(this.ctx.headInputs.verifiable!), this.ctx.signal));
+    return (this.headTreeP ??= listTree(this.ctx.repo.root, this.ctx.head, verifiablePrefixes(this.ctx.headInputs().verifiable!), this.ctx.signal));
   }
 
   async run(): Promise<Verification[]> {
+    // The same image (or container, with the same changes) at the same HEAD and Dockerfile: the
+    // same verdicts. Only a container's changes are asked for.
+    const known = await Promise.all(this.subjects.map((s) => this.remembered(s)));
+    if (known.every((k) => k !== null)) return known.map((k) => k!.verification);
+    const fresh = await this.verify(this.subjects.filter((_, k) => !known[k]));
+    let next = 0;
+    return this.subjects.map((s, k) => {
+      if (known[k]) return known[k]!.verification;
+      const v = fresh[next++];
+      void this.remember(s, v);
+      return v;
+    });
+  }
+
+  private quickKey(s: VerifySubject): string {
+    const label = s.label.kind === 'sha' ? s.label.sha : s.label.kind;
+    return createHash('sha1').update(JSON.stringify([RESULT_VERSION, this.format, this.ctx.head, this.ctx.inputsKey, label, s.imageId, s.containerId ?? null, s.started ?? null])).digest('hex');
+  }
+
+  /** A verification made before for this subject, when nothing it depends on changed. */
+  private async remembered(s: VerifySubject): Promise<{ verification: Verification } | null> {
+    if (this.ctx.force || !this.ctx.inputsKey) return null;
+    const entry = readCacheEntry(this.ctx.repo, RESULTS_CACHE, `q:${this.quickKey(s)}`, isQuickEntry);
+    if (!entry) return null;
+    if (s.kind === 'container' && s.containerId) {
+      let changes: Map<string, 0 | 1 | 2> | null;
+      try {
+        changes = await this.containerChangesFor(s);
+      } catch (err) {
+        if (isAbortError(err)) throw err;
+        return null; // gone: the full path says so
+      }
+      const now = changedFiles(entry.verification.files.map(asFile), changes).map((f) => f.destination).sort();
+      if (now.join('\0') !== entry.changed.join('\0')) return null;
+    }
+    return { verification: entry.verification };
+  }
+
+  private async remember(s: VerifySubject, v: Verification): Promise<void> {
+    if (!this.ctx.inputsKey || (v.state === 'unverifiable' && v.checked === 0)) return; // a failed read is not remembered
+    let changed: string[] = [];
+    if (s.kind === 'container' && s.containerId) {
+      try {
+        changed = changedFiles(v.files.map(asFile), await this.containerChangesFor(s)).map((f) => f.destination).sort();
+      } catch {
+        return;
+      }
+    }
+    writeCacheEntry(this.ctx.repo, RESULTS_CACHE, `q:${this.quickKey(s)}`, { verification: v, changed }, 32);
+  }
+
+  private async verify(subjects: VerifySubject[]): Promise<Verification[]> {
     const { ctx } = this;
-    if (!ctx.headInputs.verifiable) throw new Error('verifySubjects needs the analysis of one Dockerfile (not a union)');
-    const labels = await resolveCommits(ctx.repo.root, this.subjects.map((s) => (s.label.kind === 'sha' ? s.label.sha : 'HEAD')), ctx.signal);
+    if (subjects.length === 0) return [];
+    if (!ctx.headInputs().verifiable) throw new Error('verifySubjects needs the analysis of one Dockerfile (not a union)');
+    // HEAD's tree is needed in any case (HEAD's blobs): list it beside everything else.
+    this.headTree().catch(() => undefined);
+    const labels = await resolveCommits(ctx.repo.root, subjects.map((s) => (s.label.kind === 'sha' ? s.label.sha : 'HEAD')), ctx.signal);
     const prepared = await Promise.all(
-      this.subjects.map(async (s, k) => {
+      subjects.map(async (s, k) => {
         const label = s.label.kind === 'sha' ? labels[k] : null;
         if (s.label.kind === 'sha' && !label) return { s, skip: `The label names ${s.label.sha.slice(0, 12)}, a commit this clone does not have, so there is nothing to compare the bytes with.` };
         const files = await this.filesFor(label);
@@ -130,7 +191,7 @@ class VerificationRun {
     const pending: Array<{ k: number; files: VerifiableFile[]; facts: Map<string, FileFact>; label: string | null; labelOids: Map<string, string> | null; key: string }> = [];
     for (let k = 0; k < prepared.length; k++) {
       const p = prepared[k];
-      const s = this.subjects[k];
+      const s = subjects[k];
       const source = s.kind === 'container' ? 'container' : 'image';
       if ('skip' in p && p.skip) {
         out[k] = unverifiable(p.skip, source);
@@ -177,7 +238,7 @@ class VerificationRun {
 
     await Promise.all(
       pending.map(async (p, i) => {
-        const s = this.subjects[p.k];
+        const s = subjects[p.k];
         const source = s.kind === 'container' ? 'container' : 'image';
         const judged = judgeContent(
           { head: ctx.head, files: p.files, headOids, facts: p.facts, walk: needs[i] ? walk : null, present },
@@ -218,8 +279,9 @@ class VerificationRun {
 
   /** Commits between the oldest and newest consistent commit that change inputs: the bytes cannot tell whether they are in. */
   private async uncertain(iv: CommitInterval): Promise<{ count: number; commits: CommitSummary[] }> {
-    if (iv.oldest === iv.newest || this.ctx.pathspecs.length === 0) return { count: 0, commits: [] };
-    const { commits } = await walkRange(this.ctx.repo.root, { from: iv.oldest, to: iv.newest }, this.ctx.pathspecs, { withFiles: true, signal: this.ctx.signal });
+    const pathspecs = this.ctx.pathspecs();
+    if (iv.oldest === iv.newest || pathspecs.length === 0) return { count: 0, commits: [] };
+    const { commits } = await walkRange(this.ctx.repo.root, { from: iv.oldest, to: iv.newest }, pathspecs, { withFiles: true, signal: this.ctx.signal });
     return { count: commits.length, commits: commits.slice(0, UNCERTAIN_LIMIT) };
   }
 
@@ -227,10 +289,10 @@ class VerificationRun {
   private async filesFor(label: string | null): Promise<{ files: VerifiableFile[]; oids: Map<string, string> }> {
     const { ctx } = this;
     let tree: TreeEntry[];
-    let inputs = ctx.headInputs;
+    let inputs = ctx.headInputs();
     if (label && label !== ctx.head) {
       inputs = await ctx.inputsAt(label);
-      if (!inputs.verifiable) inputs = ctx.headInputs;
+      if (!inputs.verifiable) inputs = ctx.headInputs();
       tree = await listTree(ctx.repo.root, label, verifiablePrefixes(inputs.verifiable!), ctx.signal);
     } else {
       tree = await this.headTree();
@@ -410,6 +472,16 @@ function decodeFact(s: string): FileFact {
 
 function isFactRecord(v: unknown): v is FactRecord {
   return !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string' && /^(f:[0-9a-f]{40,64}:\d+:\d+|l:.*|d|a|o:.*)$/s.test(x));
+}
+
+/** A file verdict as the file it judges (for which destinations a container changed). */
+function asFile(f: FileVerdict): VerifiableFile {
+  return { path: f.path, destination: f.destination, alternate: null, oid: '', via: { dockerfile: '', line: 0, instruction: '', stage: '', destination: f.destination }, source: { prefix: f.path, literal: true } };
+}
+
+function isQuickEntry(v: unknown): v is { verification: Verification; changed: string[] } {
+  const x = v as { verification: unknown; changed: unknown } | null;
+  return !!x && isVerification(x.verification) && Array.isArray(x.changed) && x.changed.every((c) => typeof c === 'string');
 }
 
 function isVerification(v: unknown): v is Verification {

@@ -4,10 +4,10 @@
 import type { TargetConfig } from '../config';
 import { connectDocker, parseRevisionLabel } from '../docker/state';
 import { resolveDockerEndpoints } from '../docker/endpoints';
-import { catFileBatch, type RepoInfo } from '../git/queries';
+import { catFileBatch, type CatFileResult, type RepoInfo } from '../git/queries';
 import type { ImageInputs } from '../inputs/imageInputs';
 import type { ContainerInfo, DockerEndpoint, DockerState, ImageInfo, LabelRevision } from '../types';
-import { analyze, dockerfileSpecs, pickDockerfileAt, sameBlobs } from './targetInputs';
+import { analyze, dockerfileSpecs, inputsCacheKey, pickDockerfileAt, sameBlobs } from './targetInputs';
 import { verifySubjects, type Verification, type VerifyContext, type VerifySubject } from './verification';
 import { dockerStateFor, ProvenanceError, requireHead, resolveDockerfile, type Workspace } from './workspace';
 
@@ -31,26 +31,27 @@ export function verificationContext(
   target: TargetConfig,
   dockerfile: string,
   head: string,
-  headInputs: ImageInputs,
-  opts: { signal?: AbortSignal; force?: boolean } = {},
+  headInputs: () => ImageInputs,
+  opts: { signal?: AbortSignal; force?: boolean; headIds?: string[] } = {},
 ): VerifyContext {
-  const headBlobs = catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, head), opts.signal);
-  headBlobs.catch(() => undefined);
+  let headBlobs: Promise<CatFileResult[]> | undefined;
   return {
     repo,
     head,
     headInputs,
-    pathspecs: headInputs.pathspecs,
+    pathspecs: () => headInputs().pathspecs,
     signal: opts.signal,
     force: opts.force,
+    inputsKey: opts.headIds ? inputsCacheKey(target, dockerfile, opts.headIds) : undefined,
     inputsAt: async (sha) => {
+      headBlobs ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, head), opts.signal);
       const [at, h] = await Promise.all([catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, sha), opts.signal), headBlobs]);
       const picked = pickDockerfileAt(target, dockerfile, at);
-      if (!picked || sameBlobs(at, h)) return headInputs;
+      if (!picked || sameBlobs(at, h)) return headInputs();
       try {
         return analyze(target, dockerfile, picked);
       } catch {
-        return headInputs; // a Dockerfile that no longer parses: HEAD's rules are the best guess
+        return headInputs(); // a Dockerfile that no longer parses: HEAD's rules are the best guess
       }
     },
   };
@@ -116,7 +117,7 @@ export async function computeVerify(
     throw new ProvenanceError(`The Dockerfile ${dockerfile} is not in HEAD.`, 'Commit it, or check the "dockerfile" of the target in .provenance.json.', 'no-dockerfile');
   }
   const headInputs = analyze(target, dockerfile, at);
-  const ctx = verificationContext(repo, target, dockerfile, head.sha, headInputs, { signal, force: true });
+  const ctx = verificationContext(repo, target, dockerfile, head.sha, () => headInputs, { signal, force: true });
   const [verification] = await verifySubjects(ctx, [subject]);
   return {
     target: target.name,
