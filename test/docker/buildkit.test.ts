@@ -6,6 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer, request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +14,7 @@ import { runCli as run } from '../support/cli';
 import { runBuild } from '../../src/core/build/engine';
 import { openSessionCount } from '../../src/core/build/buildkitSession';
 import { openWorkspace } from '../../src/core/status/workspace';
-import { docker, freePort, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
+import { docker, freePort, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
 import { buildFixture as fixture, containersWith, imageLabels, processesWith, removeBuiltImages } from '../support/buildFixture';
 
 const REV = 'org.opencontainers.image.revision';
@@ -336,4 +337,44 @@ test('buildkit: a rebuild whose steps are all cached is the newest image (BuildK
   const s = (await run(['status', '--json', '--cwd', repo.dir])).json();
   assert.equal(s.built.imageId, second.json().imageId);
   assert.equal(s.built.revision, head);
+});
+
+test('builder: an engine that refuses the BuildKit session (a Docker look-alike) gets the classic builder, and the output says so', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const upstream = testEndpoint().host;
+  assert.match(upstream, /^unix:\/\//, 'the test daemon is reached over a unix socket');
+  // A proxy in front of the real daemon that answers POST /session with 404, as an API without sessions does.
+  const dir = mkdtempSync(path.join(tmpdir(), 'bp-nosession-'));
+  const sock = path.join(dir, 'docker.sock');
+  const server = createServer((req, res) => {
+    if (/\/session$/.test(req.url ?? '')) {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end('{"message":"page not found"}');
+      return;
+    }
+    const up = request({ socketPath: upstream.slice('unix://'.length), path: req.url, method: req.method, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  t.after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const { repo } = fixture({ target: { docker: { endpoints: [`unix://${sock}`] } } });
+  t.after(() => repo.cleanup());
+  const r = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.equal(r.json().builder, 'classic');
+  assert.match(r.err, /^BuildKit is not available after all: .*page not found.*\. Building with the classic builder\.$/m);
+  assert.match(r.err, /Step 3\/\d+ : COPY www \/www/);
+  // Asked for explicitly, it is a failure instead.
+  repo.commit('buildkit', { '.provenance.json': JSON.stringify({ targets: [{ ...JSON.parse(readFileSync(path.join(repo.dir, '.provenance.json'), 'utf8')).targets[0], build: { network: 'none', builder: 'buildkit' } }] }) });
+  const forced = await run(['build', '--json', '--cwd', repo.dir]);
+  assert.equal(forced.code, 1, forced.err);
+  assert.deepEqual([forced.json().builder, forced.json().result], ['buildkit', 'failure']);
+  assert.match(forced.json().error, /^BuildKit is not available on the engine: .*page not found/);
 });

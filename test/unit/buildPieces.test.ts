@@ -292,3 +292,22 @@ test('a target locked by another process is busy; a dead owner\'s lock is not', 
   assert.equal(targetBusy(ws.repo, 'app'), null, 'a lock whose owner died is taken over');
   rmSync(file, { force: true });
 });
+
+test('build secrets are never read for an untrusted workspace; a trusted build reads them before anything else runs', async (t) => {
+  const repo = FixtureRepo.create('bp-secret-trust-');
+  t.after(() => repo.cleanup());
+  repo.commit('init', {
+    '.provenance.json': JSON.stringify({
+      targets: [{ name: 'app', image: 'bp-secret-app', dockerfile: 'Dockerfile', build: { secrets: { tok: { env: 'BP_TOKEN' }, key: { file: 'no-such-key' } }, network: 'none' }, docker: { endpoints: ['unix:///tmp/bp-no-such-docker.sock'] } }],
+    }),
+    Dockerfile: 'FROM scratch\nRUN --mount=type=secret,id=tok true\n',
+  });
+  const ws = await openWorkspace(repo.dir);
+  const read: string[] = [];
+  const env = new Proxy({} as NodeJS.ProcessEnv, { get: (_t, k) => (read.push(String(k)), k === 'BP_TOKEN' ? 'value' : undefined) });
+  await assert.rejects(runBuild(ws, ws.targets[0], { trusted: false, env }), (e: Error) => e instanceof BuildRefusedError && e.code === 'untrusted');
+  assert.equal(read.length, 0, `no variable was read: ${read.join(', ')}`);
+  // Trusted: the secrets are read first, and the missing file refuses the build before Docker is asked.
+  await assert.rejects(runBuild(ws, ws.targets[0], { trusted: true, env }), (e: Error) => e instanceof BuildRefusedError && e.code === 'settings' && /^build\.secrets\.key: cannot read .*no-such-key \(ENOENT\)/.test(e.message));
+  assert.ok(read.includes('BP_TOKEN'));
+});
