@@ -70,6 +70,8 @@ test('build outcomes say what was built, from which commit, and why it failed', 
   assert.equal(buildOutcome('/r#app', 'build+smoke', build({ ok: false, result: 'cancelled', error: 'cancelled' }), 1).message, 'Build + Smoke Test of app was cancelled.');
   const guided = buildOutcome('/r#app', 'build', build({ mode: 'command', guidance: 'The new image 123 has no revision label.\nAdd one…' }), 1);
   assert.equal(guided.hint, 'The new image 123 has no revision label.');
+  const hinted = buildOutcome('/r#app', 'build', build({ ok: false, result: 'failure', imageId: null, error: 'dockerfile parse error line 4: unknown instruction: ECHO', hint: 'Dockerfile:3 uses a heredoc (RUN <<EOF): …' }), 1);
+  assert.equal(hinted.hint, 'Dockerfile:3 uses a heredoc (RUN <<EOF): …', 'a failed build says what to do');
 });
 
 test('smoke and refused outcomes', () => {

@@ -101,7 +101,8 @@ export function buildOutcome(key: string, action: BuildAction, r: BuildResult, d
     ok: r.ok,
     result: r.result,
     message: buildMessage(action, r, durationMs),
-    hint: r.guidance ? clean(r.guidance.split('\n')[0]) : null,
+    // What to do about a failed build (e.g. which Docker understands its syntax), else the custom build's label guidance.
+    hint: r.hint ? clean(r.hint) : r.guidance ? clean(r.guidance.split('\n')[0]) : null,
     refusal: null,
     imageId: r.imageId,
     build: r,

@@ -138,8 +138,9 @@ export class BuildCommands implements vscode.Disposable {
       }
       if (!o.ok) {
         this.log.warn(o.message);
+        if (o.hint) this.log.warn(o.hint);
         for (const l of o.smoke?.smoke.logTail ?? o.build?.smoke?.logTail ?? []) this.log.warn(`  | ${l}`);
-        const pick = await vscode.window.showErrorMessage(`Build Provenance: ${o.message}`, SHOW_OUTPUT);
+        const pick = await vscode.window.showErrorMessage(`Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`, SHOW_OUTPUT);
         if (pick) this.showOutput(o.action, o.target);
         return;
       }
