@@ -84,7 +84,16 @@ export class SuspectsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
     this.timer = setTimeout(() => void this.recompute(), ms);
   }
 
-  private async recompute(): Promise<void> {
+  /** The newest recompute: one that was overtaken resolves with it (show() must see the results). */
+  private latest: Promise<void> = Promise.resolve();
+
+  private recompute(): Promise<void> {
+    const run = this.compute();
+    this.latest = run;
+    return run;
+  }
+
+  private async compute(): Promise<void> {
     clearTimeout(this.timer);
     this.inflight?.abort();
     const ctl = new AbortController();
@@ -108,7 +117,8 @@ export class SuspectsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
         }
       }),
     );
-    if (ctl.signal.aborted) return;
+    // Overtaken (the view became visible, the model refreshed): the newer run has the results.
+    if (ctl.signal.aborted) return this.latest;
     this.outcomes = next;
     this.view.message = this.model.visibleTargets.length === 0 ? 'No image target is configured in this workspace.' : undefined;
     this._onDidChangeTreeData.fire(undefined);
