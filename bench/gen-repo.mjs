@@ -206,8 +206,19 @@ function content(path, rev) {
 // ---------------------------------------------------------------------------------------------
 // Stream
 
-function buildStream() {
-  const rnd = mulberry32(SEED);
+/**
+ * The fast-import stream. Options (the defaults make the bench's repo, byte for byte):
+ * - commits: commits after the root commit;
+ * - seed: the PRNG seed of the contents;
+ * - merges: the chance, per commit, of forking a side branch (0: linear history). A side branch
+ *   takes 2–6 commits, interleaved in time with main's, then merges back into main (a merge
+ *   commit that takes the side's versions of what it touched). Uses its own PRNG, so the
+ *   contents stay those of the seed; files are never deleted then.
+ * - startEpoch: the root commit's time.
+ */
+export function buildStream({ commits = COMMITS, seed = SEED, merges = 0, startEpoch = START_EPOCH } = {}) {
+  const rnd = mulberry32(seed);
+  const topo = mulberry32(seed ^ 0x70b0);
   const areas = buildAreas(rnd);
   const protectedPaths = new Set([DOCKERFILE, IGNORE_FILE, 'go.mod', 'go.sum', 'desktop/shared/detect-render-node.sh']);
   const authors = ['Ada Lovelace <ada@example.com>', 'Linus Ops <linus@example.com>',
@@ -226,11 +237,18 @@ function buildStream() {
   const data = (s) => `data ${Buffer.byteLength(s)}\n${s}\n`;
   const fileLine = (area, path, rev) => `M ${modeOf(area, path)} inline ${path}\n${data(
     path === DOCKERFILE ? dockerfileText(rev) : path === IGNORE_FILE ? ignoreText(rev) : content(path, rev))}`;
-  const commit = (i, author, msg, body) => {
-    const when = `${START_EPOCH + i * STEP_SECONDS} +0000`;
-    out.push(`commit refs/heads/main\nmark :${i + 1}\nauthor ${author} ${when}\ncommitter ${author} ${when}\n${data(msg)}`);
-    if (i > 0) out.push(`from :${i}\n`);
+  // Marks are commit index + 1. Without merges every commit's parent is the one before it.
+  let mainTip = 0;
+  /** The open side branch: its fork and tip marks, commits left, and what it touched (path -> body line). */
+  let side = null;
+  const commit = (i, author, msg, body, { branch = 'main', from = branch === 'main' ? mainTip : side.tip, merge = null } = {}) => {
+    const when = `${startEpoch + i * STEP_SECONDS} +0000`;
+    out.push(`commit refs/heads/${branch}\nmark :${i + 1}\nauthor ${author} ${when}\ncommitter ${author} ${when}\n${data(msg)}`);
+    if (i > 0) out.push(`from :${from}\n`);
+    if (merge) out.push(`merge :${merge}\n`);
     out.push(body, '\n');
+    if (branch === 'main') mainTip = i + 1;
+    else side.tip = i + 1;
   };
 
   // Root commit: the whole tree plus repo-level config.
@@ -242,7 +260,18 @@ function buildStream() {
   commit(0, authors[0], 'Initial import', root.join(''));
   let fileCount = areas.reduce((s, a) => s + a.files.length, 0) + 2;
 
-  for (let i = 1; i <= COMMITS; i++) {
+  for (let i = 1; i <= commits; i++) {
+    if (merges > 0) {
+      if (side && side.left === 0) {
+        // Merge the side branch back: main gets the side's versions of what it touched.
+        const body = [...side.touched.values()].join('');
+        commit(i, authors[Math.floor(topo() * authors.length)], `Merge branch 'side-${side.base}' (#${i})`, body, { merge: side.tip });
+        side = null;
+        continue;
+      }
+      if (!side && topo() < merges) side = { base: mainTip, tip: mainTip, left: 2 + Math.floor(topo() * 5), touched: new Map() };
+    }
+    const onSide = side !== null && topo() < 0.5;
     const area = pickArea();
     const k = 1 + Math.floor(rnd() * rnd() * 4); // 1..4, skewed to 1-2
     const touched = new Map(); // path -> area ('' path means deletion marker handled separately)
@@ -259,7 +288,7 @@ function buildStream() {
     if (area.gen && rnd() < 0.01 && area.files.length > 20) {
       const idx = Math.floor(rnd() * area.files.length);
       const p = area.files[idx];
-      if (!protectedPaths.has(p) && !touched.has(p)) { area.files.splice(idx, 1); deleted.add(p); fileCount--; }
+      if (merges === 0 && !protectedPaths.has(p) && !touched.has(p)) { area.files.splice(idx, 1); deleted.add(p); fileCount--; }
     }
     if (rnd() < 0.15) { // a stray extra file from anywhere
       const a = pickArea();
@@ -269,12 +298,20 @@ function buildStream() {
     const first = [...touched.keys()][0];
     const subject = `${area.name}: ${verb} ${first.split('/').pop()} (#${i})`;
     let body = '';
-    for (const [p, a] of touched) body += fileLine(a, p, i);
+    for (const [p, a] of touched) {
+      const line = fileLine(a, p, i);
+      body += line;
+      if (onSide) side.touched.set(p, line);
+    }
     for (const p of deleted) body += `D ${p}\n`;
-    commit(i, authors[Math.floor(rnd() * authors.length)], subject, body);
+    const author = authors[Math.floor(rnd() * authors.length)];
+    if (onSide) {
+      commit(i, author, subject, body, { branch: `side-${side.base}` });
+      side.left--;
+    } else commit(i, author, subject, body);
   }
   out.push('done\n');
-  return { stream: out.join(''), fileCount };
+  return { stream: out.join(''), fileCount, head: mainTip - 1 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,6 +320,49 @@ function git(cwd, args, opts = {}) {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 1 << 30, ...opts });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * Generates a repository into `dir` (which must not exist or be empty) with buildStream's
+ * options. Returns { shas (commit index -> sha; side-branch commits and merges included),
+ * head (the index of main's tip), fileCount }. Small repos for tests take well under a second.
+ */
+export async function generateRepo(dir, opts = {}, { log = () => {}, t0 = performance.now(), pack = true } = {}) {
+  mkdirSync(dir, { recursive: true });
+  const quietEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1' };
+  git(dir, ['init', '-q', '-b', 'main'], { env: quietEnv });
+  for (const [k, v] of [['gc.auto', '0'], ['maintenance.auto', 'false'], ['user.name', 'Bench'], ['user.email', 'bench@example.com'], ['commit.gpgsign', 'false']]) {
+    git(dir, ['config', k, v]);
+  }
+  const { stream, fileCount, head } = buildStream(opts);
+  log(`  stream: ${(stream.length / 1e6).toFixed(1)} MB built in ${(performance.now() - t0).toFixed(0)} ms`);
+  const marks = join(dir, '.git', 'bench-marks');
+  await new Promise((resolve, reject) => {
+    const p = spawn('git', ['fast-import', '--quiet', `--export-marks=${marks}`], { cwd: dir, stdio: ['pipe', 'inherit', 'inherit'] });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`git fast-import exited ${code}`))));
+    p.stdin.end(stream);
+  });
+  log(`  fast-import done at ${(performance.now() - t0).toFixed(0)} ms`);
+  if (pack) {
+    // Like a real, gc'd clone: one packfile plus a commit-graph.
+    git(dir, ['repack', '-a', '-d', '-q']);
+    log(`  repack done at ${(performance.now() - t0).toFixed(0)} ms`);
+    git(dir, ['commit-graph', 'write', '--reachable']);
+  }
+  git(dir, ['reset', '-q', '--hard', 'main']);
+  log(`  commit-graph + checkout done at ${(performance.now() - t0).toFixed(0)} ms`);
+  const shas = [];
+  for (const line of readFileSync(marks, 'utf8').split('\n')) {
+    const m = /^:(\d+) ([0-9a-f]{40})$/.exec(line);
+    if (m) shas[Number(m[1]) - 1] = m[2];
+  }
+  rmSync(marks);
+  const commits = (opts.commits ?? COMMITS) + 1;
+  if (shas.length !== commits || shas.some((s) => !s)) throw new Error('fast-import marks incomplete');
+  const tip = git(dir, ['rev-parse', 'HEAD']).trim();
+  if (tip !== shas[head]) throw new Error(`HEAD ${tip} != main's last mark ${shas[head]}`);
+  return { shas, head, fileCount };
 }
 
 /** Returns { dir, shas (index -> sha, 0 = root), fileCount, generatedMs } creating the repo if needed. */
@@ -296,37 +376,8 @@ export async function ensureRepo({ force = false, log = () => {} } = {}) {
   mkdirSync(CACHE_DIR, { recursive: true });
   const tmp = `${REPO_DIR}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const quietEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1' };
-  git(tmp, ['init', '-q', '-b', 'main'], { env: quietEnv });
-  for (const [k, v] of [['gc.auto', '0'], ['maintenance.auto', 'false'], ['user.name', 'Bench'], ['user.email', 'bench@example.com']]) {
-    git(tmp, ['config', k, v]);
-  }
-  const { stream, fileCount } = buildStream();
-  log(`  stream: ${(stream.length / 1e6).toFixed(1)} MB built in ${(performance.now() - t0).toFixed(0)} ms`);
-  const marks = join(tmp, '.git', 'bench-marks');
-  await new Promise((resolve, reject) => {
-    const p = spawn('git', ['fast-import', '--quiet', `--export-marks=${marks}`], { cwd: tmp, stdio: ['pipe', 'inherit', 'inherit'] });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`git fast-import exited ${code}`))));
-    p.stdin.end(stream);
-  });
-  log(`  fast-import done at ${(performance.now() - t0).toFixed(0)} ms`);
-  // Like a real, gc'd clone: one packfile plus a commit-graph.
-  git(tmp, ['repack', '-a', '-d', '-q']);
-  log(`  repack done at ${(performance.now() - t0).toFixed(0)} ms`);
-  git(tmp, ['commit-graph', 'write', '--reachable']);
-  git(tmp, ['reset', '-q', '--hard', 'main']);
-  log(`  commit-graph + checkout done at ${(performance.now() - t0).toFixed(0)} ms`);
-  const shas = [];
-  for (const line of readFileSync(marks, 'utf8').split('\n')) {
-    const m = /^:(\d+) ([0-9a-f]{40})$/.exec(line);
-    if (m) shas[Number(m[1]) - 1] = m[2];
-  }
-  rmSync(marks);
-  if (shas.length !== COMMITS + 1 || shas.some((s) => !s)) throw new Error('fast-import marks incomplete');
-  const head = git(tmp, ['rev-parse', 'HEAD']).trim();
-  if (head !== shas[COMMITS]) throw new Error(`HEAD ${head} != last mark ${shas[COMMITS]}`);
+  const { shas, fileCount } = await generateRepo(tmp, {}, { log, t0 });
+  if (shas.length !== COMMITS + 1) throw new Error('fast-import marks incomplete');
   const meta = { version: GEN_VERSION, commits: COMMITS + 1, fileCount, shas, generatedMs: Math.round(performance.now() - t0) };
   writeFileSync(join(tmp, '.git', READY_MARKER), JSON.stringify(meta));
   rmSync(REPO_DIR, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { TargetConfig } from '../config';
 import { catFileBatch, rangeParents, walkRange } from '../git/queries';
 import { ignoreFileCandidates, pathspecFilter, type ImageInputs } from '../inputs/imageInputs';
+import { ResultCache, resultCacheCounters, walkKeyOf, type ResultMemo } from './resultCache';
 import type { AffectsResult, CommitSummary, ExternalInput } from '../types';
 import {
   analyze,
@@ -44,7 +45,7 @@ export async function computeDiff(
   target: TargetConfig,
   fromRev: string,
   toRev: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; memo?: ResultMemo } = {},
 ): Promise<DiffResult> {
   const { repo } = ws;
   const signal = opts.signal;
@@ -53,10 +54,19 @@ export async function computeDiff(
   const dockerfile = await dockerfileFor(repo, target, signal);
   const perRev = 2 + ignoreFileCandidates(dockerfile, target.context).length;
   const specs = [`${from}^{commit}`, ...dockerfileSpecs(target, dockerfile, from), `${to}^{commit}`, ...dockerfileSpecs(target, dockerfile, to)];
-  // The range's commits (count, shape) do not depend on the Dockerfile: list them alongside cat-file.
-  const parentsP = rangeParents(repo.root, { from, to }, signal);
+  // The range's commits (count, shape) do not depend on the Dockerfile: list them alongside
+  // cat-file (stopped when the answer is cached).
+  const listing = new AbortController();
+  signal?.addEventListener('abort', () => listing.abort(), { once: true });
+  const parentsP = rangeParents(repo.root, { from, to }, listing.signal);
   parentsP.catch(() => undefined);
-  const batch = await catFileBatch(repo.root, specs, signal);
+  let batch;
+  try {
+    batch = await catFileBatch(repo.root, specs, signal);
+  } catch (err) {
+    listing.abort();
+    throw err;
+  }
   const fromSha = batch[0]?.oid;
   const toSha = batch[perRev]?.oid;
   for (const [rev, sha] of [
@@ -67,6 +77,7 @@ export async function computeDiff(
       const hint = repo.shallow
         ? `This is a shallow clone: git fetch --unshallow, or git fetch origin ${rev}.`
         : `Fetch it (git fetch --all, or git fetch origin ${rev}); check for typos.`;
+      listing.abort();
       throw new ProvenanceError(`Revision ${rev} is not known in this clone.`, hint, 'unknown-revision');
     }
   }
@@ -111,7 +122,22 @@ export async function computeDiff(
     keep = pathspecFilter(inputs);
     if (cacheKey && !keep) writeInputsCache(repo, cacheKey, pathspecs);
   }
-  const { commits: relevant, total } = await walkRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal, keep }, parentsP);
+  // With the Dockerfile at both ends the answer is a function of the two commits and the
+  // pathspecs (and, when they are a superset, of the analysis that narrows them: its key):
+  // cached, or extended from a cached range whose end this one descends from.
+  const results = new ResultCache(repo, opts.memo);
+  const walkKey = cacheKey ? walkKeyOf(pathspecs, keep ? cacheKey : null) : null;
+  let walked = walkKey
+    ? ((await results.exactDiff(fromSha!, toSha!, walkKey)) ?? (await results.extendDiff(fromSha!, toSha!, walkKey, pathspecs, { signal, walk: { keep } })))
+    : null;
+  if (walked) listing.abort();
+  else {
+    resultCacheCounters.diffCold++;
+    const w = await walkRange(repo.root, { from: fromSha!, to: toSha! }, pathspecs, { withFiles: true, signal, keep }, parentsP);
+    walked = { total: w.total, relevant: w.commits };
+    if (walkKey) await results.putDiff(fromSha!, toSha!, walkKey, walked.total, walked.relevant);
+  }
+  const { relevant, total } = walked;
   const result: DiffResult = {
     from: fromSha!,
     to: toSha!,

@@ -2,6 +2,7 @@
 // overlap; nothing is asked twice.
 import type { TargetConfig } from '../config';
 import { computeDrift, contentRevision, type DriftSnapshot, type RevisionFacts } from './driftModel';
+import { chainOf } from '../git/ancestry';
 import { isAbortError } from '../git/exec';
 import { DockerfileError } from '../inputs/imageInputs';
 import { unverifiable, verifySubjects, type Verification, type VerifySubject } from './verification';
@@ -9,6 +10,7 @@ import { containerSubject, imageSubject, verificationContext } from './verifyQue
 import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { catFileBatch, commitsWithFiles, countSides, rangeParents, walkRange, worktreeChanges, type CatFileResult, type RepoInfo } from '../git/queries';
 import { pathspecFilter, unionInputs, type ImageInputs } from '../inputs/imageInputs';
+import { chainIndexOf, ResultCache, resultCacheCounters, walkKeyOf, type ChainIndex, type ResultMemo } from './resultCache';
 import type { DockerState, LabelRevision } from '../types';
 import {
   analyze,
@@ -26,6 +28,8 @@ import { dockerStateFor, ProvenanceError, requireHead, resolveDockerfile, type W
 /** How many of the newest relevant commits a status carries with their files. */
 export const STATUS_RELEVANT_LIMIT = 20;
 
+const FULL_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
 
 export interface StatusOptions {
   signal?: AbortSignal;
@@ -37,6 +41,17 @@ export interface StatusOptions {
    * repository configures), so uncommitted changes are not reported.
    */
   restricted?: boolean;
+  /**
+   * Kept across refreshes by a long-lived caller (the extension): range results, and the
+   * Dockerfile blobs at full SHAs, in memory, so a refresh whose ids did not change walks nothing.
+   */
+  memo?: ResultMemo;
+  /**
+   * The caller's count of work-tree events (saves, the Git extension's file and index events,
+   * HEAD moves, the fallback poll). While it is unchanged, and so are HEAD and the Dockerfile, the
+   * uncommitted input changes found last time still hold and `git status` is not run again.
+   */
+  worktreeEpoch?: number;
 }
 
 export interface TargetStatus {
@@ -68,7 +83,11 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   let headFilesP: Promise<HeadFiles> | undefined;
   let uncommittedP: Promise<{ path: string }[]> | undefined;
   let headBatchP: Promise<CatFileResult[]> | undefined;
-  const headBatch = (dockerfile: string, headSha: string) => (headBatchP ??= catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, headSha), signal));
+  /** cat-file of specs at full SHAs: immutable, so the extension's memo answers a second time. */
+  const batchAt = (specs: string[], batchSignal?: AbortSignal) =>
+    opts.memo ? opts.memo.batch(`${repo.commonDir}\0${specs.join('\n')}`, () => catFileBatch(repo.root, specs)) : catFileBatch(repo.root, specs, batchSignal);
+  const headBatch = (dockerfile: string, headSha: string) => (headBatchP ??= batchAt(dockerfileSpecs(target, dockerfile, headSha), signal));
+  const results = new ResultCache(repo, opts.memo);
   // The Dockerfile and ignore file at HEAD and in the work tree; analysed only when asked.
   const headFiles = (dockerfile: string, headSha: string) =>
     (headFilesP ??= headBatch(dockerfile, headSha).then((res) => {
@@ -101,7 +120,9 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             if (!keep) writeInputsCache(repo, key, pathspecs);
           }
           checkedFiles = f;
-          return worktreeChanges(repo.root, pathspecs, signal, keep);
+          const seen = opts.worktreeEpoch === undefined ? undefined : `${repo.root}\0${target.name}\0${opts.worktreeEpoch}\0${headSha}\0${key}\0${pathspecs.join('\0')}`;
+          const changes = () => worktreeChanges(repo.root, pathspecs!, signal, keep);
+          return opts.memo && seen !== undefined ? opts.memo.worktree(seen, changes) : changes();
         }));
   const factsFor = (dockerfile: string, headSha: string, label: LabelRevision & { kind: 'sha' }, walkSignal = signal) => {
     let p = factsByRev.get(label.sha);
@@ -110,15 +131,27 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       walkStarted.push(new Promise<void>((resolve) => (started = resolve)));
       p = (async () => {
         try {
-          const batchesP = Promise.all([
-            catFileBatch(repo.root, [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)], walkSignal),
-            headBatch(dockerfile, headSha),
-          ]);
+          // Walked before with this target's settings: the answer, without asking git.
+          const hit = await results.exactStatus(target, dockerfile, label.sha, headSha);
+          if (hit) return { sha: label.sha, label, ...hit };
+          // A cached range that starts here or ends at HEAD may be extended: the cold walk's
+          // listing waits until that is ruled out.
+          const extendable = FULL_SHA.test(label.sha) && results.hasCandidates(label.sha, headSha);
+          const fullLabel = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(label.sha);
+          const labelSpecs = [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)];
+          const batchesP = Promise.all([fullLabel ? batchAt(labelSpecs, walkSignal) : catFileBatch(repo.root, labelSpecs, walkSignal), headBatch(dockerfile, headSha)]);
           // The range's shape does not depend on the Dockerfile: list it beside cat-file.
-          const parentsP = rangeParents(repo.root, { from: label.sha, to: headSha }, walkSignal);
-          parentsP.catch(() => undefined);
+          let parentsP: Promise<string[]> | undefined;
+          const parents = (from: string) => {
+            if (!parentsP) {
+              parentsP = rangeParents(repo.root, { from, to: headSha }, walkSignal);
+              parentsP.catch(() => undefined);
+            }
+            return parentsP;
+          };
+          if (!extendable) parents(label.sha);
           const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal, keep?: (p: string) => boolean) =>
-            revisionFacts(repo, oid, headSha, pathspecs, keep, label, walkSignal2, parentsP, {
+            revisionFacts(repo, oid, headSha, pathspecs, keep, label, walkSignal2, parents(oid), {
               midHint: cache?.mids?.[oid],
               // Once git is walking, loading dockerode and reading the work tree delay nothing that matters.
               onWalking: started,
@@ -127,8 +160,8 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           // Walked last time with these pathspecs: walk again at once, while cat-file says
           // whether the Dockerfile (at both ends) is still the one they came from.
           const lastKey = cache?.keys?.[label.sha];
-          const guessed = lastKey && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(label.sha) ? readInputsCache(repo, lastKey) : null;
-          let early: { ctl: AbortController; facts: Promise<RevisionFacts> } | undefined;
+          const guessed = !extendable && lastKey && fullLabel ? readInputsCache(repo, lastKey) : null;
+          let early: { ctl: AbortController; facts: Promise<RevisionFacts & { chain: ChainIndex | null }> } | undefined;
           if (guessed) {
             const ctl = new AbortController();
             walkSignal?.addEventListener('abort', () => ctl.abort(), { once: true });
@@ -140,10 +173,25 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             early?.ctl.abort();
             return unknownFacts(label);
           }
+          const oid = batch[0].oid;
+          if (oid !== label.sha) {
+            const again = await results.exactStatus(target, dockerfile, oid, headSha);
+            if (again) {
+              early?.ctl.abort();
+              return { sha: oid, label, ...again };
+            }
+          }
           // Same blobs at both ends as last time: the cached pathspecs, no analysis before the walk.
           const key = atHead[0] && batch[1] ? inputsCacheKey(target, dockerfile, [...atHead, ...batch.slice(1)].map((r) => r?.oid ?? '-')) : null;
           if (key) keys.set(label.sha, key);
-          if (early && key === lastKey && batch[0].oid === label.sha) return await early.facts;
+          /** Only a range with the Dockerfile at both ends is a function of its ids alone (else the work tree's counts). */
+          const remember = async (f: RevisionFacts & { chain?: ChainIndex | null }, walkKey: string) => {
+            const { chain, ...facts } = f;
+            if (key) await results.putStatus(target, dockerfile, oid, headSha, walkKey, facts, chain ?? null);
+            return facts;
+          };
+          // The guessed pathspecs are exact ones (only those are cached): no filter.
+          if (early && key === lastKey && oid === label.sha) return await remember(await early.facts, walkKeyOf(guessed!));
           early?.ctl.abort();
           let pathspecs = key ? readInputsCache(repo, key) : null;
           let keep: ((p: string) => boolean) | undefined;
@@ -158,7 +206,14 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             keep = pathspecFilter(inputs);
             if (key && !keep) writeInputsCache(repo, key, pathspecs);
           }
-          return await walk(batch[0].oid, pathspecs, walkSignal, keep);
+          // The walk's key: the pathspecs, and when a JS filter narrows them, the input set's key.
+          const walkKey = walkKeyOf(pathspecs, keep ? key : null);
+          if (key && extendable) {
+            const ext = await results.extendStatus(oid, headSha, walkKey, pathspecs, STATUS_RELEVANT_LIMIT, { signal: walkSignal, walk: { keep } });
+            if (ext) return await remember({ sha: oid, label, ...ext.facts, chain: ext.chain }, walkKey);
+          }
+          resultCacheCounters.cold++;
+          return await remember(await walk(oid, pathspecs, walkSignal, keep), walkKey);
         } finally {
           started();
         }
@@ -358,17 +413,14 @@ async function revisionFacts(
   /** `git rev-list --parents sha..headSha`, already started. */
   parentsP: Promise<string[]>,
   walk: { midHint?: string; onWalking?: () => void; onMid?: (mid: string) => void } = {},
-): Promise<RevisionFacts> {
+): Promise<RevisionFacts & { chain: ChainIndex | null }> {
   // A range walk costs the same with or without --max-count (git limits the whole range before
   // printing), so walk once without files, then ask for the newest few commits' files alone.
   // With a hinted middle the walks start at once and the listing only checks the hint.
   // A linear range whose oldest commit's parent is `sha` proves it an ancestor of HEAD: nothing
   // is only in the image, and the range's length is the count. Otherwise git counts both sides.
-  const sidesP = parentsP.then((lines) => {
-    const oldest = lines[lines.length - 1]?.split(' ') ?? [];
-    const chain = lines.length > 0 && oldest.length === 2 && oldest[1] === sha && lines.every((l) => l.split(' ').length === 2);
-    return chain ? { ahead: lines.length, behind: 0 } : countSides(repo.root, sha, headSha, signal);
-  });
+  const chainP = parentsP.then((lines) => (chainOf(lines, sha, headSha) ? lines : null));
+  const sidesP = chainP.then((chain) => (chain ? { ahead: chain.length, behind: 0 } : countSides(repo.root, sha, headSha, signal)));
   const walkOpts = { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking, filesOfNewest: STATUS_RELEVANT_LIMIT, keep };
   const [sides, { commits: all, mid, newestWithFiles }] = await Promise.all([
     sidesP,
@@ -386,5 +438,8 @@ async function revisionFacts(
     relevantCount: all.length,
     relevant: newest,
     oldestRelevantDate: all.length ? all[all.length - 1].date : null,
+    // A linear range remembers where its relevant commits lie, so a later deployed revision
+    // inside it needs no walk (see resultCache.ts).
+    chain: chainIndexOf(await chainP, all),
   };
 }

@@ -119,7 +119,7 @@ export async function worktreeInputs(repo: RepoInfo, target: TargetConfig, docke
 
 declare const PROVENANCE_BUILD_ID: string | undefined;
 /** Changes with every build, so a new analysis never reads pathspecs an older one cached. */
-const ANALYSIS_SALT = typeof PROVENANCE_BUILD_ID === 'string' ? PROVENANCE_BUILD_ID : `dev-${process.pid}`;
+export const ANALYSIS_SALT = typeof PROVENANCE_BUILD_ID === 'string' ? PROVENANCE_BUILD_ID : `dev-${process.pid}`;
 const INPUTS_CACHE_ENTRIES = 64;
 
 export function inputsCacheKey(target: TargetConfig, dockerfile: string, blobIds: string[]): string {
