@@ -5,6 +5,8 @@ export const DOCKERFILE: string;
 export const IGNORE_FILE: string;
 export const IMAGE: string;
 export function isImageInput(path: string): boolean;
+/** The generator's seeded PRNG: numbers in [0, 1). */
+export function mulberry32(seed: number): () => number;
 export interface StreamOptions {
   commits?: number;
   seed?: number;

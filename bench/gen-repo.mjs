@@ -95,7 +95,7 @@ api/**/testdata
 // ---------------------------------------------------------------------------------------------
 // PRNG and tree layout
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -23,17 +23,8 @@ const NOW = new Date('2031-01-01T00:00:00Z');
 const LABEL = 'org.opencontainers.image.revision';
 const START = 1_700_000_000;
 
-/** A PRNG for the random walks (mulberry32, as the generator). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The bench's generator (an ES module). */
+const gen = import('../../bench/gen-repo.mjs');
 
 /** Docker as the status sees it: the newest image built from `built`, a container running `running`. */
 function docker(built: string, running: string | null = built): DockerState {
@@ -150,7 +141,7 @@ function generated(name: string, opts: { commits: number; seed: number; merges?:
   let p = made.get(name);
   if (!p) {
     const dir = path.join(tempDir('bp-results-gen-'), 'repo');
-    p = import('../../bench/gen-repo.mjs').then((g) => g.generateRepo(dir, { ...opts, startEpoch: START }, { pack: false })).then((r) => ({ dir, ...r }));
+    p = gen.then((g) => g.generateRepo(dir, { ...opts, startEpoch: START }, { pack: false })).then((r) => ({ dir, ...r }));
     made.set(name, p);
   }
   return p;
@@ -421,7 +412,7 @@ test('a cache from another repository (a copied .git, a shallow clone, another m
 test('random walks over history and the cache: every cached answer is the cold answer', async () => {
   for (const seed of [3, 5, 8]) {
     const s = await scenario(`walk-${seed}`, { commits: 300, seed: 1000 + seed, merges: seed % 2 ? 0.06 : 0 });
-    const rnd = prng(seed);
+    const rnd = (await gen).mulberry32(seed);
     const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
     let built = s.shas[Math.floor(50 + rnd() * 150)];
     let running: string | null = built;
