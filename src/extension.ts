@@ -23,6 +23,7 @@ import { removeLiveSmokeContainers, SmokeCleanup } from './vscode/build/smokeCle
 import { StatusBar } from './vscode/views/statusBar';
 import { SuspectsView } from './vscode/views/suspectsView';
 import { TimelinePanel } from './vscode/views/timelinePanel';
+import { VerifyImage } from './vscode/verifyImage';
 
 export interface BuildProvenanceApi {
   /** For integration tests: the model and the status bar's current presentation. */
@@ -41,6 +42,8 @@ export interface BuildProvenanceApi {
   /** Image archaeology: the Suspects view (`show()`, `results`, tree items) and the timeline panel (`current`); built on first use. */
   readonly suspects: SuspectsView;
   readonly timeline: TimelinePanel;
+  /** "Verify Running Image": `verify(key)` resolves with the report; `reports` the last per target. */
+  readonly verifyImage: VerifyImage;
   /** How long activate() took, in ms (the goal is at most 30). */
   activationMs: number;
   /** activate() time per feature, in ms. */
@@ -94,7 +97,8 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
   const suspects = new Lazy(() => new SuspectsView(model, log));
   const timeline = new Lazy(() => new TimelinePanel(model, context.extensionUri, log));
   const archaeology = mark('archaeologyCommands', new ArchaeologyCommands(model, suspects, timeline));
-  context.subscriptions.push(log, model, statusBar, commands, buildTasks, buildCommands, suspects, timeline, archaeology);
+  const verifyImage = mark('verifyImage', new VerifyImage(model, commands, log));
+  context.subscriptions.push(log, model, statusBar, commands, buildTasks, buildCommands, suspects, timeline, archaeology, verifyImage);
 
   // The rest is built right after activate() returns, before discovery starts (so every feature
   // sees the first refresh), or earlier if the API asks for it.
@@ -129,7 +133,7 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
   const activationMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuStarted);
   const activationCpuMs = (cpu.user + cpu.system) / 1000;
-  const api = { model, statusBar, gitSpawnCount, recentGitSpawns, builds, activationMs, activationBreakdown: breakdown, activationCpuMs } as BuildProvenanceApi;
+  const api = { model, statusBar, verifyImage, gitSpawnCount, recentGitSpawns, builds, activationMs, activationBreakdown: breakdown, activationCpuMs } as BuildProvenanceApi;
   // The rest of the API builds what it names, if that has not happened yet.
   const later: Record<string, () => unknown> = {
     suspects: () => suspects.get(),
@@ -169,6 +173,7 @@ function wireRest(
 }
 
 export function deactivate(): Promise<void> {
-  // Everything else is in context.subscriptions; smoke containers are awaited here.
+  // Everything else is in context.subscriptions; smoke containers (and the containers created to
+  // read an image) are awaited here.
   return removeLiveSmokeContainers();
 }

@@ -1,7 +1,9 @@
 // Human and JSON renderings of core results for the CLI.
 import type { TargetConfig } from '../core/config';
-import type { DriftSnapshot, RevisionView } from '../core/status/driftModel';
-import type { FileVerdict, Verification } from '../core/status/verification';
+import { deployedView, type DriftSnapshot, type RevisionView } from '../core/status/driftModel';
+import { verdictWords, type Verification } from '../core/status/verification';
+
+export { verdictWords };
 import type { DiffResult, InputsResult } from '../core/status/rangeQueries';
 import type { BuildResult, HistoryEntry, SmokeRunResult } from '../core/build/engine';
 import type { DeployImageResult } from '../core/build/deploy';
@@ -45,26 +47,6 @@ export function verificationJson(v: Verification) {
     })),
     uncertain: v.uncertain && { count: v.uncertain.count, commits: v.uncertain.commits.map((c) => ({ sha: c.sha, subject: c.subject, date: c.date, files: c.files })) },
   };
-}
-
-/** `desktop/x.sh → /usr/local/bin/x.sh: version of 280c63de8..b9b23692e^ (HEAD's is not running)` */
-export function verdictWords(f: FileVerdict, against: string | null): string {
-  const head = f.matchesHead ? " (HEAD's)" : '';
-  switch (f.verdict) {
-    case 'matches':
-      return `matches${against ? ` ${against.slice(0, 9)}` : ''}${head}`;
-    case 'other-version': {
-      const v = f.versionOf!;
-      const range = v.replacedBy ? `${v.oldest.slice(0, 9)}..${v.replacedBy.slice(0, 9)}^` : `${v.oldest.slice(0, 9)}..HEAD`;
-      return `version of ${range}${f.matchesHead ? " (HEAD's)" : " (HEAD's is not running)"}`;
-    }
-    case 'no-version':
-      return 'equals no committed version (changed by a later build step or in the container)';
-    case 'absent':
-      return 'not in the image';
-    case 'unreadable':
-      return `unreadable: ${f.reason ?? 'unknown reason'}`;
-  }
 }
 
 /** The stable `status --json` shape documented in README.md. */
@@ -123,8 +105,7 @@ function revisionText(r: RevisionView): string {
 
 /** One line of what the deployed reference's bytes say (status prints it under the levels). */
 export function contentLine(s: DriftSnapshot): string | null {
-  const ref = s.undeployed.against === 'running' ? [...s.running].sort((a, b) => b.started.localeCompare(a.started))[0] : s.undeployed.against === 'built' ? s.built : null;
-  const v = ref?.verification;
+  const v = deployedView(s)?.verification;
   if (!v) return null;
   const files = `${v.matched} of ${v.checked} baked file${v.checked === 1 ? '' : 's'}`;
   switch (v.state) {

@@ -2,7 +2,7 @@
 // image), where it lands, and what its bytes are. Exit 0 verified or consistent, 1 the bytes
 // contradict the label, 2 bad input or nothing could be verified.
 import { clean } from '../core/humanize';
-import type { Verification } from '../core/status/verification';
+import { verificationHeadline } from '../core/status/verification';
 import { computeVerify, type VerifyReport } from '../core/status/verifyQuery';
 import type { Workspace } from '../core/status/workspace';
 import { verdictWords, verificationJson, type Style } from './format';
@@ -32,18 +32,12 @@ export function verifyJson(r: VerifyReport) {
   return { target: r.target, subject: r.subject, revision: r.revision, revisionSource: r.revisionSource, label: r.label, verification: verificationJson(r.verification) };
 }
 
-const STATE_WORDS: Record<Verification['state'], string> = {
-  verified: 'verified by content',
-  consistent: 'revision derived from content',
-  'contradicts-label': 'label contradicts content',
-  unverifiable: 'unverifiable',
-};
 
 export function formatVerify(r: VerifyReport, st: Style): string {
   const v = r.verification;
   const paint = v.state === 'verified' || v.state === 'consistent' ? st.green : v.state === 'contradicts-label' ? st.red : st.yellow;
   const what = r.subject.kind === 'container' ? `container ${clean(r.subject.name ?? r.subject.containerId ?? '')}` : `image ${clean(r.subject.tags[0] ?? r.subject.imageId.replace(/^sha256:/, '').slice(0, 12))}`;
-  const lines = [`${st.bold(clean(r.target))} ${what}: ${paint(STATE_WORDS[v.state])}`];
+  const lines = [`${st.bold(clean(r.target))} ${what}: ${paint(verificationHeadline(v))}`];
   if (r.label !== null) lines.push(`  label    ${clean(r.label)}`);
   if (v.consistentWith) lines.push(`  bytes    consistent with ${v.consistentWith.oldest.slice(0, 12)}..${v.consistentWith.newest.slice(0, 12)} (${v.matched} of ${v.checked} files match)`);
   else if (v.checked > 0) lines.push(`  bytes    ${v.matched} of ${v.checked} files match`);

@@ -168,9 +168,11 @@ function deployedWords(s: TargetState): string {
   const newest = [...snap.running].sort((a, b) => (a.started < b.started ? 1 : -1))[0];
   if (newest) {
     running =
-      newest.labelState === 'labeled' || newest.labelState === 'unknown'
-        ? `running ${shortSha(newest.revision)}${newest.dirty ? '-dirty' : ''}`
-        : 'running an unlabeled image';
+      newest.revisionSource === 'content'
+        ? `running ${shortSha(newest.revision)} (by its content)`
+        : newest.labelState === 'labeled' || newest.labelState === 'unknown'
+          ? `running ${shortSha(newest.revision)}${newest.dirty ? '-dirty' : ''}`
+          : 'running an unlabeled image';
   }
   const built = snap.built ? `built ${ago(snap.built.created)} ago` : 'never built';
   return `${running}, ${built}`;

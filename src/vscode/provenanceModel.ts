@@ -12,6 +12,7 @@ import { isAbortError } from '../core/git/exec';
 import { findRepo, readHead, type RepoInfo } from '../core/git/queries';
 import { DockerfileError } from '../core/inputs/imageInputs';
 import { computeTargetStatus, type TargetStatus } from '../core/status/statusQuery';
+import { deployedView } from '../core/status/driftModel';
 import { ProvenanceError, type Workspace } from '../core/status/workspace';
 import type { AffectsResult } from '../core/types';
 import { getGitApi, type GitApi, type GitRepository } from './gitApi';
@@ -157,8 +158,9 @@ export class ProvenanceModel implements vscode.Disposable {
   deployedRevision(s: TargetState): string | null {
     const snap = s.status?.snapshot;
     if (!snap) return null;
-    const ref = snap.undeployed.against === 'running' ? newestRunning(snap.running) : snap.undeployed.against === 'built' ? snap.built : null;
-    return ref && ref.labelState === 'labeled' ? ref.revision : null;
+    const ref = deployedView(snap);
+    // A label this clone has, or the revision the bytes decided (an unlabeled image is no dead end).
+    return ref && (ref.revisionSource === 'content' || ref.labelState === 'labeled') ? ref.revision : null;
   }
 
   byKey(key: string): TargetState | undefined {
@@ -364,10 +366,4 @@ export class ProvenanceModel implements vscode.Disposable {
     this.dockerWatchers.clear();
     for (const d of [...this.gitSubscriptions, ...this.disposables]) d.dispose();
   }
-}
-
-function newestRunning<T extends { started: string }>(running: T[]): T | null {
-  let best: T | null = null;
-  for (const r of running) if (!best || r.started > best.started) best = r;
-  return best;
 }

@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, wri
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { abortError } from '../git/exec';
+import { processAlive } from '../processes';
 
 export interface LockOwner {
   pid: number;
@@ -117,15 +118,6 @@ function isStale(file: string, owner: LockOwner | null, opts: LockOptions): bool
   if (opts.staleMs !== undefined && ageMs > opts.staleMs) return true;
   if (owner.host !== hostname()) return false; // another machine (shared file system): cannot tell
   return !processAlive(owner.pid);
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function removeIfUnchanged(file: string, seen: LockOwner | null): void {

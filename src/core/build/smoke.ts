@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import type { SmokeSettings, TargetConfig } from '../config';
 import { connectDocker } from '../docker/state';
-import { processAlive } from './fileLock';
+import { removeQuietly, removeStrayContainers } from '../docker/strayContainers';
 import type { DockerEndpoint } from '../types';
 
 export const SMOKE_LABEL = 'dev.build-provenance.smoke';
@@ -289,26 +289,13 @@ export function liveSmokeContainers(): string[] {
  * Containers of a live process on this host (another CLI or window testing now) are left alone,
  * and so are those of other hosts, whose processes cannot be checked.
  */
-export async function removeStraySmokeContainers(endpoint: DockerEndpoint): Promise<string[]> {
-  const docker = await connectDocker(endpoint, 10_000);
-  const list = await docker.listContainers({ all: true, filters: { label: [`${SMOKE_LABEL}=1`] } });
-  const stray = list.filter((c) => {
-    if (live.has(c.Id)) return false;
-    const owner = /^(.*):(\d+)$/.exec(c.Labels?.[SMOKE_OWNER_LABEL] ?? '');
-    if (!owner) return true;
-    return owner[1] === hostname() && !processAlive(Number(owner[2]));
-  });
-  await Promise.all(stray.map((c) => removeContainer(docker, c.Id)));
-  return stray.map((c) => (c.Names?.[0] ?? c.Id).replace(/^\//, ''));
+export function removeStraySmokeContainers(endpoint: DockerEndpoint): Promise<string[]> {
+  return removeStrayContainers(endpoint, { label: SMOKE_LABEL, ownerLabel: SMOKE_OWNER_LABEL }, (id) => live.has(id));
 }
 
 async function removeContainer(docker: Dockerode, id: string): Promise<void> {
   try {
-    await docker.getContainer(id).remove({ force: true, v: true });
-  } catch (err) {
-    const code = (err as { statusCode?: number }).statusCode;
-    // 404: gone; 409: removal already in progress.
-    if (code !== 404 && code !== 409) throw err;
+    await removeQuietly(docker, id);
   } finally {
     live.delete(id);
   }

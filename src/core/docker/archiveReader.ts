@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { blobHasher, type ObjectFormat } from '../blobId';
 import type { DockerEndpoint } from '../types';
 import { connectDocker } from './state';
+import { removeStrayContainers } from './strayContainers';
 
 /** What the image holds at one path. */
 export type FileFact =
@@ -139,25 +140,31 @@ async function withCreatedContainer<T>(docker: Dockerode, imageId: string, signa
 }
 
 const removing = new WeakMap<Dockerode.Container, Promise<void>>();
+/** Removed once, however many times asked (the finally and a deactivation may race); never throws. */
 function removeQuietly(c: Dockerode.Container): Promise<void> {
   let p = removing.get(c);
   if (!p) {
     p = (async () => {
-      for (let attempt = 0; attempt < 3; attempt++) {
+      // A read cut off a moment ago may still hold the container's mount: retry a few times.
+      for (let attempt = 0; attempt < 4; attempt++) {
         try {
           await c.remove({ force: true, v: true });
           return;
         } catch (err) {
-          const code = (err as { statusCode?: number }).statusCode;
-          if (code === 404) return; // already gone
-          if (code !== 409) return; // "removal already in progress" is worth a retry; nothing else is
-          await new Promise((r) => setTimeout(r, 100));
+          if ((err as { statusCode?: number }).statusCode === 404) return; // already gone
+          await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
         }
       }
+      // Still there: the stray sweep (editor) or `docker rm` removes it; it never runs.
     })();
     removing.set(c, p);
   }
   return p;
+}
+
+/** Removes created-never-started containers of processes that are gone (SIGKILL); returns their names. */
+export function removeStrayReadContainers(endpoint: DockerEndpoint): Promise<string[]> {
+  return removeStrayContainers(endpoint, { label: VERIFY_LABEL, ownerLabel: VERIFY_OWNER_LABEL });
 }
 
 async function readFrom(c: Dockerode.Container, source: ArchiveSource, requests: ArchiveRequest[], opts: ReadFilesOptions): Promise<ReadFilesResult> {

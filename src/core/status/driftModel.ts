@@ -113,6 +113,12 @@ function view(label: LabelRevision, facts: RevisionFacts | null, verification: V
   return { revision: facts?.sha ?? label.sha, dirty: label.dirty, label: raw, labelState, revisionSource: 'label', verification };
 }
 
+/** The view the snapshot compares against: the newest running container, else the built image. */
+export function deployedView(snap: DriftSnapshot): RevisionView | null {
+  if (snap.undeployed.against === 'running') return [...snap.running].sort((a, b) => b.started.localeCompare(a.started))[0] ?? null;
+  return snap.undeployed.against === 'built' ? snap.built : null;
+}
+
 function short(sha: string): string {
   return sha.slice(0, 7);
 }

@@ -413,6 +413,59 @@ function changedFiles(files: VerifiableFile[], changes: Map<string, 0 | 1 | 2> |
   );
 }
 
+/** `desktop/x.sh → /usr/local/bin/x.sh: version of 280c63de8..b9b23692e^ (HEAD's is not running)` */
+export function verdictWords(f: FileVerdict, against: string | null): string {
+  const head = f.matchesHead ? " (HEAD's)" : '';
+  switch (f.verdict) {
+    case 'matches':
+      return `matches${against ? ` ${against.slice(0, 9)}` : ''}${head}`;
+    case 'other-version': {
+      const v = f.versionOf!;
+      const range = v.replacedBy ? `${v.oldest.slice(0, 9)}..${v.replacedBy.slice(0, 9)}^` : `${v.oldest.slice(0, 9)}..HEAD`;
+      return `version of ${range}${f.matchesHead ? " (HEAD's)" : " (HEAD's is not running)"}`;
+    }
+    case 'no-version':
+      return 'equals no committed version (changed by a later build step or in the container)';
+    case 'absent':
+      return 'not in the image';
+    case 'unreadable':
+      return `unreadable: ${f.reason ?? 'unknown reason'}`;
+  }
+}
+
+/** Two or three words for a verification state, as the status bar tooltip and verify print them. */
+export function verificationHeadline(v: Verification): string {
+  switch (v.state) {
+    case 'verified':
+      return 'verified by content';
+    case 'consistent':
+      return 'revision derived from content';
+    case 'contradicts-label':
+      return 'label contradicts content';
+    case 'unverifiable':
+      return 'content not verified';
+  }
+}
+
+/** What the deployed container (or image) holds of one repo file, for the line hover; null when the file is not verifiable. */
+export function fileHoldingWords(v: Verification, path: string): { verdict: FileVerdict; words: string } | null {
+  const f = v.files.find((x) => x.path === path);
+  if (!f) return null;
+  const range = (x: FileVerdict) => (x.versionOf ? `${x.versionOf.oldest.slice(0, 9)}..${x.versionOf.replacedBy ? `${x.versionOf.replacedBy.slice(0, 9)}^` : 'HEAD'}` : '');
+  switch (f.verdict) {
+    case 'matches':
+    case 'other-version':
+      if (f.matchesHead) return { verdict: f, words: "holds this file's committed version (HEAD's)" };
+      return { verdict: f, words: f.versionOf ? `holds the version of ${range(f)}, not HEAD's` : "holds another version than HEAD's" };
+    case 'no-version':
+      return { verdict: f, words: 'holds bytes of this file that no commit has (changed by a later build step or in the container)' };
+    case 'absent':
+      return { verdict: f, words: 'does not hold this file' };
+    case 'unreadable':
+      return { verdict: f, words: `cannot be compared: ${f.reason ?? 'unreadable'}` };
+  }
+}
+
 /** `the version of 280c63de8..b9b23692e^`, for a file whose bytes are another commit's. */
 export function describeVersion(f: FileVerdict): string {
   if (!f.versionOf) return 'a version no commit has';

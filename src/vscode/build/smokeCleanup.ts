@@ -1,9 +1,10 @@
-// Smoke containers never outlive the editor: live ones are removed on dispose/deactivate, and
+// Smoke containers (and the created-never-started containers that read an image) never outlive the editor: live ones are removed on dispose/deactivate, and
 // strays of a window or CLI that died (SIGKILL, crash) are removed quietly once the workspace is
 // trusted — only then, since the targets' Docker endpoints come from the workspace.
 import * as vscode from 'vscode';
 import { buildEndpoint } from '../../core/build/engine';
 import { disposeAllSmokeContainers, removeStraySmokeContainers } from '../../core/build/smoke';
+import { removeLiveReadContainers, removeStrayReadContainers } from '../../core/docker/archiveReader';
 import type { DockerEndpoint } from '../../core/types';
 import type { ProvenanceModel } from '../provenanceModel';
 
@@ -36,12 +37,12 @@ export class SmokeCleanup implements vscode.Disposable {
       const removed: string[] = [];
       for (const ep of endpoints.values()) {
         try {
-          removed.push(...(await removeStraySmokeContainers(ep)));
+          removed.push(...(await removeStraySmokeContainers(ep)), ...(await removeStrayReadContainers(ep)));
         } catch (err) {
           this.log.debug(`stray smoke containers on ${ep.host} not checked: ${String(err)}`);
         }
       }
-      if (removed.length) this.log.info(`Removed ${removed.length} stray smoke container(s) left by an ended process: ${removed.join(', ')}`);
+      if (removed.length) this.log.info(`Removed ${removed.length} stray smoke or verification container(s) left by an ended process: ${removed.join(', ')}`);
       return removed;
     } catch (err) {
       this.log.debug(`stray smoke container check failed: ${String(err)}`);
@@ -58,5 +59,8 @@ export class SmokeCleanup implements vscode.Disposable {
 
 /** For deactivate(): VS Code waits for the returned promise, so the containers are really gone. */
 export function removeLiveSmokeContainers(): Promise<void> {
-  return disposeAllSmokeContainers().catch(() => undefined);
+  return Promise.all([disposeAllSmokeContainers(), removeLiveReadContainers()]).then(
+    () => undefined,
+    () => undefined,
+  );
 }

@@ -5,6 +5,8 @@
 import * as vscode from 'vscode';
 import { AncestryCache } from '../../core/git/ancestry';
 import type { LineVerdict } from '../../core/status/editorMarks';
+import { deployedView, type DriftSnapshot, type RevisionView } from '../../core/status/driftModel';
+import { fileHoldingWords, type Verdict } from '../../core/status/verification';
 import { blameLine, type LineBlame } from '../../core/git/lineChanges';
 import { repoRelative, type LineDecorations, type MarkedLine } from './lineDecorations';
 import type { ProvenanceModel, TargetState } from '../provenanceModel';
@@ -12,10 +14,12 @@ import type { ProvenanceModel, TargetState } from '../provenanceModel';
 export interface TargetLineFacts {
   state: TargetState;
   verdict: LineVerdict;
-  /** The newest image's tag (or short id) and revision, when known. */
-  builtAs: { ref: string; revision: string | null } | null;
+  /** The newest image's tag (or short id) and revision, when known (`byContent`: derived from its bytes). */
+  builtAs: { ref: string; revision: string | null; byContent: boolean } | null;
   /** Running containers and their revisions. */
-  runningAs: { name: string; revision: string | null; contains: boolean | null }[];
+  runningAs: { name: string; revision: string | null; contains: boolean | null; byContent: boolean }[];
+  /** What the deployed container (or image) holds of this file, read from its bytes; null when not verifiable. */
+  bytes: { where: string; words: string; verdict: Verdict } | null;
 }
 
 export interface LineFacts {
@@ -59,10 +63,10 @@ export class LineFactsService {
     const head = this.model.restricted ? inputs[0].state.status?.snapshot.head.sha : undefined;
     const blame = mark.kind === 'committed' ? await this.blame(uri, { root, rel, head }, mark) : null;
     if (blame?.uncommitted) {
-      return { mark: { ...mark, kind: 'uncommitted' }, line, blame: null, date: null, targets: inputs.map(({ state }) => uncommittedFacts(state)) };
+      return { mark: { ...mark, kind: 'uncommitted' }, line, blame: null, date: null, targets: inputs.map(({ state }) => uncommittedFacts(state, rel)) };
     }
     if (!blame) return { mark, line, blame: null, date: null, targets: [] };
-    const targets = await Promise.all(inputs.map(({ state }) => this.targetFacts(state, blame.sha, signal)));
+    const targets = await Promise.all(inputs.map(({ state }) => this.targetFacts(state, blame.sha, rel, signal)));
     const listed = inputs.flatMap(({ state }) => state.status?.snapshot.undeployed.relevant ?? []).find((c) => c.sha === blame.sha);
     return { mark, line, blame, date: listed?.date ?? (blame.date || null), targets };
   }
@@ -84,26 +88,41 @@ export class LineFactsService {
     return p;
   }
 
-  private async targetFacts(state: TargetState, sha: string, signal?: AbortSignal): Promise<TargetLineFacts> {
+  private async targetFacts(state: TargetState, sha: string, rel: string, signal?: AbortSignal): Promise<TargetLineFacts> {
     const snap = state.status?.snapshot;
     const root = state.repo.root;
-    const contains = async (rev: string | null, labeled: boolean): Promise<boolean | null> =>
-      rev && labeled ? this.ancestry.isAncestor(root, sha, rev, signal) : null;
+    // A revision is a fact when a label this clone has names it, or the bytes decided it.
+    const known = (r: RevisionView) => !!r.revision && (r.revisionSource === 'content' || r.labelState === 'labeled');
+    const contains = async (r: RevisionView): Promise<boolean | null> => (known(r) ? this.ancestry.isAncestor(root, sha, r.revision!, signal) : null);
     const built = snap?.built ?? null;
-    const builtIn = built ? await contains(built.revision, built.labelState === 'labeled') : null;
+    const builtIn = built ? await contains(built) : null;
     const runningAs = await Promise.all(
-      (snap?.running ?? []).map(async (r) => ({ name: r.name, revision: r.revision, contains: await contains(r.revision, r.labelState === 'labeled') })),
+      (snap?.running ?? []).map(async (r) => ({ name: r.name, revision: r.revision, contains: await contains(r), byContent: r.revisionSource === 'content' })),
     );
     const running = runningAs.length === 0 ? null : runningAs.some((r) => r.contains === true) ? true : runningAs.every((r) => r.contains === false) ? false : null;
     return {
       state,
       verdict: { built: builtIn, running },
-      builtAs: built ? { ref: built.tags[0] ?? built.imageId.slice(7, 19), revision: built.revision } : null,
+      builtAs: built ? { ref: built.tags[0] ?? built.imageId.slice(7, 19), revision: built.revision, byContent: built.revisionSource === 'content' } : null,
       runningAs,
+      bytes: snap ? bytesOf(snap, rel) : null,
     };
   }
 }
 
-function uncommittedFacts(state: TargetState): TargetLineFacts {
-  return { state, verdict: { built: false, running: false }, builtAs: null, runningAs: [] };
+/** What the deployed container (or, with none, the newest image) holds of `rel`, from the snapshot's verification. */
+function bytesOf(snap: DriftSnapshot, rel: string): TargetLineFacts['bytes'] {
+  const ref = deployedView(snap);
+  const v = ref?.verification;
+  if (!ref || !v) return null;
+  const held = fileHoldingWords(v, rel);
+  if (!held) return null;
+  const running = snap.undeployed.against === 'running' ? snap.running.find((r) => r === ref) : undefined;
+  const where = running ? `the running container ${running.name}` : 'the newest image';
+  return { where, words: held.words, verdict: held.verdict.verdict };
+}
+
+function uncommittedFacts(state: TargetState, rel: string): TargetLineFacts {
+  const snap = state.status?.snapshot;
+  return { state, verdict: { built: false, running: false }, builtAs: null, runningAs: [], bytes: snap ? bytesOf(snap, rel) : null };
 }

@@ -101,6 +101,7 @@ function appendTarget(m: SafeMarkdown, t: TargetLineFacts, uncommitted: boolean)
   m.raw('- **').text(t.state.target.name).raw('**: ');
   if (uncommitted) {
     m.raw('not built, not running').line();
+    appendBytes(m, t);
     return;
   }
   const v = t.verdict;
@@ -108,7 +109,7 @@ function appendTarget(m: SafeMarkdown, t: TargetLineFacts, uncommitted: boolean)
   else {
     m.raw(v.built === true ? 'built' : v.built === false ? 'not built' : 'built: unknown').raw(' — newest image ').code(t.builtAs.ref);
     m.raw(t.builtAs.revision ? ' is ' : ' has no usable revision label');
-    if (t.builtAs.revision) m.code(shortSha(t.builtAs.revision));
+    if (t.builtAs.revision) m.code(shortSha(t.builtAs.revision)).raw(t.builtAs.byContent ? ' (by its content)' : '');
   }
   m.raw('; ');
   if (t.runningAs.length === 0) m.raw('no container running');
@@ -117,8 +118,16 @@ function appendTarget(m: SafeMarkdown, t: TargetLineFacts, uncommitted: boolean)
     t.runningAs.forEach((r, k) => {
       if (k > 0) m.raw(', ');
       m.code(r.name).raw(r.revision ? ' runs ' : ' has no usable revision label');
-      if (r.revision) m.code(shortSha(r.revision));
+      if (r.revision) m.code(shortSha(r.revision)).raw(r.byContent ? ' (by its content)' : '');
     });
   }
   m.line();
+  appendBytes(m, t);
+}
+
+/** Whether what is deployed holds this file's committed version, read from its bytes. */
+function appendBytes(m: SafeMarkdown, t: TargetLineFacts): void {
+  if (!t.bytes) return;
+  const icon = t.bytes.verdict === 'matches' || t.bytes.verdict === 'other-version' ? '$(verified)' : '$(info)';
+  m.raw(`  ${icon} By its bytes, `).text(t.bytes.where).raw(' ').text(t.bytes.words).raw('.').line();
 }

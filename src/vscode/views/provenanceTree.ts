@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { treeItemOf } from './treeItems';
-import type { DriftSnapshot } from '../../core/status/driftModel';
+import type { DriftSnapshot, RevisionView } from '../../core/status/driftModel';
 import { isAbortError } from '../../core/git/exec';
 import { logRange } from '../../core/git/queries';
 import { otherCommitsInRange } from '../../core/git/historyQueries';
@@ -379,12 +379,15 @@ function leaf(
   return { id, kind, label, icon: new vscode.ThemeIcon(icon), ...extra };
 }
 
-type RevisionLike = { revision: string | null; dirty: boolean; label: string | null; labelState: 'labeled' | 'unlabeled' | 'garbage' | 'unknown' };
-
-function revisionWords(r: RevisionLike): string {
+function revisionWords(r: RevisionView): string {
+  if (r.revisionSource === 'content') {
+    const contradicted = r.verification?.state === 'contradicts-label' ? ` · label ${shortSha(r.label ?? '')} contradicted` : '';
+    return `${shortSha(r.revision)} (by content)${contradicted}`;
+  }
+  const contradicted = r.verification?.state === 'contradicts-label' ? ' · label contradicts content' : '';
   switch (r.labelState) {
     case 'labeled':
-      return `${shortSha(r.revision)}${r.dirty ? '-dirty' : ''}`;
+      return `${shortSha(r.revision)}${r.dirty ? '-dirty' : ''}${r.verification?.state === 'verified' ? ' · verified' : ''}${contradicted}`;
     case 'unknown':
       return `${shortSha(r.revision)}${r.dirty ? '-dirty' : ''} (not in this clone)`;
     case 'unlabeled':
@@ -394,22 +397,36 @@ function revisionWords(r: RevisionLike): string {
   }
 }
 
-function revisionTooltip(md: SafeMarkdown, r: RevisionLike): void {
+function revisionTooltip(md: SafeMarkdown, r: RevisionView): void {
+  const v = r.verification;
+  if (r.revisionSource === 'content' && v) {
+    md.raw('**Revision derived from its content:** the bytes of ').raw(`${v.matched} baked file${v.matched === 1 ? '' : 's'}`).raw(' are the blobs of ').code(r.revision ?? '?');
+    if (v.consistentWith) md.raw(' (consistent with ').code(shortSha(v.consistentWith.oldest)).raw('..').code(shortSha(v.consistentWith.newest)).raw(')');
+    md.raw('.');
+    if (v.uncertain?.count) md.line().raw(`${v.uncertain.count} commit${v.uncertain.count === 1 ? '' : 's'} in that range change inputs whose bytes cannot be read back: maybe in it, maybe not.`);
+    if (r.label !== null && v.state === 'contradicts-label') md.line().raw('Its label says ').code(r.label).raw(', which the bytes contradict.');
+    return;
+  }
   switch (r.labelState) {
     case 'labeled':
       md.raw('Built from ').code(r.revision ?? '?');
       if (r.dirty) md.raw(' with **uncommitted changes** (dirty build): it may contain code that is in no commit.');
-      return;
+      break;
     case 'unknown':
       md.raw('Built from ').code(r.revision ?? '?').raw(', which is not in this clone: fetch it to compare.');
-      return;
+      break;
     case 'unlabeled':
       md.raw('**Unlabeled:** no revision label, so what it contains is unknown (not guessed).');
-      return;
+      break;
     case 'garbage':
       md.raw('The revision label is not a git commit: ').code(r.label ?? '');
-      return;
+      break;
   }
+  if (!v) return;
+  md.line();
+  if (v.state === 'verified') md.raw(`$(verified) Verified by content: ${v.matched} of ${v.checked} baked files are the label's.`);
+  else if (v.state === 'contradicts-label') md.raw('$(error) **The label contradicts the content:** ').text(v.reason ?? '');
+  else if (v.state === 'unverifiable') md.raw('Content not verified: ').text(v.reason ?? '');
 }
 
 function stateWords(snap: DriftSnapshot): string {
@@ -430,6 +447,8 @@ function stateWords(snap: DriftSnapshot): string {
       return 'Docker unreachable';
     case 'unknown-revision':
       return 'unknown revision';
+    case 'contradicts-label':
+      return 'label contradicts content';
     default:
       return snap.state;
   }

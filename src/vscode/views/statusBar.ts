@@ -1,6 +1,7 @@
 // The status-bar drift indicator: one item per target in each repository of the workspace.
 import * as vscode from 'vscode';
-import type { DriftSnapshot } from '../../core/status/driftModel';
+import { deployedView, type DriftSnapshot } from '../../core/status/driftModel';
+import { verdictWords } from '../../core/status/verification';
 import { ago, agoSeconds, shortSha } from '../../core/humanize';
 import { SafeMarkdown } from '../markdown';
 import type { ProvenanceModel, TargetState } from '../provenanceModel';
@@ -66,6 +67,7 @@ export function statusTooltip(s: TargetState, restricted: boolean): vscode.Markd
   m.text(snap.summary);
   if (snap.hint) m.line().raw('*Next:* ').text(snap.hint);
   m.para();
+  if (appendContent(m, snap)) m.para();
   appendLevels(m, snap);
   if (snap.undeployed.relevant.length > 0) {
     m.para().raw(`**Undeployed changes to image inputs** (${snap.undeployed.relevantCount} of ${snap.undeployed.total} commits, newest first)`).para();
@@ -79,6 +81,33 @@ export function statusTooltip(s: TargetState, restricted: boolean): vscode.Markd
   return m.md;
 }
 
+/** What the bytes of what runs say: verified by content, derived from content, or a contradicted label. */
+export function appendContent(m: SafeMarkdown, snap: DriftSnapshot): boolean {
+  const v = deployedView(snap)?.verification;
+  if (!v) return false;
+  const files = `${v.matched} of ${v.checked} baked file${v.checked === 1 ? '' : 's'}`;
+  switch (v.state) {
+    case 'verified':
+      m.raw('$(verified) **Verified by content**: ').raw(`${files} are the label's`);
+      if (v.checked > v.matched) m.raw(' (the others changed in the image, or are not in it)');
+      break;
+    case 'consistent':
+      m.raw('$(verified) **Revision derived from content**: ').raw(`${files} match `).code(shortSha(v.against ?? ''));
+      if (v.consistentWith) m.raw(' (consistent with ').code(shortSha(v.consistentWith.oldest)).raw('..').code(shortSha(v.consistentWith.newest)).raw(')');
+      if (v.uncertain?.count) m.raw(`; ${v.uncertain.count} commit${v.uncertain.count === 1 ? '' : 's'} in between change inputs whose bytes cannot be read back: maybe in it, maybe not`);
+      break;
+    case 'contradicts-label': {
+      m.raw('$(error) **Label contradicts content**');
+      for (const f of v.files.filter((x) => x.verdict === 'other-version').slice(0, 3)) m.line().raw('- ').code(f.path).raw(' ').text(verdictWords(f, v.against));
+      break;
+    }
+    case 'unverifiable':
+      m.raw('*Content not verified:* ').text(v.reason ?? '');
+      break;
+  }
+  return true;
+}
+
 function appendLevels(m: SafeMarkdown, snap: DriftSnapshot): void {
   m.raw('| | |\n|---|---|\n');
   m.raw('| HEAD | ').code(shortSha(snap.head.sha)).raw(snap.head.detached ? ' (detached)' : '');
@@ -86,14 +115,14 @@ function appendLevels(m: SafeMarkdown, snap: DriftSnapshot): void {
   m.raw(snap.head.dirty ? ' + uncommitted |\n' : ' |\n');
   if (snap.built) {
     m.raw('| Built | ').code(snap.built.tags[0] ?? snap.built.imageId.slice(7, 19)).raw(' @ ');
-    if (snap.built.revision) m.code(shortSha(snap.built.revision) + (snap.built.dirty ? '-dirty' : ''));
+    if (snap.built.revision) m.code(shortSha(snap.built.revision) + (snap.built.dirty ? '-dirty' : '')).raw(snap.built.revisionSource === 'content' ? ' (by content)' : '');
     else m.raw(snap.built.labelState);
     m.raw(`, ${ago(snap.built.created)} ago |\n`);
   } else m.raw('| Built | no image |\n');
   if (snap.running.length === 0) m.raw('| Running | no container |\n');
   for (const r of snap.running) {
     m.raw('| Running | ').code(r.name).raw(' @ ');
-    if (r.revision) m.code(shortSha(r.revision) + (r.dirty ? '-dirty' : ''));
+    if (r.revision) m.code(shortSha(r.revision) + (r.dirty ? '-dirty' : '')).raw(r.revisionSource === 'content' ? ' (by content)' : '');
     else m.raw(r.labelState);
     m.raw(`, since ${ago(r.started)} |\n`);
   }
