@@ -376,6 +376,15 @@ export async function runCommand(page, title, timeoutMs = 15_000) {
   await row.click();
 }
 
+/** Opens a file by name with Quick Open (Ctrl+P) and waits for its tab. */
+export async function quickOpen(page, name, timeoutMs = 30_000) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().click();
+  await page.locator('.tabs-container .tab', { hasText: name }).waitFor({ timeout: timeoutMs });
+}
+
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

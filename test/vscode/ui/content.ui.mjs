@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createDemoRepo } from '../../../scripts/demo.mjs';
-import { freePort, launchBrowser, openWorkbench, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
+import { freePort, launchBrowser, openWorkbench, quickOpen, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
 
 const artifacts = path.join(repoRoot, 'test-artifacts');
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name) });
@@ -85,11 +85,7 @@ describe('an unlabeled image in the editor: the revision comes from its content 
 
   it('the hover on the undeployed line says what the running container holds of the file', async () => {
     const { page } = wb;
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('detect-render-node.sh');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'detect-render-node.sh' }).first().click();
-    await page.locator('.tabs-container .tab', { hasText: 'detect-render-node.sh' }).waitFor({ timeout: 30_000 });
+    await quickOpen(page, 'detect-render-node.sh');
     await page.locator('.monaco-editor .glyph-margin-widgets .cgmr').first().waitFor({ timeout: 30_000 });
     // The comment line of the same commit: no risk diagnostic shares its hover.
     const word = page.locator('.monaco-editor .view-line', { hasText: 'Work around old GL clients' }).first().locator('span span', { hasText: 'Work' }).first();

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, launchBrowser, openWorkbench, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
+import { freePort, launchBrowser, openWorkbench, quickOpen, repoRoot, runCommand, showHover, startCodeServer, waitForStatusBarItem } from '../../../scripts/vscode-test/codeServer.mjs';
 
 const artifacts = path.join(repoRoot, 'test-artifacts');
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name) });
@@ -69,11 +69,7 @@ describe('Build Provenance as a person sees it (demo repo, code-server + Chromiu
 
   it('the baked script has gutter marks on its undeployed lines, and hovering one explains it', async () => {
     const { page } = wb;
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('detect-render-node.sh');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'detect-render-node.sh' }).first().click();
-    await page.locator('.tabs-container .tab', { hasText: 'detect-render-node.sh' }).waitFor({ timeout: 30_000 });
+    await quickOpen(page, 'detect-render-node.sh');
     // Gutter icons are .cgmr glyphs in the editor's glyph margin, placed by `top`; the line
     // numbers are rows of the margin overlays at the same `top`.
     const marks = page.locator('.monaco-editor .glyph-margin-widgets .cgmr');
