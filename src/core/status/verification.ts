@@ -15,7 +15,7 @@ import {
   type FileFact,
 } from '../docker/archiveReader';
 import { listTree, presentObjects, walkBlobHistory, type BlobWalk, type TreeEntry } from '../git/blobHistory';
-import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
+import { EntryStore } from '../git/cacheFiles';
 import { isAbortError } from '../git/exec';
 import { resolveCommits, walkRange, type RepoInfo } from '../git/queries';
 import type { ImageInputs } from '../inputs/imageInputs';
@@ -95,8 +95,40 @@ export async function verifySubjects(ctx: VerifyContext, subjects: VerifySubject
   return new VerificationRun(ctx, subjects).run();
 }
 
-const BYTES_CACHE = 'verify-bytes.json';
-const RESULTS_CACHE = 'verify-results.json';
+/**
+ * The caches, in the git dir's signed one-file-per-entry store (git/cacheFiles.ts): a planted or
+ * foreign entry reads as missing, so a repository cannot ship a "verified" of its own.
+ * `verify-bytes`: what an image (or a container's own changes) holds, per image ID; it never
+ * changes. `verify-results`: the verdicts per image, HEAD and Dockerfile.
+ */
+const BYTES_LIMITS = { maxEntries: 128, maxBytes: 8 * 1024 * 1024 };
+const RESULTS_LIMITS = { maxEntries: 128, maxBytes: 16 * 1024 * 1024 };
+
+class VerifyCaches {
+  private readonly bytes: EntryStore;
+  private readonly results: EntryStore;
+  constructor(repo: RepoInfo) {
+    this.bytes = new EntryStore(repo, 'verify-bytes', BYTES_LIMITS);
+    this.results = new EntryStore(repo, 'verify-results', RESULTS_LIMITS);
+  }
+  private static name(key: string): string {
+    return createHash('sha1').update(key).digest('hex');
+  }
+  readBytes(key: string): FactRecord | null {
+    const v = this.bytes.read(VerifyCaches.name(key));
+    return isFactRecord(v) ? v : null;
+  }
+  writeBytes(key: string, record: FactRecord): void {
+    this.bytes.write(VerifyCaches.name(key), record);
+  }
+  readResult<T>(key: string, valid: (v: unknown) => v is T): T | null {
+    const v = this.results.read(VerifyCaches.name(key));
+    return valid(v) ? v : null;
+  }
+  writeResult(key: string, value: unknown): void {
+    this.results.write(VerifyCaches.name(key), value);
+  }
+}
 const RESULT_VERSION = 1;
 
 class VerificationRun {
@@ -104,12 +136,14 @@ class VerificationRun {
   private readonly imageFacts = new Map<string, Promise<Map<string, FileFact>>>();
   private readonly changes = new Map<string, Promise<Map<string, 0 | 1 | 2> | null>>();
   private readonly format;
+  private readonly caches: VerifyCaches;
 
   constructor(
     private readonly ctx: VerifyContext,
     private readonly subjects: VerifySubject[],
   ) {
     this.format = objectFormatOf(ctx.head);
+    this.caches = new VerifyCaches(ctx.repo);
   }
 
   private headTree(): Promise<TreeEntry[]> {
@@ -139,7 +173,7 @@ class VerificationRun {
   /** A verification made before for this subject, when nothing it depends on changed. */
   private async remembered(s: VerifySubject): Promise<{ verification: Verification } | null> {
     if (this.ctx.force || !this.ctx.inputsKey) return null;
-    const entry = readCacheEntry(this.ctx.repo, RESULTS_CACHE, `q:${this.quickKey(s)}`, isQuickEntry);
+    const entry = this.caches.readResult(`q:${this.quickKey(s)}`, isQuickEntry);
     if (!entry) return null;
     if (s.kind === 'container' && s.containerId) {
       let changes: Map<string, 0 | 1 | 2> | null;
@@ -165,7 +199,7 @@ class VerificationRun {
         return;
       }
     }
-    writeCacheEntry(this.ctx.repo, RESULTS_CACHE, `q:${this.quickKey(s)}`, { verification: v, changed }, 32);
+    this.caches.writeResult(`q:${this.quickKey(s)}`, { verification: v, changed });
   }
 
   private async verify(subjects: VerifySubject[]): Promise<Verification[]> {
@@ -203,7 +237,7 @@ class VerificationRun {
         continue;
       }
       const key = resultKey(ctx, label, files.files, facts);
-      const cached = ctx.force ? null : readCacheEntry(ctx.repo, RESULTS_CACHE, key, isVerification);
+      const cached = ctx.force ? null : this.caches.readResult(key, isVerification);
       if (cached) {
         out[k] = { ...cached, source };
         continue;
@@ -246,7 +280,7 @@ class VerificationRun {
         );
         const v = await this.conclude(judged, p.label, source);
         out[p.k] = v;
-        writeCacheEntry(ctx.repo, RESULTS_CACHE, p.key, { ...v, source: 'image' }, 32);
+        this.caches.writeResult(p.key, { ...v, source: 'image' });
       }),
     );
     return out;
@@ -308,7 +342,7 @@ class VerificationRun {
     const mine = changedFiles(vf.files, changed);
     if (mine.length === 0) return image;
     const key = `container:${this.format}:${s.containerId}:${s.started ?? ''}`;
-    const cached = this.ctx.force ? {} : (readCacheEntry(this.ctx.repo, BYTES_CACHE, key, isFactRecord) ?? {});
+    const cached = this.ctx.force ? {} : (this.caches.readBytes(key) ?? {});
     const missing = mine.filter((f) => !wantedOf(f).every((w) => w in cached));
     const facts = new Map(image);
     for (const f of mine) for (const w of wantedOf(f)) if (w in cached) facts.set(w, decodeFact(cached[w]));
@@ -319,7 +353,7 @@ class VerificationRun {
         facts.set(p, f);
         record[p] = encodeFact(f);
       }
-      writeCacheEntry(this.ctx.repo, BYTES_CACHE, key, record, 64);
+      this.caches.writeBytes(key, record);
     }
     return facts;
   }
@@ -347,7 +381,7 @@ class VerificationRun {
     if (p) return p;
     p = (async () => {
       const key = `image:${this.format}:${imageId}`;
-      const cached = this.ctx.force ? {} : (readCacheEntry(this.ctx.repo, BYTES_CACHE, key, isFactRecord) ?? {});
+      const cached = this.ctx.force ? {} : (this.caches.readBytes(key) ?? {});
       const facts = new Map<string, FileFact>();
       const missing: VerifiableFile[] = [];
       for (const f of files) {
@@ -385,7 +419,7 @@ class VerificationRun {
         const read = await readFiles(engine, { kind: 'image', id: imageId }, planReads(rest), { signal: this.ctx.signal, format: this.format });
         take(read.facts);
       }
-      writeCacheEntry(this.ctx.repo, BYTES_CACHE, key, record, 64);
+      this.caches.writeBytes(key, record);
       return facts;
     })();
     this.imageFacts.set(memoKey, p);
