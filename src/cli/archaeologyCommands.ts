@@ -89,7 +89,7 @@ export async function suspectsCommand(c: CommandContext, args: string[]): Promis
 
 export async function markCommand(c: CommandContext, ref: string, verdict: string): Promise<number> {
   if (verdict !== 'good' && verdict !== 'bad') {
-    throw new ProvenanceError(`The verdict must be "good" or "bad", not "${verdict}".`, 'provenance mark <image|ledger-id> good|bad', 'usage');
+    throw new ProvenanceError(`The verdict must be "good" or "bad", not "${verdict}".`, 'provenance mark <image|ledger-id|commit> good|bad', 'usage');
   }
   oneTarget(c, 'mark');
   const { list } = await histories(c);

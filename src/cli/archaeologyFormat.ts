@@ -7,6 +7,7 @@ import type { BuildSide, SuspectsResult } from '../core/archaeology/suspects';
 import type { TimelineData } from '../core/archaeology/timeline';
 import { formatDuration } from '../core/archaeology/timelineSvg';
 import { ago, clean, type Style } from './format';
+import { viaLocation } from '../core/humanize';
 
 const img12 = (id: string | null) => (id ? id.replace(/^sha256:/, '').slice(0, 12) : '-');
 const rev12 = (sha: string | null) => (sha ? sha.slice(0, 12) : '?');
@@ -160,8 +161,8 @@ export function formatSuspects(r: SuspectsResult, st: Style): string {
     lines.push(`  ${st.bold(rev12(s.sha))} ${clean(s.subject)} — ${clean(s.author)}, ${when(s.date)}`);
     for (const f of s.files) {
       const via = f.via[0];
-      lines.push(`      ${clean(f.path)}${via ? st.dim(`  ← ${clean(via.dockerfile)}:${via.line} ${clean(via.instruction)}`) : ''}`);
-      for (const v of f.via.slice(1)) lines.push(st.dim(`      ${' '.repeat(f.path.length)}  ← ${clean(v.dockerfile)}:${v.line} ${clean(v.instruction)}`));
+      lines.push(`      ${clean(f.path)}${via ? st.dim(`  ← ${clean(viaLocation(via))} ${clean(via.instruction)}`) : ''}`);
+      for (const v of f.via.slice(1)) lines.push(st.dim(`      ${' '.repeat(f.path.length)}  ← ${clean(viaLocation(v))} ${clean(v.instruction)}`));
     }
   }
   for (const w of r.warnings) lines.push(st.yellow(`! ${clean(w)}`));

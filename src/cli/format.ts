@@ -49,9 +49,41 @@ export function verificationJson(v: Verification) {
   };
 }
 
+/**
+ * The JSON of a per-target command: one object with one target selected, an array of them with
+ * several. Every object carries `target`, the target's name (README: "JSON output").
+ */
+export function perTarget<T extends { target: string }>(objects: T[]): string {
+  return JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2);
+}
+
+/** One `affects --json` element (README: the Dockerfile and ignore file have no line or stage). */
+export function affectsJson(a: AffectsResult) {
+  return { path: a.path, affects: a.affects, via: a.via };
+}
+
+/** The stable `inputs --json` shape. */
+export function inputsJson(r: InputsResult) {
+  return {
+    target: r.target,
+    image: r.image,
+    dockerfile: r.dockerfile,
+    context: r.context,
+    ignoreFile: r.ignoreFile,
+    pathspecs: r.pathspecs,
+    pathspecsExact: r.pathspecsExact,
+    pathspecsSuperset: r.pathspecsSuperset,
+    external: r.external.map((e) => ({ keyword: e.keyword, instruction: e.instruction, line: e.line, source: e.source })),
+    problems: r.problems,
+  };
+}
+
 /** The stable `status --json` shape documented in README.md. */
 export function statusJson(s: DriftSnapshot) {
   return {
+    target: s.target.name,
+    image: s.target.image,
+    dockerfile: s.target.dockerfile,
     state: s.state,
     summary: s.summary,
     hint: s.hint,
@@ -85,15 +117,14 @@ export function statusJson(s: DriftSnapshot) {
       against: s.undeployed.against,
       total: s.undeployed.total,
       relevantCount: s.undeployed.relevantCount,
-      relevant: s.undeployed.relevant.map((c) => ({ sha: c.sha, subject: c.subject, date: c.date, files: c.files })),
+      relevant: s.undeployed.relevant.map((c) => ({ sha: c.sha, subject: c.subject, author: c.author ?? null, date: c.date, files: c.files })),
       oldestRelevantDate: s.undeployed.oldestRelevantDate,
       oldestRelevantAgeSeconds: s.undeployed.oldestRelevantAgeSeconds,
       behind: s.undeployed.behind,
     },
     unbuilt: s.unbuilt,
     uncommitted: s.uncommitted,
-    docker: s.docker,
-    target: { name: s.target.name, image: s.target.image, dockerfile: s.target.dockerfile },
+    docker: { reachable: s.docker.reachable, reason: s.docker.reason, unreachable: s.docker.unreachable.map((u) => ({ endpoint: u.endpoint, reason: u.reason })) },
   };
 }
 
@@ -173,6 +204,9 @@ export function formatStatus(s: DriftSnapshot, st: Style): string {
       lines.push(`    … ${s.undeployed.relevantCount - s.undeployed.relevant.length} older (provenance diff shows them all)`);
     }
   }
+  for (const u of s.docker.unreachable) {
+    lines.push(`  ${st.red('Docker')}   ${clean(u.endpoint)} unreachable (its images and containers are not counted): ${clean(u.reason)}`);
+  }
   if (s.uncommitted.length > 0) {
     lines.push(`  Uncommitted input changes:`);
     for (const f of s.uncommitted.slice(0, 20)) lines.push(`    ${clean(f)}`);
@@ -192,6 +226,9 @@ export function formatDiff(t: TargetConfig, r: DiffResult, st: Style): string {
   return lines.join('\n');
 }
 
+/** How the human output names a path that no instruction bakes in. */
+const SPECIAL_VIA: Record<string, string> = { '(Dockerfile)': 'the Dockerfile itself', '(ignore file)': 'its ignore file' };
+
 export function formatAffects(t: TargetConfig, results: AffectsResult[], st: Style): string {
   const lines: string[] = [];
   for (const r of results) {
@@ -201,8 +238,12 @@ export function formatAffects(t: TargetConfig, results: AffectsResult[], st: Sty
     }
     lines.push(`${clean(r.path)}: ${st.yellow(`baked into ${clean(t.image)}`)}`);
     for (const v of r.via) {
+      if (v.line === null) {
+        lines.push(`  ${clean(v.dockerfile)}: ${SPECIAL_VIA[v.instruction] ?? clean(v.instruction.replace(/^\((.*)\)$/, '$1'))}`);
+        continue;
+      }
       const dest = v.destination ? ` → ${clean(v.destination)}` : '';
-      lines.push(`  ${clean(v.dockerfile)}:${v.line} [stage ${clean(v.stage)}] ${clean(v.instruction)}${dest}`);
+      lines.push(`  ${clean(v.dockerfile)}:${v.line} [stage ${clean(v.stage ?? '')}] ${clean(v.instruction)}${dest}`);
     }
   }
   return lines.join('\n');
@@ -304,6 +345,7 @@ export function historyJson(e: HistoryEntry) {
     present: e.present,
     currentTags: e.currentTags,
     passed: e.passed,
+    verdict: e.verdict ?? null,
     logExcerpt: e.logExcerpt,
   };
 }
@@ -359,10 +401,22 @@ export function formatHistory(entries: HistoryEntry[], st: Style): string {
       const rev = e.revision ? `${e.revision.slice(0, 12)}${e.dirty ? '-dirty' : ''}` : 'unlabeled';
       const state = e.present === null ? '?' : e.present ? (e.currentTags.length ? e.currentTags.map(clean).join(',') : 'untagged') : st.dim('gone');
       const img = e.imageId ? `${e.imageId.replace(/^sha256:/, '').slice(0, 12)} [${state}]` : '-';
-      const result = e.result === 'success' ? st.green('ok') : e.result === 'cancelled' ? st.yellow('cancelled') : st.red('failed');
-      const smoke = e.passed === null ? st.dim('not smoke-tested') : e.passed ? st.green('smoke passed') : st.red('smoke failed');
       const why = e.result === 'failure' && e.error ? ` — ${clean(e.error.split('\n')[0]).slice(0, 100)}` : '';
-      return `${when}  ${clean(e.target)}  ${e.kind.padEnd(5)}  ${rev}  ${img}  ${result}  ${smoke}${why}`;
+      return `${when}  ${clean(e.target)}  ${e.kind.padEnd(5)}  ${rev}  ${img}  ${historyOutcome(e, st)}${why}`;
     })
     .join('\n');
+}
+
+/** What one ledger record says: a verdict, a deploy, a smoke test, or a build and its smoke test. */
+function historyOutcome(e: HistoryEntry, st: Style): string {
+  const smoke = (r: 'passed' | 'failed' | 'cancelled') => (r === 'passed' ? st.green('smoke passed') : r === 'failed' ? st.red('smoke failed') : st.yellow('smoke cancelled'));
+  if (e.kind === 'mark') {
+    if (e.verdict) return e.verdict === 'good' ? st.green('marked good') : st.red('marked bad');
+    return e.result === 'success' ? st.green('deployed') : e.result === 'cancelled' ? st.yellow('deploy cancelled') : st.red('deploy failed');
+  }
+  if (e.kind === 'smoke') return e.smoke ? smoke(e.smoke.result) : e.result === 'cancelled' ? smoke('cancelled') : smoke(e.result === 'success' ? 'passed' : 'failed');
+  const built = e.result === 'success' ? st.green('ok') : e.result === 'cancelled' ? st.yellow('cancelled') : st.red('failed');
+  // This run's own smoke test; else what the image's other smoke tests said.
+  const tested = e.smoke ? smoke(e.smoke.result) : e.passed === null ? st.dim('not smoke-tested') : `${e.passed ? st.green('smoke passed') : st.red('smoke failed')}${st.dim(' (another run)')}`;
+  return `${built}  ${tested}`;
 }

@@ -7,13 +7,14 @@ import { NotARepoError } from '../core/git/queries';
 import { DockerfileError } from '../core/inputs/imageInputs';
 import { computeAffects, computeDiff, computeInputs } from '../core/status/rangeQueries';
 import { computeStatus } from '../core/status/statusQuery';
+import { checkExitCode, type DriftSnapshot } from '../core/status/driftModel';
 import { openWorkspace, ProvenanceError, type Workspace } from '../core/status/workspace';
 import { BuildRefusedError } from '../core/build/refused';
 // The build and archaeology commands load on use: status/diff/affects start faster without them.
 const archaeology = () => import('./archaeologyCommands.js');
 const builds = () => import('./buildCommands.js');
 const verifying = () => import('./verifyCommand.js');
-import { formatAffects, formatDiff, formatInputs, formatStatus, makeStyle, statusJson } from './format';
+import { affectsJson, formatAffects, formatDiff, formatInputs, formatStatus, inputsJson, makeStyle, perTarget, statusJson } from './format';
 
 declare const PROVENANCE_VERSION: string | undefined;
 const VERSION = typeof PROVENANCE_VERSION === 'string' ? PROVENANCE_VERSION : '0.0.0-dev';
@@ -25,7 +26,8 @@ Usage:
   provenance diff <from> <to> [--json]    commits in from..to that change image inputs
   provenance affects <path>... [--json]   is a file baked into the image, and where?
   provenance inputs   [--json]            what goes into the image (pathspecs, external inputs)
-  provenance check                        exit 1 on relevant drift or uncommitted input changes
+  provenance check   [--json]            exit 1 on relevant drift or uncommitted input changes, 2 when it
+                                          cannot tell (Docker unreachable, unlabeled, unknown revision)
   provenance verify [--container NAME|--image REF] [--json]
                                           read the files baked into the running container (or the
                                           image) and compare them with git: which version is running;
@@ -42,8 +44,9 @@ Usage:
                                           commits between two builds that change image inputs; a side is
                                           an image ID, tag, ledger id or revision (default: newest
                                           passing build before the newest failing one)
-  provenance mark <image|ledger-id> good|bad
-                                          record a verdict on a build in the ledger
+  provenance mark <image|ledger-id|commit> good|bad
+                                          record a verdict on a build in the ledger (a commit: the one
+                                          build made from it)
   provenance timeline [--html FILE] [--threshold-hours N] [--json]
                                           commits, builds and runs on one time axis; --html writes one
                                           self-contained HTML/SVG file
@@ -56,10 +59,13 @@ Global flags:
   --context DIR      build context (overrides the config)
   --json             machine-readable output (stable; see README)
   --no-color         no colours (also NO_COLOR=1)
-  -h, --help         this help
+  -h, --help         this help (also: provenance help)
   --version          print the version
 
-Exit codes: 0 ok · 1 drift (check), build or smoke failure · 2 usage or environment error (or cancelled)`;
+Paths (--dockerfile, --context, --html, affects) are relative to --cwd, else to the current folder.
+
+Exit codes: 0 ok (status: whatever the state) · 1 drift (check), build, smoke or deploy failure ·
+2 usage or environment error, check cannot tell, or cancelled. See the README for each command.`;
 
 export class UsageError extends Error {}
 
@@ -95,8 +101,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       },
     });
   } catch (err) {
-    io.err(`provenance: ${(err as Error).message}\nRun provenance --help for usage.`);
-    return 2;
+    // The parser's own text quotes unevenly and suggests `--`; say it plainly, as JSON too.
+    return reportError(new UsageError(argumentProblem(err as Error & { code?: string })), io, argv.some((a) => a === '--json' || a.startsWith('--json=')));
   }
   const { values: flags, positionals } = parsed;
   if (flags.version) {
@@ -104,7 +110,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const [command, ...args] = positionals;
-  if (flags.help || !command) {
+  if (flags.help || !command || command === 'help') {
     io.out(USAGE);
     return command || flags.help ? 0 : 2;
   }
@@ -125,7 +131,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (['status', 'inputs', 'check', 'verify', 'build', 'smoke', 'deploy', 'history', 'timeline'].includes(command) && args.length > 0) throw new UsageError(`${command} takes no arguments (got "${args[0]}")`);
     if (command === 'contains' && args.length !== 1) throw new UsageError('contains needs one commit: provenance contains <commit>');
     if (command === 'suspects' && args.length !== 0 && args.length !== 2) throw new UsageError('suspects takes two builds or none: provenance suspects [<good> <bad>]');
-    if (command === 'mark' && args.length !== 2) throw new UsageError('mark needs a build and a verdict: provenance mark <image|ledger-id> good|bad');
+    if (command === 'mark' && args.length !== 2) throw new UsageError('mark needs a build and a verdict: provenance mark <image|ledger-id|commit> good|bad');
     if (flags.ledger && command !== 'history') throw new UsageError('--ledger goes with history: provenance history --ledger');
     if ((flags.html !== undefined || flags['threshold-hours'] !== undefined) && command !== 'timeline') throw new UsageError('--html and --threshold-hours go with timeline');
 
@@ -141,18 +147,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'check': {
         const snaps = await Promise.all(ws.targets.map((t) => computeStatus(ws, t, { signal })));
         if (command === 'status') {
-          if (json) io.out(JSON.stringify(snaps.length === 1 ? statusJson(snaps[0]) : snaps.map(statusJson), null, 2));
+          if (json) io.out(perTarget(snaps.map(statusJson)));
           else io.out(snaps.map((s) => formatStatus(s, style)).join('\n\n'));
           return 0;
         }
-        return checkExit(snaps, io, style);
+        return checkExit(snaps, io, style, json);
       }
       case 'diff': {
         const results = await Promise.all(ws.targets.map((t) => computeDiff(ws, t, args[0], args[1], { signal })));
         for (const r of results) for (const w of r.warnings) io.err(`warning: ${w}`);
         if (json) {
-          const shape = results.map((r) => ({ from: r.from, to: r.to, total: r.total, relevant: r.relevant }));
-          io.out(JSON.stringify(shape.length === 1 ? shape[0] : shape.map((s, k) => ({ target: ws.targets[k].name, ...s })), null, 2));
+          io.out(perTarget(results.map((r, k) => ({ target: ws.targets[k].name, from: r.from, to: r.to, total: r.total, relevant: r.relevant }))));
         } else {
           io.out(results.map((r, k) => formatDiff(ws.targets[k], r, style)).join('\n\n'));
         }
@@ -161,7 +166,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'affects': {
         const results = await Promise.all(ws.targets.map((t) => computeAffects(ws, t, args, cwd, signal)));
         if (json) {
-          io.out(JSON.stringify(results.length === 1 ? results[0] : results.map((r, k) => ({ target: ws.targets[k].name, results: r })), null, 2));
+          // One list of path results, each saying for which target (as every per-target JSON object does).
+          const flat = results.flatMap((r, k) => r.map((a) => ({ target: ws.targets[k].name, ...affectsJson(a) })));
+          io.out(JSON.stringify(flat, null, 2));
         } else {
           io.out(results.map((r, k) => formatAffects(ws.targets[k], r, style)).join('\n\n'));
         }
@@ -188,16 +195,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'inputs': {
         const results = await Promise.all(ws.targets.map((t) => computeInputs(ws, t, signal)));
         if (json) {
-          const shape = results.map((r) => ({
-            dockerfile: r.dockerfile,
-            ignoreFile: r.ignoreFile,
-            pathspecs: r.pathspecs,
-            pathspecsExact: r.pathspecsExact,
-            pathspecsSuperset: r.pathspecsSuperset,
-            external: r.external,
-            problems: r.problems,
-          }));
-          io.out(JSON.stringify(shape.length === 1 ? shape[0] : shape.map((s, k) => ({ target: ws.targets[k].name, ...s })), null, 2));
+          io.out(perTarget(results.map(inputsJson)));
         } else {
           io.out(results.map((r) => formatInputs(r, style)).join('\n\n'));
         }
@@ -212,22 +210,39 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function checkExit(snaps: Awaited<ReturnType<typeof computeStatus>>[], io: Io, style: ReturnType<typeof makeStyle>): number {
-  let code = 0;
-  for (const s of snaps) {
-    // Bytes that contradict the label are a finding, like relevant drift.
-    const relevant = s.undeployed.relevantCount > 0 || s.uncommitted.length > 0 || s.state === 'contradicts-label';
-    if (['docker-unreachable', 'unlabeled', 'unknown-revision', 'no-image'].includes(s.state) && !relevant) {
-      io.err(`${s.target.name}: cannot check: ${s.summary}${s.hint ? `\n  → ${s.hint}` : ''}`);
-      code = Math.max(code, 2);
-    } else if (relevant) {
-      io.out(formatStatus(s, style));
-      code = Math.max(code, 1);
-    } else {
-      io.out(`${s.target.name}: ${s.summary}`);
-    }
+/** A plain sentence for what node:util's parseArgs refused. */
+export function argumentProblem(err: Error & { code?: string }): string {
+  const option = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
+  if (!option) return err.message;
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}.`;
+  if (/argument missing/.test(err.message)) return `${option} needs a value, e.g. ${option} ${OPTION_EXAMPLES[option] ?? 'VALUE'}.`;
+  if (/does not take an argument/.test(err.message)) return `${option} takes no value.`;
+  return err.message;
+}
+
+const OPTION_EXAMPLES: Record<string, string> = {
+  '--cwd': 'path/to/repo',
+  '--target': 'helix-ubuntu',
+  '--image': 'helix-ubuntu',
+  '--dockerfile': 'Dockerfile',
+  '--context': '.',
+  '--html': 'timeline.html',
+  '--threshold-hours': '4',
+};
+
+/** `check`: the status of each target, then the highest exit code among them (checkExitCode). */
+function checkExit(snaps: DriftSnapshot[], io: Io, style: ReturnType<typeof makeStyle>, json: boolean): number {
+  const codes = snaps.map(checkExitCode);
+  if (json) {
+    io.out(perTarget(snaps.map((s, k) => ({ ...statusJson(s), exitCode: codes[k] }))));
+  } else {
+    snaps.forEach((s, k) => {
+      if (codes[k] === 2) io.err(`${s.target.name}: cannot check: ${s.summary}${s.hint ? `\n  → ${s.hint}` : ''}`);
+      else if (codes[k] === 1) io.out(formatStatus(s, style));
+      else io.out(`${s.target.name}: ${s.summary}`);
+    });
   }
-  return code;
+  return Math.max(0, ...codes);
 }
 
 function reportError(err: unknown, io: Io, json: boolean): number {

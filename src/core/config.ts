@@ -103,6 +103,46 @@ export function normaliseRepoPath(p: string, what: string, file: string | null):
   return posix === '.' ? '' : posix.replace(/\/$/, '');
 }
 
+/**
+ * What is wrong with an image name or glob, or null: Docker's reference grammar (an optional
+ * registry host[:port], lowercase path segments of letters, digits and . _ -, an optional :tag
+ * and @digest), where `*`, `?` and `**` may stand for parts of it.
+ */
+export function imagePatternProblem(image: string): string | null {
+  let rest = image;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    if (!/^[a-z0-9]+:[0-9a-f*?]+$/.test(rest.slice(at + 1))) return `the digest after "@" is not <algorithm>:<hex>`;
+    rest = rest.slice(0, at);
+  }
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    const tag = rest.slice(colon + 1);
+    if (!/^[\w*?][\w.*?-]{0,127}$/.test(tag)) return `the tag "${tag}" has characters a tag cannot have (letters, digits, _ . - only)`;
+    rest = rest.slice(0, colon);
+  }
+  const parts = rest.split('/');
+  if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0])) {
+    const host = parts.shift()!;
+    if (!/^[A-Za-z0-9*?](?:[A-Za-z0-9.*?-]*[A-Za-z0-9*?])?(?::[0-9*?]+)?$/.test(host)) return `the registry "${host}" is not a host name[:port]`;
+  }
+  for (const p of parts) {
+    if (p === '**') continue;
+    if (p === '') return 'it has an empty path segment (two slashes, or a slash at an end)';
+    if (/[A-Z]/.test(p)) return `"${p}" has upper-case letters; image names are lower case`;
+    if (!/^[a-z0-9*?](?:[a-z0-9._*?-]*[a-z0-9*?])?$/.test(p)) return `"${p}" may only hold lower-case letters, digits and . _ - (not at its start or end)`;
+  }
+  return null;
+}
+
+function checkedImage(image: string, what: string, file: string | null): string {
+  const problem = imagePatternProblem(image.trim());
+  if (problem) {
+    throw new ConfigError(`${what} "${image}" is not a Docker image name: ${problem}. E.g. helix-ubuntu, registry.example:5000/team/helix-ubuntu, or a glob such as team/helix-*.`, file);
+  }
+  return image;
+}
+
 function defaultName(image: string): string {
   const last = image.split('/').pop() ?? image;
   const name = last.replace(/[:@].*$/, '').replace(/[^A-Za-z0-9._-]/g, '-');
@@ -112,7 +152,7 @@ function defaultName(image: string): string {
 function normaliseTarget(raw: RawTarget, file: string | null): TargetConfig {
   return {
     name: raw.name ?? defaultName(raw.image),
-    image: raw.image,
+    image: checkedImage(raw.image, file ? `${path.basename(file)}: image` : 'image', file),
     dockerfile: raw.dockerfile === undefined ? undefined : normaliseRepoPath(raw.dockerfile, 'dockerfile', file),
     context: normaliseRepoPath(raw.context ?? '.', 'context', file),
     targetStage: raw.targetStage,
@@ -198,7 +238,7 @@ export function selectTargets(cfg: LoadedConfig, name: string | undefined, overr
     if (targets.length > 1 && !name) targets = [targets[0]];
     targets = targets.map((t) => ({
       ...t,
-      image: overrides.image ?? t.image,
+      image: overrides.image !== undefined ? checkedImage(overrides.image, '--image', null) : t.image,
       name: overrides.image && !cfg.file ? defaultName(overrides.image) : t.name,
       dockerfile: overrides.dockerfile !== undefined ? normaliseRepoPath(overrides.dockerfile, '--dockerfile', null) : t.dockerfile,
       context: overrides.context !== undefined ? normaliseRepoPath(overrides.context, '--context', null) : t.context,

@@ -1,4 +1,10 @@
 // Small renderings shared by the CLI and the editor: relative ages and control-character-free text.
+import type { InputVia } from './types';
+
+/** "Dockerfile.ubuntu-helix:998" (no line for the Dockerfile or ignore file themselves). */
+export function viaLocation(via: InputVia): string {
+  return via.line !== null ? `${via.dockerfile}:${via.line}` : via.dockerfile;
+}
 
 /** Terminal escapes and other control characters from untrusted text (labels, commit subjects, file names). */
 export function clean(s: string): string {

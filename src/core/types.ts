@@ -4,17 +4,23 @@
 export interface InputVia {
   /** Repo-relative POSIX path of the Dockerfile. */
   dockerfile: string;
-  /** 1-based line of the instruction. */
-  line: number;
-  /** Instruction keyword plus its arguments, as written (e.g. `COPY --chmod=755 a.sh /usr/bin/`). */
+  /** 1-based line of the instruction; null for the Dockerfile itself, its ignore file and configured includes. */
+  line: number | null;
+  /**
+   * Instruction keyword plus its arguments, as written (e.g. `COPY --chmod=755 a.sh /usr/bin/`);
+   * `(Dockerfile)`, `(ignore file)` or `(configured include GLOB)` when no instruction bakes it in.
+   */
   instruction: string;
-  /** Stage name, or its index as a string when unnamed. */
-  stage: string;
+  /** Stage name, or its index as a string when unnamed; null where `line` is. */
+  stage: string | null;
   /** Destination path inside the image (or mount target for RUN --mount); '' for the Dockerfile/ignore file. */
   destination: string;
 }
 
 export interface ExternalInput {
+  /** The instruction's keyword: FROM, COPY (--from=<image>), ADD (a URL) or RUN (--mount from=<image>). */
+  keyword: string;
+  /** The instruction as written, like InputVia.instruction (e.g. `FROM ubuntu:22.04 AS base`). */
   instruction: string;
   line: number;
   /** URL for `ADD <url>`, image reference for `COPY --from=<image>` / `FROM <image>` / `--mount from=<image>`. */
@@ -72,8 +78,22 @@ export interface ContainerInfo {
   endpoint: string;
 }
 
+/** An endpoint of a target that could not be read while another one could. */
+export interface UnreachableEndpoint {
+  endpoint: string;
+  reason: string;
+  hint: string;
+}
+
 export type DockerState =
-  | { reachable: true; endpoint: DockerEndpoint; images: ImageInfo[]; containers: ContainerInfo[] }
+  | {
+      reachable: true;
+      endpoint: DockerEndpoint;
+      images: ImageInfo[];
+      containers: ContainerInfo[];
+      /** The target's other endpoints that did not answer: their images and containers are missing here. */
+      unreachable?: UnreachableEndpoint[];
+    }
   | { reachable: false; endpoint: DockerEndpoint; reason: string; hint: string };
 
 export interface CommitSummary {

@@ -246,6 +246,15 @@ test('mark good/bad in the ledger; suspects with no arguments uses them; a ledge
   // The ledger's own view still lists every record.
   const ledger = (await run(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
   assert.deepEqual(ledger.map((e: { kind: string }) => e.kind), ['mark', 'mark', 'build']);
+  assert.deepEqual(ledger.map((e: { verdict: string | null }) => e.verdict), ['bad', 'good', null]);
+
+  // A commit names the one build made from it (by label or ledger record); else it says why not.
+  r = await run(['mark', c.c6, 'bad', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual([r.json().imageId, r.json().revision, r.json().verdict], [C, c.c6, 'bad']);
+  r = await run(['mark', c.c2, 'good', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.json().error, /^No build of desk was made from commit [0-9a-f]{12} \(by its revision label or the build ledger\), so there is nothing to mark\./);
 });
 
 test('bad input: unknown image or tag, a revision not in history, a corrupt ledger line', async (t) => {
@@ -271,7 +280,9 @@ test('bad input: unknown image or tag, a revision not in history, a corrupt ledg
   t.after(() => appendFileSync(file, '\n'));
   r = await run(['history', '--json', '--cwd', repo.dir]);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.err, /warning: .*ledger\.jsonl:\d+: not a complete record .*; skipped\./);
+  assert.match(r.err, /warning: .*ledger\.jsonl:\d+: not a complete record .*; moved to .*ledger\.quarantine\.jsonl\./);
+  const again = await run(['history', '--json', '--cwd', repo.dir]);
+  assert.doesNotMatch(again.err, /not a complete record/, 'the torn line warns once');
   const h = r.json().targets[0];
   assert.equal(h.images.find((i: { revision: { source: string } }) => i.revision.source === 'ledger').revision.sha, c.c5);
   assert.equal(h.images.filter((i: { verdict: string | null }) => i.verdict).length, 2, 'the marks before the torn line still count');

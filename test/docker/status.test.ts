@@ -264,7 +264,7 @@ test('status: detached HEAD and zero-config Dockerfile from the image label', as
   const r = await run(['status', '--json', '--image', image, '--cwd', repo.dir]);
   assert.equal(r.code, 0, r.err);
   const s = r.json();
-  assert.equal(s.target.dockerfile, 'build/desktop.Containerfile-ish');
+  assert.equal(s.dockerfile, 'build/desktop.Containerfile-ish');
   assert.equal(s.head.detached, true);
   assert.equal(s.state, 'drift');
   assert.equal(s.undeployed.relevantCount, 1);
@@ -279,4 +279,72 @@ test('status: an empty repo is a clear error', async (t) => {
   assert.equal(r.code, 2);
   assert.match(r.err, /has no commits yet \(branch main is unborn\)/);
   assert.match(r.err, /Make a first commit/);
+});
+
+test('exit codes per state: status exits 0 whatever it finds; check (human and --json) exits 0, 1 or 2 as the README table says', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const image = uniqueName('codes');
+  const { repo, base } = appRepo(image);
+  t.after(() => repo.cleanup());
+  const cases: { state: string; check: number; arrange: () => Promise<void> }[] = [
+    { state: 'no-image', check: 2, arrange: async () => undefined },
+    { state: 'unlabeled', check: 2, arrange: async () => void (await runContainer({ image: (await buildBusyboxImage({ tags: [`${image}:unlabeled`] })).id })) },
+    { state: 'unknown-revision', check: 2, arrange: async () => void (await runContainer({ image: (await buildBusyboxImage({ tags: [`${image}:ghost`], labels: { [REV]: 'f'.repeat(40) } })).id })) },
+    { state: 'in-sync', check: 0, arrange: async () => void (await runContainer({ image: (await buildBusyboxImage({ tags: [`${image}:base`], labels: { [REV]: base } })).id })) },
+    { state: 'drift-irrelevant', check: 0, arrange: async () => void repo.commit('docs', { 'docs/readme.md': 'more\n' }) },
+    { state: 'drift', check: 1, arrange: async () => void repo.commit('app', { 'app/run': 'v2\n' }) },
+  ];
+  for (const c of cases) {
+    await c.arrange();
+    const s = await run(['status', '--json', '--cwd', repo.dir]);
+    assert.equal(s.code, 0, `status exits 0 in ${c.state}: ${s.err}`);
+    assert.equal(s.json().state, c.state, s.json().summary);
+    const human = await run(['check', '--cwd', repo.dir]);
+    assert.equal(human.code, c.check, `check in ${c.state}`);
+    if (c.check === 2) assert.match(human.err, /cannot check:/);
+    const j = await run(['check', '--json', '--cwd', repo.dir]);
+    assert.equal(j.code, c.check);
+    assert.deepEqual([j.json().state, j.json().exitCode], [c.state, c.check], 'check --json is the status JSON with exitCode');
+    assert.equal(j.json().target, 'app');
+  }
+  // Uncommitted input changes are drift, even where it cannot otherwise tell.
+  writeFileSync(path.join(repo.dir, 'scripts/start.sh'), '#!/bin/sh\necho changed\n');
+  assert.equal((await run(['check', '--cwd', repo.dir])).code, 1);
+  // Docker unreachable: status 0 with the state, check 2.
+  const cfg = path.join(repo.dir, '.provenance.json');
+  writeFileSync(cfg, JSON.stringify({ targets: [{ name: 'app', image, dockerfile: 'Dockerfile', docker: { endpoints: ['unix:///nonexistent/bp-codes.sock'] } }] }));
+  repo.git('checkout', '--', 'scripts/start.sh');
+  const down = await run(['status', '--json', '--cwd', repo.dir]);
+  assert.deepEqual([down.code, down.json().state], [0, 'docker-unreachable']);
+  assert.equal((await run(['check', '--cwd', repo.dir])).code, 2);
+});
+
+test('status: one of two endpoints unreachable is said (human, JSON), the other one still counts', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, base } = await deployedApp(t);
+  const cfg = JSON.parse(readFileSync(path.join(repo.dir, '.provenance.json'), 'utf8'));
+  cfg.targets[0].docker = { endpoints: [process.env.DOCKER_HOST || 'unix:///var/run/docker.sock', 'unix:///nonexistent/bp-second.sock'] };
+  writeFileSync(path.join(repo.dir, '.provenance.json'), JSON.stringify(cfg));
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'in-sync', s.summary);
+  assert.equal(s.running[0].revision, base);
+  assert.equal(s.docker.reachable, true);
+  assert.deepEqual(s.docker.unreachable.map((u: { endpoint: string }) => u.endpoint), ['unix:///nonexistent/bp-second.sock']);
+  assert.match(s.docker.unreachable[0].reason, /Cannot connect to Docker at unix:\/\/\/nonexistent\/bp-second\.sock: socket not found/);
+  const human = await run(['status', '--cwd', repo.dir]);
+  assert.match(human.out, /\n {2}Docker {3}unix:\/\/\/nonexistent\/bp-second\.sock unreachable \(its images and containers are not counted\): Cannot connect/);
+  cfg.targets[0].docker.endpoints.pop();
+  writeFileSync(path.join(repo.dir, '.provenance.json'), JSON.stringify(cfg));
+  assert.deepEqual((await status(repo.dir)).docker.unreachable, []);
+});
+
+test('status: a smoke-test container of the new image is not what runs (the deployment stays the reference)', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, image, ctr } = await deployedApp(t);
+  const head = repo.commit('app v2', { 'app/run': 'v2\n' });
+  await buildBusyboxImage({ tags: [`${image}:new`], labels: { [REV]: head } });
+  await runContainer({ image: `${image}:new`, labels: { 'dev.build-provenance.smoke': '1' } });
+  const s = await status(repo.dir);
+  assert.equal(s.state, 'drift', s.summary);
+  assert.deepEqual(s.running.map((r: { name: string }) => r.name), [ctr.name]);
 });

@@ -192,6 +192,14 @@ test('commandArgv: arrays as they are; a string only through $SHELL -c when shel
   assert.deepEqual(commandArgv('x', true, 'deploy', {}), ['/bin/sh', '-c', 'x']);
   assert.throws(() => commandArgv('./stack build-ubuntu', false, 'build'), (e: Error) => e instanceof CommandSpecError && /"build\.shell": true/.test(e.message) && /\["\.\/stack","build-ubuntu"\]/.test(e.message));
   assert.throws(() => commandArgv(undefined, false, 'build'), /build\.command is not set/);
+  // Shell syntax is never split into an array that would pass "&&" as an argument.
+  for (const cmd of ['./build.sh && true', 'make | tee log', 'echo $HOME', 'a; b', "echo 'x y'"]) {
+    assert.throws(
+      () => commandArgv(cmd, false, 'build'),
+      (e: Error) => /uses shell syntax/.test(e.message) && /"build\.shell": true/.test(e.message) && !e.message.includes('"&&"'),
+      cmd,
+    );
+  }
 });
 
 /** Alive and not a zombie (PID 1 of a container may never reap the orphans it inherits). */

@@ -35,7 +35,7 @@ function snapshot(relevant: CommitSummary[], relevantCount = relevant.length, st
     running: [],
     undeployed: { against: 'running', total: relevantCount, relevantCount, relevant, oldestRelevantDate: null, oldestRelevantAgeSeconds: null, behind: 0 },
     unbuilt: null,
-    docker: { reachable: true, reason: null },
+    docker: { reachable: true, reason: null, unreachable: [] },
   };
 }
 
@@ -72,7 +72,7 @@ test('editorMarks: the CodeLens title names image, destination, Dockerfile line 
   assert.equal(bakedIntoTitle('helix-ubuntu', goVia, ''), 'Baked into helix-ubuntu → /src/api/x.go in stage go-build (Dockerfile.ubuntu-helix:6)');
   const mount: InputVia = { dockerfile: 'D', line: 4, instruction: 'RUN --mount=type=bind,source=x,target=/x make', stage: '0', destination: '/x' };
   assert.match(bakedIntoTitle('img', mount, ''), /^Mounted into img → \/x \(D:4\)$/);
-  const ignore: InputVia = { dockerfile: 'Dockerfile.ubuntu-helix', line: 0, instruction: '(ignore file)', stage: '', destination: '' };
+  const ignore: InputVia = { dockerfile: 'Dockerfile.ubuntu-helix', line: null, instruction: '(ignore file)', stage: null, destination: '' };
   assert.equal(bakedIntoTitle('helix-ubuntu', ignore, ''), 'Decides what goes into helix-ubuntu (ignore file of Dockerfile.ubuntu-helix)');
   // Unknown deployed revision: no count, and the reason why lines are not marked.
   assert.equal(lensTail(null, true, unmarkedReason(snapshot([], 0, 'unlabeled'))), 'uncommitted changes · lines not marked: the image has no usable revision label');

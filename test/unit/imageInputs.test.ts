@@ -38,7 +38,7 @@ interface AffectsCase {
   affects: boolean;
   /** Expected destination of the first via (when affects). */
   dest?: string;
-  line?: number;
+  line?: number | null;
   stage?: string;
 }
 
@@ -102,8 +102,8 @@ const cases: AffectsCase[] = [
   { name: 'instruction after RUN heredoc still parsed', df: 'FROM a\nRUN <<EOF\nCOPY fake /x\nEOF\nCOPY real.txt /r/', path: 'real.txt', affects: true, line: 5 },
   { name: 'heredoc body is not an instruction', df: 'FROM a\nRUN <<EOF\nCOPY fake /x\nEOF\nCOPY real.txt /r/', path: 'fake', affects: false },
   // Dockerfile, ignore file
-  { name: 'Dockerfile itself', df: 'FROM a', path: DF, affects: true, line: 0 },
-  { name: 'ignore file itself even if ignored', df: 'FROM a\nCOPY . /', opts: { ignoreText: '.dockerignore\n' }, path: '.dockerignore', affects: true, line: 0 },
+  { name: 'Dockerfile itself', df: 'FROM a', path: DF, affects: true, line: null },
+  { name: 'ignore file itself even if ignored', df: 'FROM a\nCOPY . /', opts: { ignoreText: '.dockerignore\n' }, path: '.dockerignore', affects: true, line: null },
   { name: 'Dockerfile even if ignored', df: 'FROM a\nCOPY . /', opts: { ignoreText: 'Dockerfile*\n' }, path: DF, affects: true },
   { name: 'ignored path', df: 'FROM a\nCOPY . /', opts: { ignoreText: 'docs\n' }, path: 'docs/a.md', affects: false },
   { name: 'exception in ignored dir', df: 'FROM a\nCOPY . /', opts: { ignoreText: 'docs\n!docs/keep.md\n' }, path: 'docs/keep.md', affects: true },

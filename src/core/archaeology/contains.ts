@@ -4,7 +4,7 @@ import { runGit } from '../git/exec';
 import { logRange, resolveCommits } from '../git/queries';
 import { factRevision, type ImageHistoryEntry, type RevisionSource, type TargetHistory } from './imageHistory';
 import { cleanRevision } from '../status/rangeQueries';
-import { ProvenanceError, type Workspace } from '../status/workspace';
+import { unknownRevisionError, type Workspace } from '../status/workspace';
 import type { ContainerInfo, ImageInfo } from '../types';
 
 export interface ContainsAnswer {
@@ -127,11 +127,7 @@ export async function commitContains(
   const rev = cleanRevision(commitish);
   const [sha] = await resolveCommits(root, [rev], opts.signal);
   if (!sha) {
-    throw new ProvenanceError(
-      `${rev} is not a commit in this clone.`,
-      ws.repo.shallow ? `This is a shallow clone: git fetch --unshallow, or git fetch origin ${rev}.` : 'Check for typos, or fetch it (git fetch --all).',
-      'unknown-revision',
-    );
+    throw await unknownRevisionError(ws.repo, rev, `${rev} is not a commit in this clone.`, opts.signal);
   }
   const [info] = await logRange(root, { from: null, to: [sha] }, null, { withFiles: false, noWalk: true, signal: opts.signal });
   const builds = [...history.images, ...history.gone];

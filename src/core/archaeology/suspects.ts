@@ -204,13 +204,21 @@ export async function markBuild(
   verdict: Verdict,
   signal?: AbortSignal,
 ): Promise<{ record: LedgerRecord; side: BuildSide | null; warnings: string[] }> {
-  const r = await resolveBuildArg(ws, h, arg, signal);
+  let r = await resolveBuildArg(ws, h, arg, signal);
   if (r.kind === 'revision') {
-    throw new ProvenanceError(
-      `"${arg}" is a commit, not a build: a commit may have been built several times.`,
-      'Mark an image (ID or name:tag from provenance history) or a ledger entry.',
-      'usage',
-    );
+    // A commit names a build when exactly one image was built from it (by its label or ledger record).
+    const sha = r.sha;
+    const builds = uniqueIds([...h.images, ...h.gone].filter((e) => factRevision(e) === sha));
+    if (builds.length !== 1) {
+      throw new ProvenanceError(
+        builds.length === 0
+          ? `No build of ${h.target.name} was made from commit ${sha.slice(0, 12)} (by its revision label or the build ledger), so there is nothing to mark.`
+          : `Several builds of ${h.target.name} were made from commit ${sha.slice(0, 12)} (${builds.map((e) => e.imageId.slice(7, 19)).join(', ')}).`,
+        'Mark an image (ID or name:tag from provenance history) or a ledger entry.',
+        'usage',
+      );
+    }
+    r = { kind: 'image', entry: builds[0], record: null };
   }
   const imageId = r.entry?.imageId ?? r.record?.imageId ?? null;
   if (!imageId) {

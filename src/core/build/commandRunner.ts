@@ -18,10 +18,13 @@ export function commandArgv(spec: CommandSpec | undefined, shell: boolean | unde
   }
   if (Array.isArray(spec)) return [...spec];
   if (!shell) {
-    throw new CommandSpecError(
-      `${what}.command is a string, which would need a shell. Give it as an argument array (e.g. ${JSON.stringify(spec.split(/\s+/).filter(Boolean))}), ` +
-        `or set "${what}.shell": true to run it through your shell ($SHELL -c).`,
-    );
+    // Splitting at spaces is only an argument array when the string uses no shell syntax:
+    // `a && b` split that way would pass "&&" to `a` as an argument.
+    const syntax = /&&|\|\||[|;&<>()`$*?"'\\~{}[\]#]/.exec(spec)?.[0];
+    const asArray = syntax
+      ? `It uses shell syntax (${syntax}), so as an array it would need a script of its own (e.g. ["./build.sh"])`
+      : `Give it as an argument array (e.g. ${JSON.stringify(spec.split(/\s+/).filter(Boolean))})`;
+    throw new CommandSpecError(`${what}.command is a string, which would need a shell. ${asArray}, or set "${what}.shell": true to run it through your shell ($SHELL -c).`);
   }
   return [env.SHELL && env.SHELL.trim() !== '' ? env.SHELL : '/bin/sh', '-c', spec];
 }

@@ -1,6 +1,7 @@
 // Build + smoke test, shared by the CLI and the extension: one engine, one ledger. Refuses to run
 // in an untrusted workspace, and refuses a second concurrent build or smoke test of one target —
 // across processes too, through a per-target lock file in the git common dir.
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TargetConfig } from '../config';
 import { hashInputChanges, buildLabels, BuildSettingsError, imageTags, LABEL_REVISION } from './labels';
@@ -139,6 +140,14 @@ export function refuseUntrusted(opts: Pick<RunOptions, 'trusted'>, what: string)
 // ---------------------------------------------------------------------------------------------
 // Shared steps
 
+function isFolder(abs: string): boolean {
+  try {
+    return statSync(abs).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function buildEndpoint(target: TargetConfig): DockerEndpoint {
   try {
     return resolveDockerEndpoints({ targetEndpoints: target.endpoints })[0];
@@ -271,6 +280,13 @@ export async function runBuild(ws: Workspace, target: TargetConfig, opts: BuildO
       throw new BuildRefusedError(err.message, 'Fix the target in .provenance.json.', 'settings');
     }
     throw err;
+  }
+  if (mode === 'builtin' && !isFolder(path.join(ws.repo.root, target.context))) {
+    throw new BuildRefusedError(
+      `The build context "${target.context || '.'}" of ${target.name} is not a folder of the work tree (${path.join(ws.repo.root, target.context)}).`,
+      'Fix the target\'s "context" in .provenance.json (or --context): a folder, relative to the repository root.',
+      'settings',
+    );
   }
   const endpoint = buildEndpoint(target);
   if (smokeSettings) await refuseBusyProbePorts(target, smokeSettings, opts.signal);

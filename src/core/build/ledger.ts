@@ -4,7 +4,7 @@
 // concurrent writers (CLI and extension) never interleave and a crash can only tear the last line.
 // Readers skip a torn or corrupt line with a warning and lose nothing else.
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { acquireLock } from './fileLock';
@@ -129,8 +129,67 @@ export function parseLedger(text: string, file = LEDGER_FILE): LedgerRead {
   return out;
 }
 
-/** Reads the ledger line by line (never the whole file at once). A missing ledger is empty. */
+export const QUARANTINE_FILE = 'ledger.quarantine.jsonl';
+
+/**
+ * Reads the ledger line by line (never the whole file at once). A missing ledger is empty. A
+ * torn line (not JSON: a write was interrupted) is moved, once, to ledger.quarantine.jsonl beside
+ * it, so it warns on this read only. A JSON line this version cannot use (a newer format, say) is
+ * skipped with a warning and left in place.
+ */
 export async function readLedger(commonDir: string): Promise<LedgerRead> {
+  const first = await readLedgerOnce(commonDir);
+  if (!first.warnings.some((w) => w.includes(TORN))) return first;
+  try {
+    const moved = await quarantineTornLines(commonDir);
+    // None under the lock: the "torn" line was a write in progress, now complete.
+    if (moved === 0) return await readLedgerOnce(commonDir);
+    const again = await readLedgerOnce(commonDir);
+    const where = path.join(ledgerDir(commonDir), QUARANTINE_FILE);
+    return { records: again.records, warnings: [...first.warnings.map((w) => w.replace(`${TORN}; skipped.`, `${TORN}; moved to ${where}.`)), ...again.warnings] };
+  } catch {
+    return first; // not writable (or the lock is busy): the next read tries again
+  }
+}
+
+/** Moves the lines that are not JSON out of the ledger, under its lock; returns how many. */
+async function quarantineTornLines(commonDir: string): Promise<number> {
+  const file = ledgerPath(commonDir);
+  const lock = await acquireLock(`${file}.lock`, 'ledger repair', { staleMs: 30_000, timeoutMs: 2000 });
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const keep: string[] = [];
+    const torn: string[] = [];
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        JSON.parse(line);
+        keep.push(line);
+      } catch {
+        torn.push(line);
+      }
+    }
+    if (torn.length === 0) return 0;
+    appendLine(path.join(ledgerDir(commonDir), QUARANTINE_FILE), torn.join('\n') + '\n');
+    // The rest is rewritten beside it and renamed over it: a crash leaves one or the other whole.
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o644);
+    try {
+      writeSync(fd, keep.length ? keep.join('\n') + '\n' : '');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    return torn.length;
+  } finally {
+    lock.release();
+  }
+}
+
+const TORN = 'not a complete record (a write was interrupted?)';
+
+async function readLedgerOnce(commonDir: string): Promise<LedgerRead> {
   const file = ledgerPath(commonDir);
   const out: LedgerRead = { records: [], warnings: [] };
   const input = createReadStream(file, { encoding: 'utf8' });
@@ -151,7 +210,7 @@ function addLine(out: LedgerRead, line: string, n: number, file: string): void {
   try {
     rec = JSON.parse(line);
   } catch {
-    out.warnings.push(`${file}:${n}: not a complete record (a write was interrupted?); skipped.`);
+    out.warnings.push(`${file}:${n}: ${TORN}; skipped.`);
     return;
   }
   const why = invalidRecord(rec);

@@ -11,11 +11,12 @@ import { connect as netConnect } from 'node:net';
 import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import type { SmokeSettings, TargetConfig } from '../config';
-import { connectDocker } from '../docker/state';
+import { connectDocker, SMOKE_LABEL } from '../docker/state';
 import { removeQuietly, removeStrayContainers } from '../docker/strayContainers';
 import type { DockerEndpoint } from '../types';
 
-export const SMOKE_LABEL = 'dev.build-provenance.smoke';
+/** Defined beside the Docker reader, which leaves smoke containers out of what runs. */
+export { SMOKE_LABEL };
 export const SMOKE_TARGET_LABEL = 'dev.build-provenance.target';
 /** `<host>:<pid>` of the process that runs the smoke test, so strays are told from live ones. */
 export const SMOKE_OWNER_LABEL = 'dev.build-provenance.smoke.owner';

@@ -6,6 +6,8 @@ import { dockerodeOptions, DockerEndpointError } from './endpoints';
 import type { ContainerInfo, DockerEndpoint, DockerState, ImageInfo, LabelRevision } from '../types';
 
 export const DEFAULT_DOCKER_TIMEOUT_MS = 5000;
+/** The label of a smoke-test container (build/smoke.ts): a test of an image, never its deployment. */
+export const SMOKE_LABEL = 'dev.build-provenance.smoke';
 
 // ---------------------------------------------------------------------------------------------
 // Labels
@@ -301,6 +303,8 @@ async function collect(
     const d = containerDetails[n];
     if (!d) return; // removed since the list call
     const configImage = d.Config?.Image;
+    // A smoke test runs the new image for a minute; it is not what is deployed.
+    if (c.Labels?.[SMOKE_LABEL] === '1') return;
     const belongs =
       matchedIds.has(c.ImageID) ||
       imageRefMatches(opts.image, c.Image) ||

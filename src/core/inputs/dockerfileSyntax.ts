@@ -9,6 +9,8 @@ import { DockerfileParser } from 'dockerfile-ast';
 export interface Heredoc {
   name: string;
   body: string;
+  /** False when no line closes it: the rest of the file became its body. */
+  terminated: boolean;
 }
 
 export interface RawInstruction {
@@ -67,7 +69,7 @@ export function lexDockerfile(text: string): LexedDockerfile {
       const content = h.getContentRange();
       const strip = /<<-/.test(lines[h.getStartRange().start.line]?.slice(h.getStartRange().start.character, h.getStartRange().start.character + 3) ?? '');
       const body = content ? lines.slice(content.start.line, content.end.line + 1).map((b) => (strip ? b.replace(/^\t+/, '') : b)) : [];
-      return { name: h.getName(), body: body.join('\n') };
+      return { name: h.getName(), body: body.join('\n'), terminated: h.getDelimiterRange() !== null };
     });
     const word = lines[range.start.line].slice(kw.start.character, kw.end.character);
     out.push({ keyword, args, line: range.start.line + 1, text: `${word} ${args}`.trim().replace(/\s+/g, ' '), heredocs });

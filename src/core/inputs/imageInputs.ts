@@ -155,6 +155,8 @@ interface Stage {
   base?: number;
   /** Writes of this stage whose bytes come from elsewhere (`destination` null: a directory or wildcard, place unknown). */
   opaqueWrites: Array<{ destination: string | null; order: number; line: number; instruction: string; reason: string }>;
+  /** 1-based line of its FROM. */
+  line: number;
   deps: Set<number>;
   env: Map<string, string>;
   args: Map<string, string | undefined>;
@@ -247,6 +249,13 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   };
 
   for (const ins of lexed.instructions) {
+    const open = ins.heredocs.find((h) => !h.terminated);
+    if (open) {
+      throw new DockerfileError(
+        `${dockerfile}:${ins.line}: the heredoc <<${open.name} is never closed (no line "${open.name}" after it), so the rest of the file would be its text. Add a line "${open.name}" where it ends.`,
+        ins.line,
+      );
+    }
     if (!KEYWORDS.has(ins.keyword)) {
       throw new DockerfileError(`${dockerfile}:${ins.line}: unknown instruction '${ins.text.split(' ')[0]}'. Fix the Dockerfile (is a line continuation '${esc}' missing on the previous line?).`, ins.line);
     }
@@ -264,8 +273,15 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
         problems.push({ line: ins.line, message: `FROM should be 'FROM <image> [AS <name>]'; got '${clip(ins.text)}'.` });
       }
       if (!image) throw new DockerfileError(`${dockerfile}:${ins.line}: FROM has no image. Write 'FROM <image>' (check that the ARG used in it has a default).`, ins.line);
+      const twin = name === undefined ? undefined : stages.find((s) => s.name === name);
+      if (twin) {
+        throw new DockerfileError(
+          `${dockerfile}:${ins.line}: the stage name "${name}" is already used by the stage on line ${twin.line}; Docker refuses duplicate stage names. Rename one of them.`,
+          ins.line,
+        );
+      }
       const st: Stage = {
-        index: stages.length, name, deps: new Set(), env: new Map(), args: new Map(), workdir: '/',
+        index: stages.length, name, line: ins.line, deps: new Set(), env: new Map(), args: new Map(), workdir: '/',
         entries: [], external: [], problems: [], pendingExclusions: [], opaqueWrites: [],
       };
       const base = findStage(image, st.index);
@@ -275,7 +291,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
         st.env = new Map(base.env);
         st.workdir = base.workdir;
       } else if (image.toLowerCase() !== 'scratch') {
-        st.external.push({ instruction: clip(ins.text), line: ins.line, source: image });
+        st.external.push({ keyword: ins.keyword, instruction: clip(ins.text), line: ins.line, source: image });
       }
       stages.push(st);
       cur = st;
@@ -337,7 +353,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   function addDependency(ref: string, ins: RawInstruction, st: Stage) {
     const dep = findStage(ref, st.index);
     if (dep) st.deps.add(dep.index);
-    else st.external.push({ instruction: clip(ins.text), line: ins.line, source: ref });
+    else st.external.push({ keyword: ins.keyword, instruction: clip(ins.text), line: ins.line, source: ref });
   }
 
   function addSource(src: string, ins: RawInstruction, st: Stage, o: { dest: string; destIsDir: boolean; parents: boolean; excludes: string[]; mount?: boolean }) {
@@ -445,7 +461,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
     for (const src of sources) {
       if (isRemote(src)) {
         opaque(src, 'downloaded from a URL, not copied from the build context');
-        if (ins.keyword === 'ADD') st.external.push({ instruction: clip(ins.text), line: ins.line, source: src });
+        if (ins.keyword === 'ADD') st.external.push({ keyword: ins.keyword, instruction: clip(ins.text), line: ins.line, source: src });
         else st.problems.push({ line: ins.line, message: `COPY cannot fetch '${src}'; use ADD for URLs.` });
         continue;
       }
@@ -540,7 +556,7 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
 
   const inContext = (p: string) => context === '' || p === context || p.startsWith(context + '/');
   const ctxLen = context === '' ? 0 : context.length + 1;
-  const special = (instruction: string): InputVia => ({ dockerfile, line: 0, instruction, stage: '', destination: '' });
+  const special = (instruction: string): InputVia => ({ dockerfile, line: null, instruction, stage: null, destination: '' });
 
   const result: ImageInputs = {
     dockerfile,
@@ -585,7 +601,8 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
       for (const e of st.entries) {
         if (e.mount) continue; // read during the build, never copied into the image
         if (e.archive) {
-          skipped.push({ line: e.via.line, instruction: e.via.instruction, reason: 'ADD of a local archive: Docker may extract it, so its bytes are not the file\'s' });
+          // An instruction's entry always has a line (only the Dockerfile's own pseudo-via has none).
+          skipped.push({ line: e.via.line!, instruction: e.via.instruction, reason: 'ADD of a local archive: Docker may extract it, so its bytes are not the file\'s' });
           opaqueWrites.push({ destination: e.dest.endsWith('/') ? '' : e.dest, order: e.order });
           continue;
         }

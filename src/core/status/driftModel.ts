@@ -1,6 +1,6 @@
 // The drift model: a pure function from observed facts (HEAD, the newest built image, the
 // running containers, and git's answers about the ranges between them) to one snapshot.
-import type { CommitSummary, ContainerInfo, ImageInfo, LabelRevision } from '../types';
+import type { CommitSummary, ContainerInfo, ImageInfo, LabelRevision, UnreachableEndpoint } from '../types';
 import { describeVersion, type Verification } from './verification';
 
 export type DriftState =
@@ -37,7 +37,7 @@ export interface DriftInputs {
   head: { sha: string; branch: string | null; detached: boolean };
   /** Uncommitted changes to image inputs. */
   uncommitted: string[];
-  docker: { reachable: true } | { reachable: false; reason: string; hint: string };
+  docker: { reachable: true; unreachable?: UnreachableEndpoint[] } | { reachable: false; reason: string; hint: string };
   /** Newest image of the target, or null. */
   built: ImageInfo | null;
   builtFacts: RevisionFacts | null;
@@ -101,7 +101,8 @@ export interface DriftSnapshot {
   };
   /** HEAD versus the newest built image. */
   unbuilt: { total: number; relevantCount: number } | null;
-  docker: { reachable: boolean; reason: string | null };
+  /** `unreachable`: the target's endpoints that did not answer while another did (their containers are not counted). */
+  docker: { reachable: boolean; reason: string | null; unreachable: UnreachableEndpoint[] };
 }
 
 function view(label: LabelRevision, facts: RevisionFacts | null, verification: Verification | null): RevisionView {
@@ -163,7 +164,7 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
     running,
     undeployed,
     unbuilt,
-    docker: { reachable: i.docker.reachable, reason: i.docker.reachable ? null : i.docker.reason },
+    docker: { reachable: i.docker.reachable, reason: i.docker.reachable ? null : i.docker.reason, unreachable: i.docker.reachable ? (i.docker.unreachable ?? []) : [] },
   };
   const out = (state: DriftState, summary: string, hint: string | null): DriftSnapshot => ({ state, summary, hint, ...base });
   const img = i.target.image;
@@ -255,4 +256,31 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
   }
   if (byContent) return out('in-sync', `The running ${img} holds HEAD's content (${short(i.head.sha)}).${note}`, null);
   return out('in-sync', `The running ${img} is built from HEAD (${short(i.head.sha)}).`, null);
+}
+
+/**
+ * What `provenance check` exits with for one snapshot (README: "Exit codes"): 0 nothing relevant
+ * is missing from what runs, 1 relevant drift (undeployed input changes, uncommitted input
+ * changes, a diverged deployment, bytes that contradict the label), 2 it cannot tell (Docker unreachable, no image, an
+ * unlabeled image, an unknown revision) — unless uncommitted input changes already make it 1.
+ */
+export function checkExitCode(s: DriftSnapshot): 0 | 1 | 2 {
+  switch (s.state) {
+    case 'in-sync':
+    case 'drift-irrelevant':
+      return 0;
+    case 'drift':
+    case 'uncommitted':
+    case 'diverged':
+    // Bytes that contradict the label are a finding, like relevant drift.
+    case 'contradicts-label':
+      return 1;
+    case 'no-container':
+      return s.undeployed.relevantCount > 0 || s.uncommitted.length > 0 ? 1 : 0;
+    case 'docker-unreachable':
+    case 'no-image':
+    case 'unlabeled':
+    case 'unknown-revision':
+      return s.uncommitted.length > 0 ? 1 : 2;
+  }
 }

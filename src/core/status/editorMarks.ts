@@ -2,7 +2,7 @@
 // badges, end-of-line annotations, and how marked lines follow unsaved edits. Pure (no vscode),
 // so unit tests read it directly. Untrusted text (paths, destinations) is cleaned here.
 import type { DriftSnapshot } from './driftModel';
-import { ago, clean, shortSha } from '../humanize';
+import { ago, clean, shortSha, viaLocation } from '../humanize';
 import type { CommitSummary, InputVia } from '../types';
 
 /** Undeployed commits that touch one file, from the snapshot's newest relevant commits. */
@@ -57,14 +57,9 @@ export function lensSafe(s: string): string {
   return clean(s).replace(/\$\(/g, '\\$(');
 }
 
-/** "Dockerfile.ubuntu-helix:998" (no line for the Dockerfile or ignore file themselves). */
-export function viaLocation(via: InputVia): string {
-  return via.line > 0 ? `${via.dockerfile}:${via.line}` : via.dockerfile;
-}
-
 /** True for the pseudo-vias of the Dockerfile itself, its ignore file and configured includes. */
 export function isSpecialVia(via: InputVia): boolean {
-  return via.line === 0;
+  return via.line === null;
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   worktreeInputs,
   writeInputsCache,
 } from './targetInputs';
-import { dockerfileFor, ProvenanceError, type Workspace } from './workspace';
+import { dockerfileFor, ProvenanceError, unknownRevisionError, type Workspace } from './workspace';
 
 export interface DiffResult {
   from: string;
@@ -74,11 +74,8 @@ export async function computeDiff(
     [to, toSha],
   ] as const) {
     if (!sha) {
-      const hint = repo.shallow
-        ? `This is a shallow clone: git fetch --unshallow, or git fetch origin ${rev}.`
-        : `Fetch it (git fetch --all, or git fetch origin ${rev}); check for typos.`;
       listing.abort();
-      throw new ProvenanceError(`Revision ${rev} is not known in this clone.`, hint, 'unknown-revision');
+      throw await unknownRevisionError(repo, rev, undefined, signal);
     }
   }
   const warnings: string[] = [];

@@ -17,13 +17,14 @@ import {
   dockerfileSpecs,
   HeadFiles,
   inputsCacheKey,
+  missingDockerfile,
   pickDockerfileAt,
   readInputsCache,
   sameBlobs,
   worktreeDockerfile,
   writeInputsCache,
 } from './targetInputs';
-import { dockerStateFor, ProvenanceError, requireHead, resolveDockerfile, type Workspace } from './workspace';
+import { dockerStateFor, requireHead, resolveDockerfile, type Workspace } from './workspace';
 
 /** How many of the newest relevant commits a status carries with their files. */
 export const STATUS_RELEVANT_LIMIT = 20;
@@ -93,13 +94,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     (headFilesP ??= headBatch(dockerfile, headSha).then((res) => {
       const headAt = pickDockerfileAt(target, dockerfile, res);
       const wtAt = worktreeDockerfile(repo, target, dockerfile);
-      if (!headAt && !wtAt) {
-        throw new ProvenanceError(
-          `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
-          'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
-          'no-dockerfile',
-        );
-      }
+      if (!headAt && !wtAt) throw missingDockerfile(repo, dockerfile);
       return new HeadFiles(target, dockerfile, headAt, wtAt, res.map((r) => r?.oid ?? '-'));
     }));
   /** The files whose work-tree inputs the uncommitted check vouched for (analysed or cached). */
@@ -329,7 +324,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
     target: { name: target.name, image: target.image, dockerfile },
     head: { sha: head.sha, branch: head.branch, detached: head.detached },
     uncommitted: uncommitted.map((c) => c.path),
-    docker: docker.reachable ? { reachable: true } : { reachable: false, reason: docker.reason, hint: docker.hint },
+    docker: docker.reachable ? { reachable: true, unreachable: docker.unreachable } : { reachable: false, reason: docker.reason, hint: docker.hint },
     built,
     builtFacts: built ? factOf(built.revision, builtVerification) : null,
     running: containers,

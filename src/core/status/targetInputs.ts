@@ -1,6 +1,8 @@
 // A target's Dockerfile and ignore file at a revision or in the work tree, analysed into image
 // inputs, with the pathspecs cached by blob ids in the git dir.
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import type { TargetConfig } from '../config';
 import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { catFileBatch, readWorktreeFile, type CatFileResult, type RepoInfo } from '../git/queries';
@@ -21,13 +23,21 @@ export function dockerfileSpecs(target: TargetConfig, dockerfile: string, rev: s
 export function pickDockerfileAt(
   target: TargetConfig,
   dockerfile: string,
-  results: ({ content: Buffer } | null)[],
+  results: ({ type: string; content: Buffer } | null)[],
 ): DockerfileAt | null {
   if (!results[0]) return null;
+  // `rev:path` of a folder is a tree listing, not a Dockerfile ("unknown instruction '40000'").
+  if (results[0].type !== 'blob') {
+    throw new ProvenanceError(
+      `${dockerfile} is a folder, not a Dockerfile.`,
+      `Set the target's "dockerfile" (or --dockerfile) to the file, e.g. ${dockerfile}/Dockerfile.`,
+      'no-dockerfile',
+    );
+  }
   const candidates = ignoreFileCandidates(dockerfile, target.context);
   for (let k = 0; k < candidates.length; k++) {
     const r = results[k + 1];
-    if (r) return { text: results[0].content.toString('utf8'), ignoreFile: candidates[k], ignoreText: r.content.toString('utf8') };
+    if (r && r.type === 'blob') return { text: results[0].content.toString('utf8'), ignoreFile: candidates[k], ignoreText: r.content.toString('utf8') };
   }
   return { text: results[0].content.toString('utf8'), ignoreFile: null, ignoreText: null };
 }
@@ -100,19 +110,31 @@ export function unionAll(list: ImageInputs[]): ImageInputs {
   return list.reduce((a, b) => unionInputs(a, b));
 }
 
+/** The error for a target's Dockerfile that is neither in the work tree nor at HEAD (or is a folder). */
+export function missingDockerfile(repo: RepoInfo, dockerfile: string): ProvenanceError {
+  let folder = false;
+  try {
+    folder = statSync(path.join(repo.root, dockerfile)).isDirectory();
+  } catch {
+    /* absent */
+  }
+  if (folder) {
+    return new ProvenanceError(`${dockerfile} is a folder, not a Dockerfile.`, `Set the target's "dockerfile" (or --dockerfile) to the file, e.g. ${dockerfile}/Dockerfile.`, 'no-dockerfile');
+  }
+  return new ProvenanceError(
+    `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
+    'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
+    'no-dockerfile',
+  );
+}
+
 /** Inputs of the Dockerfile as it is in the work tree (HEAD's when the file is not checked out). */
 export async function worktreeInputs(repo: RepoInfo, target: TargetConfig, dockerfile: string, signal?: AbortSignal): Promise<ImageInputs> {
   const at = worktreeDockerfile(repo, target, dockerfile);
   if (at) return analyze(target, dockerfile, at);
   const res = await catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, 'HEAD'), signal);
   const head = pickDockerfileAt(target, dockerfile, res);
-  if (!head) {
-    throw new ProvenanceError(
-      `The Dockerfile ${dockerfile} does not exist in the work tree or at HEAD.`,
-      'Check the "dockerfile" of the target in .provenance.json, or pass --dockerfile.',
-      'no-dockerfile',
-    );
-  }
+  if (!head) throw missingDockerfile(repo, dockerfile);
   return analyze(target, dockerfile, head);
 }
 

@@ -1,5 +1,6 @@
 // The workspace a query runs in: the repository, its config and targets, the Docker state of a
 // target, and which Dockerfile builds it.
+import { statSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from '../config';
 import { DockerEndpointError, resolveDockerEndpoints } from '../docker/endpoints';
@@ -36,12 +37,40 @@ export async function openWorkspace(
   const repo = await findRepo(cwd, opts.signal);
   const config = loadConfig(repo.root);
   const overrides = { ...opts.overrides };
-  // Paths given on the command line are relative to where the user is, not the repo root.
+  // Paths given on the command line are relative to --cwd (else the current folder), as with
+  // `git -C`, never to the repository root.
   for (const key of ['dockerfile', 'context'] as const) {
     const v = overrides[key];
-    if (v !== undefined) overrides[key] = path.relative(repo.root, path.resolve(cwd, v)).split(path.sep).join('/') || '.';
+    if (v !== undefined) overrides[key] = commandLinePath(repo.root, cwd, `--${key}`, v, key === 'context' ? 'folder' : 'file');
   }
   return { repo, config, targets: selectTargets(config, opts.target, overrides) };
+}
+
+/**
+ * A --dockerfile/--context value as a repo-relative path, or a ProvenanceError saying what it
+ * resolved to: outside the repository, a folder given as the Dockerfile, a context that is not
+ * a folder of the work tree. A Dockerfile missing from the work tree is allowed (HEAD's is read).
+ */
+function commandLinePath(root: string, cwd: string, flag: string, value: string, kind: 'file' | 'folder'): string {
+  const abs = path.resolve(cwd, value);
+  const rel = path.relative(root, abs).split(path.sep).join('/');
+  const relativeTo = `Paths on the command line are relative to --cwd, else to the current folder (here ${cwd}).`;
+  if (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel)) {
+    throw new ProvenanceError(`${flag} ${value} is ${abs}, outside the repository ${root}.`, relativeTo, 'usage');
+  }
+  let st: Stats | undefined;
+  try {
+    st = statSync(abs);
+  } catch {
+    st = undefined;
+  }
+  if (kind === 'folder' && !st?.isDirectory()) {
+    throw new ProvenanceError(`${flag} ${value}: ${abs} ${st ? 'is a file' : 'does not exist'}; the build context must be a folder of the work tree.`, relativeTo, 'usage');
+  }
+  if (kind === 'file' && st?.isDirectory()) {
+    throw new ProvenanceError(`${flag} ${value}: ${abs} is a folder, not a Dockerfile.`, `Name the file, e.g. ${flag} ${path.posix.join(value, 'Dockerfile')}.`, 'usage');
+  }
+  return rel || '.';
 }
 
 /** Docker state over all of a target's endpoints, merged. Never throws. */
@@ -65,11 +94,13 @@ export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal,
   traced();
   const up = states.filter((s): s is Extract<DockerState, { reachable: true }> => s.reachable);
   if (up.length === 0) return states[0];
+  const down = states.flatMap((s) => (s.reachable ? [] : [{ endpoint: s.endpoint.host, reason: s.reason, hint: s.hint }]));
   return {
     reachable: true,
     endpoint: up[0].endpoint,
     images: up.flatMap((s) => s.images).sort((a, b) => b.created.localeCompare(a.created)),
     containers: up.flatMap((s) => s.containers),
+    ...(down.length ? { unreachable: down } : {}),
   };
 }
 
@@ -83,6 +114,29 @@ export async function requireHead(repo: RepoInfo, signal?: AbortSignal): Promise
     );
   }
   return head as HeadInfo & { sha: string };
+}
+
+/**
+ * A revision the user named that this clone does not resolve, said precisely: in a repository
+ * with no commits it names nothing yet; only a SHA can be fetched by name (`git fetch origin
+ * main~10` fetches nothing); a shallow clone may just lack the history.
+ */
+export async function unknownRevisionError(repo: RepoInfo, rev: string, what = `Revision ${rev} is not known in this clone.`, signal?: AbortSignal): Promise<ProvenanceError> {
+  const head = await readHead(repo, signal).catch(() => null);
+  if (head && head.sha === null) {
+    return new ProvenanceError(
+      `The repository at ${repo.root} has no commits yet, so ${rev} names nothing.`,
+      'Make a first commit, then run provenance again.',
+      'empty-repo',
+    );
+  }
+  const sha = /^[0-9a-f]{7,40}$/i.test(rev);
+  const hint = repo.shallow
+    ? `This is a shallow clone: git fetch --unshallow${sha ? `, or git fetch origin ${rev}` : ''}.`
+    : sha
+      ? `Fetch it (git fetch --all, or git fetch origin ${rev}); check for typos.`
+      : `Check the name for typos; if it is a branch or tag you have not fetched, git fetch --all.`;
+  return new ProvenanceError(what, hint, 'unknown-revision');
 }
 
 /**

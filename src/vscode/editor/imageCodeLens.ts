@@ -95,9 +95,9 @@ export class ImageCodeLens implements vscode.CodeLensProvider, vscode.Disposable
         new vscode.CodeLens(top, {
           // The count and reason go on the first lens of a target only.
           title: bakedIntoTitle(s.target.name, v, k === 0 ? tail : ''),
-          tooltip: clean(`Open ${v.dockerfile}${v.line > 0 ? ` at line ${v.line}` : ''}: ${v.instruction}`),
+          tooltip: clean(`Open ${v.dockerfile}${v.line !== null ? ` at line ${v.line}` : ''}: ${v.instruction}`),
           command: 'vscode.open',
-          arguments: [vscode.Uri.file(path.join(s.repo.root, v.dockerfile)), v.line > 0 ? { selection: new vscode.Range(v.line - 1, 0, v.line - 1, 0) } : {}],
+          arguments: [vscode.Uri.file(path.join(s.repo.root, v.dockerfile)), v.line !== null ? { selection: new vscode.Range(v.line - 1, 0, v.line - 1, 0) } : {}],
         }),
     );
     if (shown.length > MAX_VIAS_PER_TARGET) {

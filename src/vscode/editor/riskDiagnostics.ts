@@ -147,7 +147,7 @@ export class RiskDiagnostics implements vscode.Disposable {
     const related: vscode.DiagnosticRelatedInformation[] = [];
     for (const h of hits) {
       for (const via of h.result.via) {
-        if (via.line <= 0 || related.length >= 3) continue;
+        if (via.line === null || related.length >= 3) continue;
         const df = vscode.Uri.file(path.join(h.state.repo.root, via.dockerfile));
         const dest = via.destination ? ` → ${clean(via.destination)}` : '';
         related.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(df, new vscode.Position(via.line - 1, 0)), `Baked into ${clean(h.state.target.image)} here${dest}`));

@@ -77,6 +77,7 @@ export function statusTooltip(s: TargetState, restricted: boolean): vscode.Markd
     if (snap.undeployed.relevantCount > 8) m.raw(`- … ${snap.undeployed.relevantCount - 8} more`).line();
   }
   if (snap.uncommitted.length > 0) m.para().raw(`**Uncommitted changes to inputs:** ${snap.uncommitted.length}`);
+  for (const u of snap.docker.unreachable) m.para().raw('$(warning) Docker at ').code(u.endpoint).raw(' is unreachable, so its images and containers are not counted: ').text(u.reason);
   if (restricted) m.para().raw('$(shield) Restricted Mode: uncommitted changes are not checked and nothing the workspace configures runs.');
   return m.md;
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { treeItemOf } from './treeItems';
 import { isAbortError } from '../../core/git/exec';
-import { ago, clean, shortSha } from '../../core/humanize';
+import { ago, clean, shortSha, viaLocation } from '../../core/humanize';
 import { ProvenanceError } from '../../core/status/workspace';
 import { computeSuspects, type BuildSide, type Suspect, type SuspectsResult } from '../../core/archaeology/suspects';
 import { COMMANDS } from '../commands';
@@ -165,7 +165,7 @@ export class SuspectsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
     const md = new SafeMarkdown().raw('**Suspect** ').code(c.sha).line().text(c.subject).line().raw('by ').text(c.author).raw(`, ${ago(c.date)} ago`).para();
     for (const f of c.files) {
       md.raw('- ').code(f.path);
-      if (f.via[0]) md.raw(' ← ').code(`${f.via[0].dockerfile}:${f.via[0].line} ${f.via[0].instruction}`);
+      if (f.via[0]) md.raw(' ← ').code(`${viaLocation(f.via[0])} ${f.via[0].instruction}`);
       md.line();
     }
     const files = c.files.map((f) => f.path);
@@ -181,12 +181,12 @@ export class SuspectsView implements vscode.TreeDataProvider<Node>, vscode.Dispo
         const dir = path.posix.dirname(f.path);
         const via = f.via[0];
         const fmd = new SafeMarkdown().code(f.path).line();
-        for (const v of f.via) fmd.raw('baked in by ').code(`${v.dockerfile}:${v.line} ${v.instruction}`).line();
+        for (const v of f.via) fmd.raw('baked in by ').code(`${viaLocation(v)} ${v.instruction}`).line();
         return {
           id: `${id}/file/${f.path}`,
           kind: 'file',
           label: clean(path.posix.basename(f.path)),
-          description: `${dir === '.' ? '' : `${clean(dir)} · `}${via ? clean(`${path.posix.basename(via.dockerfile)}:${via.line} ${via.instruction}`) : ''}`,
+          description: `${dir === '.' ? '' : `${clean(dir)} · `}${via ? clean(`${path.posix.basename(viaLocation(via))} ${via.instruction}`) : ''}`,
           tooltip: fmd.md,
           icon: vscode.ThemeIcon.File,
           command: { command: COMMANDS.openDiff, title: 'Open Diff', arguments: [s.repo.root, f.path, `${c.sha}^`, c.sha] },
