@@ -48,6 +48,8 @@ function revisionWords(e: ImageHistoryEntry, st: Style): string {
       return `${rev12(r.sha)}${dirty} (label${r.known ? '' : ', not in this clone'})`;
     case 'ledger':
       return `${rev12(r.sha)}${dirty} (build ledger)`;
+    case 'content':
+      return `${rev12(r.sha)} (by content${r.consistentWith && r.consistentWith.oldest !== r.consistentWith.newest ? `, consistent with ${r.consistentWith.oldest.slice(0, 9)}..${r.consistentWith.newest.slice(0, 9)}` : ''})`;
     case 'inferred':
       return `${st.yellow(`~${rev12(r.sha)} INFERRED`)} (${r.confidence} confidence, not recorded)`;
     case 'none':

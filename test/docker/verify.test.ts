@@ -335,3 +335,45 @@ test('status: a container removed between listing and reading is unverifiable wi
   assert.equal(s.running[0].revision, h.c4, 'the label still counts, as without verification');
   assert.deepEqual(await leftovers(), []);
 });
+
+// ------------------------------------------------------------------ archaeology
+
+test('history, contains and suspects use the content-derived revision of unlabeled images, ahead of the reflog guess, marked as such', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
+  const old = await buildImageFromCommit(h.repo.dir, h.c1, { tags: [`${image}:old`] });
+  const mid = await buildImageFromCommit(h.repo.dir, h.c3, { tags: [`${image}:mid`] });
+
+  const hist = await runCli(['history', '--json', '--cwd', h.repo.dir, '--target', 'desk']);
+  assert.equal(hist.code, 0, hist.err);
+  const images = hist.json().targets[0].images as { imageId: string; revision: { sha: string; source: string; consistentWith: unknown; notes: string[] } }[];
+  const byId = Object.fromEntries(images.map((i) => [i.imageId, i.revision]));
+  assert.equal(byId[old.id].source, 'content');
+  assert.equal(byId[old.id].sha, h.c1);
+  assert.deepEqual(byId[old.id].consistentWith, { oldest: h.c1, newest: h.c1 });
+  assert.equal(byId[mid.id].source, 'content');
+  assert.deepEqual(byId[mid.id].consistentWith, { oldest: h.c2, newest: h.c3 });
+  assert.match(byId[mid.id].notes.join(' '), /derived from its content/);
+  const human = await runCli(['history', '--cwd', h.repo.dir, '--target', 'desk']);
+  assert.match(human.out, /\(by content, consistent with /);
+
+  // c2 is in the oldest commit mid's bytes fit: contained. c3 (Go only) lies in between: nobody can tell.
+  const c2 = (await runCli(['contains', h.c2, '--json', '--cwd', h.repo.dir, '--target', 'desk'])).json();
+  assert.equal(c2.firstBuild.imageId, mid.id);
+  assert.equal(c2.firstBuild.revisionSource, 'content');
+  const c3 = (await runCli(['contains', h.c3, '--json', '--cwd', h.repo.dir, '--target', 'desk'])).json();
+  assert.equal(c3.firstBuild, null);
+  assert.equal(c3.images.find((i: { imageId: string }) => i.imageId === mid.id).contains, null);
+
+  // Between the two builds: from the oldest commit the good one fits to the newest the bad one fits.
+  const sus = await runCli(['suspects', old.id, mid.id, '--json', '--cwd', h.repo.dir, '--target', 'desk']);
+  assert.equal(sus.code, 0, sus.err);
+  const s = sus.json();
+  assert.equal(s.good.revisionSource, 'content');
+  assert.equal(s.good.revision, h.c1);
+  assert.equal(s.bad.revision, h.c3);
+  assert.deepEqual(s.suspects.map((c: { sha: string }) => c.sha), [h.c3, h.c2]);
+  assert.ok(s.warnings.some((w: string) => /its bytes fit/.test(w)), JSON.stringify(s.warnings));
+  assert.deepEqual(await leftovers(), []);
+});

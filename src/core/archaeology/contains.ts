@@ -131,8 +131,8 @@ export async function commitContains(
   }
   const [info] = await logRange(root, { from: null, to: [sha] }, null, { withFiles: false, noWalk: true, signal: opts.signal });
   const builds = [...history.images, ...history.gone];
-  const revs = builds.map((b) => (b.revision.known ? b.revision.sha : null)).filter((r): r is string => !!r);
-  const verdict = await ancestorVerdicts(root, sha, revs, opts.signal);
+  const revs = builds.flatMap((b) => [b.revision.known ? b.revision.sha : null, b.revision.consistentWith?.oldest ?? null]).filter((r): r is string => !!r);
+  const verdict = await ancestorVerdicts(root, sha, [...new Set(revs)], opts.signal);
   const ref = (b: ImageHistoryEntry): BuildRef => ({
     imageId: b.imageId,
     tags: b.tags,
@@ -141,7 +141,14 @@ export async function commitContains(
     revisionSource: b.revision.source,
     present: b.present,
   });
-  const containsOf = (b: ImageHistoryEntry): boolean | null => (b.revision.known && b.revision.sha ? (verdict.get(b.revision.sha) ?? null) : null);
+  const containsOf = (b: ImageHistoryEntry): boolean | null => {
+    if (!b.revision.known || !b.revision.sha) return null;
+    const iv = b.revision.consistentWith;
+    // Bytes fit oldest..newest: in it when the commit is in the oldest; out when not even in the
+    // newest; in between (a change only to inputs that cannot be read back) nobody can tell.
+    if (b.revision.source === 'content' && iv) return verdict.get(iv.oldest) ? true : verdict.get(iv.newest) === false ? false : null;
+    return verdict.get(b.revision.sha) ?? null;
+  };
   const oldestFirst = [...builds].sort((a, b) => a.created.localeCompare(b.created));
   const fact = oldestFirst.find((b) => factRevision(b) && containsOf(b));
   const inferred = oldestFirst.find((b) => b.revision.source === 'inferred' && containsOf(b));

@@ -10,17 +10,25 @@ import { connectDocker, imageBuildTime, parseRevisionLabel } from '../docker/sta
 import { resolveCommits } from '../git/queries';
 import { readLedger, type LedgerRecord, type SmokeOutcome, type Verdict } from '../build/ledger';
 import { dockerStateFor, type Workspace } from '../status/workspace';
+import type { Verification } from '../status/verification';
+import { verifyImagesOf } from '../status/verifyQuery';
 import { headAt, readHeadReflog, type ReflogEntry } from '../git/reflog';
 import type { ContainerInfo, DockerState, ImageInfo } from '../types';
 
-export type RevisionSource = 'label' | 'ledger' | 'inferred' | 'none';
+export type RevisionSource = 'label' | 'ledger' | 'content' | 'inferred' | 'none';
 
 export interface ImageRevision {
   /** Full SHA when this clone has the commit; the label's hex otherwise; null when unknown. */
   sha: string | null;
   dirty: boolean;
-  /** Where the revision comes from. `inferred` is a guess from the reflog, never a fact. */
+  /**
+   * Where the revision comes from. `content`: the bytes baked into the image (the newest commit
+   * they fit; `consistentWith` is the whole stretch). `inferred` is a guess from the reflog,
+   * never a fact.
+   */
   source: RevisionSource;
+  /** For `content`: the commits the bytes are consistent with (the image was built from one of them); else null. */
+  consistentWith: { oldest: string; newest: string } | null;
   /** The revision label's value as written, or null without one. */
   label: string | null;
   labelState: 'labeled' | 'unlabeled' | 'garbage' | 'unknown';
@@ -87,6 +95,8 @@ export interface LoadHistoryOptions {
   docker?: DockerState;
   /** Reflog already read (null: none). */
   reflog?: ReflogEntry[] | null;
+  /** Derive revisions from the bytes of images without a label or ledger record (default true). */
+  content?: boolean;
 }
 
 /** Full history of one target. Docker being unreachable is reported, not thrown. */
@@ -124,9 +134,17 @@ export async function loadTargetHistory(ws: Workspace, target: TargetConfig, opt
     byImage.get(r.imageId)!.push(r);
   }
 
-  // Revisions: label, else a ledger build's, else inferred from the reflog.
+  // Revisions: label, else a ledger build's, else the image's content, else inferred from the reflog.
   const drafts: { id: string; rev: Omit<ImageRevision, 'known'> }[] = [];
   for (const img of images.values()) drafts.push({ id: img.id, rev: imageRevision(img, byImage.get(img.id) ?? [], reflog) });
+  const unproven = drafts.filter((d) => d.rev.source === 'inferred' || d.rev.source === 'none').map((d) => images.get(d.id)!);
+  if (opts.content !== false && unproven.length > 0) {
+    const verdicts = await verifyImagesOf(ws, target, unproven, { signal: opts.signal });
+    for (const d of drafts) {
+      const v = verdicts.get(d.id);
+      if (v?.state === 'consistent' && v.against && v.consistentWith) d.rev = contentRevision(d.rev, v);
+    }
+  }
   const goneBuilds = newestBuildPerImage(records).filter((r) => !images.has(r.imageId!) && r.result === 'success');
   for (const r of goneBuilds) drafts.push({ id: r.imageId!, rev: ledgerRevision(r) });
   const shas = [...new Set(drafts.map((d) => d.rev.sha).filter((s): s is string => !!s))];
@@ -216,7 +234,7 @@ async function imagesById(target: TargetConfig, ids: Set<string>): Promise<Image
 function imageRevision(img: ImageInfo, recs: LedgerRecord[], reflog: ReflogEntry[] | null): Omit<ImageRevision, 'known'> {
   const lab = img.revision;
   if (lab.kind === 'sha') {
-    return { sha: lab.sha, dirty: lab.dirty, source: 'label', label: lab.raw, labelState: 'labeled', confidence: null, notes: lab.dirty ? ['built with uncommitted changes (dirty)'] : [] };
+    return { sha: lab.sha, dirty: lab.dirty, source: 'label', consistentWith: null, label: lab.raw, labelState: 'labeled', confidence: null, notes: lab.dirty ? ['built with uncommitted changes (dirty)'] : [] };
   }
   const label = lab.kind === 'garbage' ? lab.raw : null;
   const labelState = lab.kind === 'garbage' ? 'garbage' : 'unlabeled';
@@ -227,9 +245,17 @@ function imageRevision(img: ImageInfo, recs: LedgerRecord[], reflog: ReflogEntry
   }
   const guess = headAt(reflog, Date.parse(img.created));
   if (!guess.known) {
-    return { sha: null, dirty: false, source: 'none', label, labelState, confidence: null, notes: [...garbageNote, `no revision label and no ledger record; ${guess.reason}`] };
+    return { sha: null, dirty: false, source: 'none', consistentWith: null, label, labelState, confidence: null, notes: [...garbageNote, `no revision label, no ledger record, and no baked file that tells; ${guess.reason}`] };
   }
-  return { sha: guess.sha, dirty: false, source: 'inferred', label, labelState, confidence: guess.confidence, notes: [...garbageNote, ...guess.notes] };
+  return { sha: guess.sha, dirty: false, source: 'inferred', consistentWith: null, label, labelState, confidence: guess.confidence, notes: [...garbageNote, ...guess.notes] };
+}
+
+function contentRevision(base: Omit<ImageRevision, 'known'>, v: Verification): Omit<ImageRevision, 'known'> {
+  const iv = v.consistentWith!;
+  const notes = [`derived from its content: ${v.matched} of ${v.checked} baked files are the blobs of ${iv.oldest.slice(0, 12)}..${iv.newest.slice(0, 12)} (it was built from one of those commits)`];
+  if (v.uncertain?.count) notes.push(`${v.uncertain.count} commit(s) in that stretch change inputs whose bytes cannot be read back: maybe in it, maybe not`);
+  const garbage = base.labelState === 'garbage' ? base.notes.filter((n) => n.startsWith('its ')) : [];
+  return { sha: iv.newest, dirty: false, source: 'content', consistentWith: { ...iv }, label: base.label, labelState: base.labelState, confidence: null, notes: [...garbage, ...notes] };
 }
 
 function ledgerRevision(r: LedgerRecord): Omit<ImageRevision, 'known'> {
@@ -237,6 +263,7 @@ function ledgerRevision(r: LedgerRecord): Omit<ImageRevision, 'known'> {
     sha: r.revision,
     dirty: r.dirty,
     source: r.revision ? 'ledger' : 'none',
+    consistentWith: null,
     label: null,
     labelState: 'unlabeled',
     confidence: null,
@@ -273,7 +300,10 @@ export function verdictOf(recs: LedgerRecord[]): { verdict: Verdict; from: 'mark
   return best;
 }
 
-/** A revision that may be relied on: from a label or the ledger, and in this clone. */
+/**
+ * A revision that may be relied on: from a label, the ledger, or the image's own bytes (the newest
+ * commit they fit; see `consistentWith`), and in this clone.
+ */
 export function factRevision(e: ImageHistoryEntry): string | null {
-  return (e.revision.source === 'label' || e.revision.source === 'ledger') && e.revision.known ? e.revision.sha : null;
+  return (e.revision.source === 'label' || e.revision.source === 'ledger' || e.revision.source === 'content') && e.revision.known ? e.revision.sha : null;
 }

@@ -118,6 +118,12 @@ function sideOf(arg: string | null, r: Resolved, warnings: string[], role: 'good
     throw new ProvenanceError(`The ${role} build ${name} has no known revision: ${why}.`, 'Give the commit it was built from instead (provenance suspects <good-commit> <bad-commit>).', 'unknown-revision');
   }
   if (source === 'inferred') warnings.push(`The ${role} build ${name}'s revision ${revision.slice(0, 12)} is inferred from the reflog, not recorded: ${e!.revision.notes.join('; ')}.`);
+  const iv = source === 'content' ? e?.revision.consistentWith : null;
+  if (iv && iv.oldest !== iv.newest) {
+    // Built from one of oldest..newest: the widest range between the two builds, so no suspect is left out.
+    revision = role === 'good' ? iv.oldest : iv.newest;
+    warnings.push(`The ${role} build ${name} has no label: its bytes fit ${iv.oldest.slice(0, 12)}..${iv.newest.slice(0, 12)}, so the ${role === 'good' ? 'oldest' : 'newest'} of them is taken (commits in between that change only inputs whose bytes cannot be read back may or may not be in it).`);
+  }
   if (dirty) warnings.push(`The ${role} build ${name} was built with uncommitted changes: what differs may be in no commit.`);
   return {
     input: arg,
@@ -232,7 +238,8 @@ export async function markBuild(
     warnings.push(`The build's revision is unknown; the mark is recorded for image ${imageId.slice(7, 19)} only.`);
   }
   const now = new Date().toISOString();
-  const recorded = side && side.revisionSource !== 'inferred';
+  // A mark records only a revision that is known exactly (not a guess, not a stretch of commits).
+  const recorded = side && side.revisionSource !== 'inferred' && side.revisionSource !== 'content';
   const record = await appendLedgerRecord(
     ws.repo.commonDir,
     {

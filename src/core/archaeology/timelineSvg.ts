@@ -164,7 +164,7 @@ function buildTitle(b: TimelineBuild): string {
     b.revisionSource === 'inferred'
       ? `~${short(b.revision)} (inferred from the reflog, not recorded)`
       : b.revision
-        ? `${short(b.revision)}${b.dirty ? '-dirty' : ''} (from its ${b.revisionSource === 'label' ? 'label' : 'build-ledger record'})`
+        ? `${short(b.revision)}${b.dirty ? '-dirty' : ''} (from its ${b.revisionSource === 'label' ? 'label' : b.revisionSource === 'content' ? 'content: the baked files' : 'build-ledger record'})`
         : 'unknown revision (unlabeled)';
   const smoke = b.smoke === 'passed' ? 'smoke test passed' : b.smoke === 'failed' ? 'smoke test FAILED' : 'not smoke-tested';
   const verdict = b.verdict ? ` · marked ${b.verdict}` : '';
@@ -239,7 +239,9 @@ export function renderTimelineSvg(data: TimelineData, opts: RenderOptions = {}):
   // Builds lane: a diamond per build (colour: verdict or smoke result), its revision beside it;
   // builds close in time are stacked, not drawn over each other.
   const bx = builds.map((b) => X(b.at));
-  const blabels = builds.map((b) => (b.revisionSource === 'inferred' ? `~${short(b.revision)} inferred` : b.revision ? `${short(b.revision)}${b.dirty ? '-dirty' : ''}` : 'unlabeled'));
+  const blabels = builds.map((b) =>
+    b.revisionSource === 'inferred' ? `~${short(b.revision)} inferred` : b.revisionSource === 'content' ? `${short(b.revision)} by content` : b.revision ? `${short(b.revision)}${b.dirty ? '-dirty' : ''}` : 'unlabeled',
+  );
   const brows = placeRows(
     bx.map((x, i) => ({ a: x - 9, b: x + 14 + blabels[i].length * 6.6 })),
     6,

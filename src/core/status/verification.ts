@@ -137,6 +137,7 @@ class VerificationRun {
   private readonly changes = new Map<string, Promise<Map<string, 0 | 1 | 2> | null>>();
   private readonly format;
   private readonly caches: VerifyCaches;
+  private readonly createdSlots = new Slots(2);
 
   constructor(
     private readonly ctx: VerifyContext,
@@ -416,7 +417,8 @@ class VerificationRun {
         }
       }
       if (rest.length > 0) {
-        const read = await readFiles(engine, { kind: 'image', id: imageId }, planReads(rest), { signal: this.ctx.signal, format: this.format });
+        // Two created containers at a time: the engine starts a process per request anyway.
+        const read = await this.createdSlots.run(() => readFiles(engine, { kind: 'image', id: imageId }, planReads(rest), { signal: this.ctx.signal, format: this.format }));
         take(read.facts);
       }
       this.caches.writeBytes(key, record);
@@ -424,6 +426,23 @@ class VerificationRun {
     })();
     this.imageFacts.set(memoKey, p);
     return p;
+  }
+}
+
+/** At most `n` tasks at once. */
+class Slots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly n: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 }
 

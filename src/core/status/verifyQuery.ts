@@ -129,6 +129,55 @@ export async function computeVerify(
   };
 }
 
+/**
+ * What the bytes of each image say, for images no label or ledger record names (history,
+ * contains, suspects, the timeline; zero-config discovery): one verification run for all of
+ * them, cached per image ID. Images it cannot tell about are missing from the map. Throws only
+ * AbortError.
+ */
+export async function verifyImagesOf(
+  ws: Workspace,
+  target: TargetConfig,
+  images: ImageInfo[],
+  opts: { signal?: AbortSignal } = {},
+): Promise<Map<string, Verification>> {
+  const out = new Map<string, Verification>();
+  if (images.length === 0) return out;
+  const { repo } = ws;
+  try {
+    const head = await requireHead(repo, opts.signal);
+    const dockerfile = await resolveDockerfile(repo, target, images, opts.signal);
+    const batch = await catFileBatch(repo.root, dockerfileSpecs(target, dockerfile, head.sha), opts.signal);
+    const at = pickDockerfileAt(target, dockerfile, batch);
+    if (!at) return out;
+    let inputs: ImageInputs | undefined;
+    const headInputs = () => (inputs ??= analyze(target, dockerfile, at));
+    const ctx = verificationContext(repo, target, dockerfile, head.sha, headInputs, { signal: opts.signal, headIds: batch.map((r) => r?.oid ?? '-') });
+    const results = await verifySubjects(ctx, images.map((img) => imageSubject(target, img)));
+    images.forEach((img, k) => out.set(img.id, results[k]));
+  } catch (err) {
+    if (err instanceof Error && err.name === 'AbortError') throw err;
+    // No HEAD, no Dockerfile, one that does not parse: the bytes cannot be judged; nothing is lost.
+  }
+  return out;
+}
+
+/**
+ * For zero-config discovery: whether an image's baked bytes match this repository, judged by
+ * `target` (its Dockerfile and context, e.g. a candidate). `matches`: some files are versions of
+ * this repository's files and none contradict each other (`consistent`, or `verified` against its
+ * label); the verification says how many and which commits.
+ */
+export async function imageBytesMatchRepository(
+  ws: Workspace,
+  target: TargetConfig,
+  image: ImageInfo,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ matches: boolean; verification: Verification | null }> {
+  const v = (await verifyImagesOf(ws, target, [image], opts)).get(image.id) ?? null;
+  return { matches: v !== null && (v.state === 'consistent' || v.state === 'verified') && v.matched > 0, verification: v };
+}
+
 async function findContainer(target: TargetConfig, docker: Extract<DockerState, { reachable: true }>, name: string, signal?: AbortSignal): Promise<ContainerInfo> {
   const want = name.replace(/^\//, '');
   const own = docker.containers.find((c) => c.name === want || c.id === want || (want.length >= 4 && c.id.startsWith(want)));

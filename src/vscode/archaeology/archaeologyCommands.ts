@@ -64,7 +64,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
   private imageItems(h: TargetHistory): ImageItem[] {
     return [...h.images, ...h.gone].map((e) => {
       const r = e.revision;
-      const rev = r.source === 'inferred' ? `~${shortSha(r.sha)} (inferred)` : r.sha ? `${shortSha(r.sha)}${r.dirty ? '-dirty' : ''}` : 'unknown revision';
+      const rev = r.source === 'inferred' ? `~${shortSha(r.sha)} (inferred)` : r.source === 'content' ? `${shortSha(r.sha)} (by content)` : r.sha ? `${shortSha(r.sha)}${r.dirty ? '-dirty' : ''}` : 'unknown revision';
       const verdict = e.verdict ? ` · ${e.verdict === 'good' ? 'good' : 'bad'} (${e.verdictFrom === 'mark' ? 'marked' : 'smoke test'})` : '';
       return {
         label: `$(package) ${clean(e.tags[0] ?? e.imageId.slice(7, 19))}`,

@@ -206,10 +206,11 @@ function sideNode(id: string, role: 'good' | 'bad', side: BuildSide): Node {
   const name = side.imageId ? clean(side.tags[0] ?? side.imageId.slice(7, 19)) : 'commit';
   const md = new SafeMarkdown().raw(`**${role === 'good' ? 'Good' : 'Bad'} build** `).code(name).line().raw('revision ').code(side.revision);
   if (side.revisionSource === 'inferred') md.raw(' — *inferred from the reflog, not recorded*');
+  if (side.revisionSource === 'content') md.raw(' — *derived from its content (the baked files)*');
   if (side.imageId) md.line().raw('image ').code(side.imageId.slice(0, 19));
   if (side.builtAt) md.line().raw(`built ${ago(side.builtAt)} ago`);
   return leaf(id, role, role === 'good' ? 'Good' : 'Bad', role === 'good' ? 'pass' : 'error', {
-    description: `${name} @ ${side.revisionSource === 'inferred' ? '~' : ''}${shortSha(side.revision)}${side.dirty ? '-dirty' : ''}${side.builtAt ? ` · ${ago(side.builtAt)} ago` : ''}`,
+    description: `${name} @ ${side.revisionSource === 'inferred' ? '~' : ''}${shortSha(side.revision)}${side.revisionSource === 'content' ? ' (by content)' : ''}${side.dirty ? '-dirty' : ''}${side.builtAt ? ` · ${ago(side.builtAt)} ago` : ''}`,
     tooltip: md.md,
   });
 }
