@@ -67,67 +67,102 @@ const RECORD = '\x1e';
 const FIELD = '\x1f';
 const ZERO = /^0+$/;
 
+/** A blob walk under way: it may be started before anyone knows when it may stop. */
+export interface BlobWalkHandle {
+  /** The paths it walks. */
+  readonly paths: ReadonlySet<string>;
+  /** Sets the stop rule: asked at once with what was seen so far, then after each commit. */
+  until(enough: (commits: BlobChangeCommit[]) => boolean): void;
+  /** Not needed after all: stops git (the result is what was seen). */
+  cancel(): void;
+  readonly result: Promise<BlobWalk>;
+}
+
 /**
  * The commits of `head`'s first-parent chain that change one of `paths` (newest first), each
- * with the old and new blob of those paths. `pathspecs` limit the walk (literal prefixes that
- * cover `paths`); changes of other files under them are dropped.
+ * with the old and new blob of those paths. `pathspecs` limit the walk (literal paths or
+ * prefixes that cover `paths`); changes of other files under them are dropped. It walks to the
+ * root unless a stop rule (`until`) says the caller has enough.
  */
-export async function walkBlobHistory(root: string, head: string, paths: ReadonlySet<string>, pathspecs: string[], opts: BlobWalkOptions = {}): Promise<BlobWalk> {
+export function startBlobWalk(root: string, head: string, paths: ReadonlySet<string>, pathspecs: string[], signal?: AbortSignal): BlobWalkHandle {
   const commits: BlobChangeCommit[] = [];
-  if (paths.size === 0) return { commits, complete: true };
-  const specs = pathspecs.includes('') ? [] : pathspecs;
-  const args = ['--literal-pathspecs', 'log', '--first-parent', '--no-renames', '--no-color', '--raw', '--no-abbrev', '-z', `--format=${RECORD}%H${FIELD}%P${FIELD}%ct`, head, '--', ...specs];
   const ctl = new AbortController();
-  const onAbort = () => ctl.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-  let current: BlobChangeCommit | null = null;
-  let pendingRaw: { old: string | null; new: string | null } | null = null;
+  let enough: ((commits: BlobChangeCommit[]) => boolean) | null = null;
   let stopped = false;
-  let rest = '';
-  const close = () => {
-    if (current && !stopped && (current as BlobChangeCommit).changes.length > 0) {
-      commits.push(current);
-      if (opts.enough?.(commits)) {
-        stopped = true;
-        ctl.abort();
-      }
-    }
-    current = null;
-  };
-  const token = (tok: string) => {
+  const stop = () => {
     if (stopped) return;
-    if (tok.startsWith(RECORD)) {
-      close();
-      if (stopped) return;
-      const [sha, parents, time] = tok.slice(1).split(FIELD);
-      current = { sha, parent: parents ? parents.split(' ')[0] : null, time: Number(time), changes: [] };
-      return;
-    }
-    const t = tok.startsWith('\n') ? tok.slice(1) : tok;
-    if (t.startsWith(':')) {
-      // ":<old mode> <new mode> <old oid> <new oid> <status>" then the path as the next token.
-      const [, , oldOid, newOid] = t.slice(1).split(' ');
-      pendingRaw = { old: ZERO.test(oldOid) ? null : oldOid, new: ZERO.test(newOid) ? null : newOid };
-      return;
-    }
-    if (pendingRaw && current) {
-      if (paths.has(t)) (current as BlobChangeCommit).changes.push({ path: t, ...pendingRaw });
-      pendingRaw = null;
-    }
+    stopped = true;
+    ctl.abort();
   };
-  try {
-    await streamGit(args, { cwd: root, signal: ctl.signal }, (chunk) => {
-      const parts = (rest + chunk).split('\0');
-      rest = parts.pop() ?? '';
-      for (const p of parts) token(p);
-    });
-    if (rest) token(rest);
-    close();
-    return { commits, complete: !stopped };
-  } catch (err) {
-    if (stopped && (isAbortError(err) || err instanceof GitError)) return { commits, complete: false };
-    throw err;
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-  }
+  const result = (async (): Promise<BlobWalk> => {
+    if (paths.size === 0) return { commits, complete: true };
+    const specs = pathspecs.includes('') ? [] : pathspecs;
+    const args = ['--literal-pathspecs', 'log', '--first-parent', '--no-renames', '--no-color', '--raw', '--no-abbrev', '-z', `--format=${RECORD}%H${FIELD}%P${FIELD}%ct`, head, '--', ...specs];
+    const onAbort = () => ctl.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let current: BlobChangeCommit | null = null;
+    let pendingRaw: { old: string | null; new: string | null } | null = null;
+    let rest = '';
+    const close = () => {
+      if (current && !stopped && current.changes.length > 0) {
+        commits.push(current);
+        if (enough?.(commits)) stop();
+      }
+      current = null;
+    };
+    const token = (tok: string) => {
+      if (stopped) return;
+      if (tok.startsWith(RECORD)) {
+        close();
+        if (stopped) return;
+        const [sha, parents, time] = tok.slice(1).split(FIELD);
+        current = { sha, parent: parents ? parents.split(' ')[0] : null, time: Number(time), changes: [] };
+        return;
+      }
+      const t = tok.startsWith('\n') ? tok.slice(1) : tok;
+      if (t.startsWith(':')) {
+        // ":<old mode> <new mode> <old oid> <new oid> <status>" then the path as the next token.
+        const [, , oldOid, newOid] = t.slice(1).split(' ');
+        pendingRaw = { old: ZERO.test(oldOid) ? null : oldOid, new: ZERO.test(newOid) ? null : newOid };
+        return;
+      }
+      if (pendingRaw && current) {
+        if (paths.has(t)) (current as BlobChangeCommit).changes.push({ path: t, ...pendingRaw });
+        pendingRaw = null;
+      }
+    };
+    try {
+      if (signal?.aborted) throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+      await streamGit(args, { cwd: root, signal: ctl.signal }, (chunk) => {
+        const parts = (rest + chunk).split('\0');
+        rest = parts.pop() ?? '';
+        for (const p of parts) token(p);
+      });
+      if (rest) token(rest);
+      close();
+      return { commits, complete: !stopped };
+    } catch (err) {
+      if (stopped && !signal?.aborted && (isAbortError(err) || err instanceof GitError)) return { commits, complete: false };
+      throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  })();
+  result.catch(() => undefined);
+  return {
+    paths,
+    until(fn) {
+      enough = fn;
+      if (!stopped && fn(commits)) stop();
+    },
+    cancel: stop,
+    result,
+  };
+}
+
+/** startBlobWalk with its stop rule given at once. */
+export function walkBlobHistory(root: string, head: string, paths: ReadonlySet<string>, pathspecs: string[], opts: BlobWalkOptions = {}): Promise<BlobWalk> {
+  const h = startBlobWalk(root, head, paths, pathspecs, opts.signal);
+  if (opts.enough) h.until(opts.enough);
+  return h.result;
 }

@@ -14,7 +14,7 @@ import {
   readFiles,
   type FileFact,
 } from '../docker/archiveReader';
-import { listTree, presentObjects, walkBlobHistory, type BlobWalk, type TreeEntry } from '../git/blobHistory';
+import { listTree, presentObjects, startBlobWalk, type BlobChangeCommit, type BlobWalk, type BlobWalkHandle, type TreeEntry } from '../git/blobHistory';
 import { EntryStore } from '../git/cacheFiles';
 import { isAbortError } from '../git/exec';
 import { resolveCommits, walkRange, type RepoInfo } from '../git/queries';
@@ -209,10 +209,16 @@ class VerificationRun {
     if (!ctx.headInputs().verifiable) throw new Error('verifySubjects needs the analysis of one Dockerfile (not a union)');
     // HEAD's tree is needed in any case (HEAD's blobs): list it beside everything else.
     this.headTree().catch(() => undefined);
-    const labels = await resolveCommits(ctx.repo.root, subjects.map((s) => (s.label.kind === 'sha' ? s.label.sha : 'HEAD')), ctx.signal);
+    // An image without a usable label needs the blob walk whatever its bytes are: it starts now,
+    // beside the reads, and learns when it may stop once the bytes are in.
+    const early = subjects.some((s) => s.label.kind !== 'sha') ? this.startEarlyWalk() : null;
+    early?.catch(() => undefined);
+    const shaLabels = subjects.map((s) => (s.label.kind === 'sha' ? s.label.sha : null));
+    const labelsP = shaLabels.some((l) => l !== null) ? resolveCommits(ctx.repo.root, shaLabels.map((l) => l ?? 'HEAD'), ctx.signal) : Promise.resolve([]);
+    labelsP.catch(() => undefined);
     const prepared = await Promise.all(
       subjects.map(async (s, k) => {
-        const label = s.label.kind === 'sha' ? labels[k] : null;
+        const label = s.label.kind === 'sha' ? (await labelsP)[k] : null;
         if (s.label.kind === 'sha' && !label) return { s, skip: `The label names ${s.label.sha.slice(0, 12)}, a commit this clone does not have, so there is nothing to compare the bytes with.` };
         const files = await this.filesFor(label);
         const facts = await this.factsFor(s, files);
@@ -262,13 +268,18 @@ class VerificationRun {
     const needs = wanted.map((w) => (w ? new Map([...w].filter(([, b]) => present.has(b))) : null));
     let walk: BlobWalk | null = null;
     const paths = new Set(pending.flatMap((p, i) => (needs[i] ? p.files.map((f) => f.path) : [])));
+    const started = early ? await early.catch(() => null) : null;
     if (paths.size > 0) {
       const stops = needs.map((n) => (n && n.size > 0 ? enoughFor(n) : null));
-      walk = await walkBlobHistory(ctx.repo.root, ctx.head, paths, [...paths].sort(), {
-        signal: ctx.signal,
-        // Every stop rule sees every commit (they are incremental), then all must agree.
-        enough: (commits) => stops.map((st) => (st ? st(commits) : true)).every(Boolean),
-      });
+      // Every stop rule sees every commit (they are incremental), then all must agree.
+      const enough = (commits: BlobChangeCommit[]) => stops.map((st) => (st ? st(commits) : true)).every(Boolean);
+      const covers = started && [...paths].every((p) => started.paths.has(p));
+      if (started && !covers) started.cancel();
+      const handle = covers ? started : startBlobWalk(ctx.repo.root, ctx.head, paths, [...paths].sort(), ctx.signal);
+      handle.until(enough);
+      walk = await handle.result;
+    } else {
+      started?.cancel();
     }
 
     await Promise.all(
@@ -310,6 +321,13 @@ class VerificationRun {
     }
     const uncertain = await this.uncertain(j.consistentWith);
     return { ...base, state: 'consistent', reason: null, consistentWith: j.consistentWith, against: j.consistentWith.newest, uncertain };
+  }
+
+  /** The blob walk of HEAD's verifiable paths, started before the bytes are read. */
+  private async startEarlyWalk(): Promise<BlobWalkHandle> {
+    const tree = await this.headTree();
+    const paths = new Set(verifiableFiles(this.ctx.headInputs().verifiable!, tree).map((f) => f.path));
+    return startBlobWalk(this.ctx.repo.root, this.ctx.head, paths, [...paths].sort(), this.ctx.signal);
   }
 
   /** Commits between the oldest and newest consistent commit that change inputs: the bytes cannot tell whether they are in. */
