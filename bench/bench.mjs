@@ -152,9 +152,16 @@ const ratioNote = (r, ours, raw) =>
 
 const results = { when: new Date().toISOString(), node: process.version, runs: RUNS, generator: GEN_VERSION };
 let docker = null; // { container, image, dir } to clean up
+const verifyLeft = { containers: new Set(), images: new Set(), dirs: new Set() }; // benchVerify's
 
 function cleanupDocker() {
   for (const c of children) c.kill('SIGTERM');
+  if (verifyLeft.containers.size) spawnSync('docker', ['rm', '-f', ...verifyLeft.containers], { stdio: 'ignore' });
+  if (verifyLeft.images.size) spawnSync('docker', ['rmi', '-f', ...verifyLeft.images], { stdio: 'ignore' });
+  for (const d of verifyLeft.dirs) rmSync(d, { recursive: true, force: true });
+  verifyLeft.containers.clear();
+  verifyLeft.images.clear();
+  verifyLeft.dirs.clear();
   if (!docker) return;
   const d = docker;
   docker = null;
@@ -288,6 +295,7 @@ async function main() {
 
   // 5. status -----------------------------------------------------------------------------------
   results.status = FAKE ? { skipped: 'fake inputs' } : await benchStatus(repo, repoInfo, inputs);
+  results.verify = FAKE || results.status.skipped ? { skipped: results.status.skipped ?? 'fake inputs' } : await benchVerify(repo, repoInfo);
 
   // Table
   console.log('');
@@ -396,6 +404,86 @@ async function benchStatus(repo, repoInfo, inputs) {
     relevant: rawShas.length,
     total: RANGE,
   };
+}
+
+/**
+ * Verified provenance: the first `status` on a NEW unlabeled image (its bytes read and judged:
+ * the revision comes from its content, one blob walk) against the first `status` on a new
+ * labelled image of the same content (its bytes read and checked against the label), and the
+ * second status on each (nothing read, nothing walked). Each round builds both images anew (a
+ * nonce file makes every build a new image ID, so no cached verdict helps the first status) with
+ * the verifiable files of commit R at their destinations, and runs a container of each.
+ */
+async function benchVerify(repo, repoInfo) {
+  const R = repoInfo.shas[COMMITS - RANGE];
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+  if (!busybox) return { skipped: 'no busybox' };
+  // The generator's final stage: ADD detect-render-node.sh and COPY start-*.sh into
+  // /usr/local/bin/, COPY desktop/ubuntu-config/ into /etc/helix/ (its ignore file drops *.md).
+  const listed = (await git(repo, ['ls-tree', '-r', '--name-only', R, '--', 'desktop/shared', 'desktop/ubuntu-config'])).split('\n').filter(Boolean);
+  const files = listed.filter((p) => isImageInput(p) && (p.startsWith('desktop/shared/') || p.startsWith('desktop/ubuntu-config/')));
+  const dest = (p) => (p.startsWith('desktop/shared/') ? `usr/local/bin/${p.slice('desktop/shared/'.length)}` : `etc/helix/${p.slice('desktop/ubuntu-config/'.length)}`);
+  const ctx = mkdtempSync(join(tmpdir(), 'bp-bench-verify-'));
+  verifyLeft.dirs.add(ctx);
+  copyFileSync(busybox, join(ctx, 'busybox'));
+  for (const f of files) {
+    const to = join(ctx, dest(f));
+    mkdirSync(dirname(to), { recursive: true });
+    writeFileSync(to, (await must('git', ['show', `${R}:${f}`], { cwd: repo })).stdout);
+  }
+  console.log(`\nverified provenance: ${files.length} verifiable files of R=${R.slice(0, 12)} baked into FROM-scratch images (a new image per round)`);
+  const env = { ...process.env, DOCKER_BUILDKIT: '0' };
+  const names = { labelled: `bp-bench-vl-${process.pid}`, unlabeled: `bp-bench-vu-${process.pid}` };
+  const times = { firstL: [], firstU: [], secondL: [], secondU: [] };
+  let checked = false;
+  for (let round = -1; round < RUNS; round++) {
+    writeFileSync(join(ctx, 'nonce'), `${process.pid}-${round}-${Date.now()}\n`);
+    for (const [kind, name] of Object.entries(names)) {
+      const label = kind === 'labelled' ? [`LABEL org.opencontainers.image.revision=${R}`] : [];
+      writeFileSync(join(ctx, 'Dockerfile'), ['FROM scratch', 'COPY busybox /bin/busybox', 'COPY usr/ /usr/', 'COPY etc/ /etc/', 'COPY nonce /etc/bench-nonce', ...label, 'CMD ["/bin/busybox","sleep","3600"]', ''].join('\n'));
+      const tag = `${name}:r${round + 1}`;
+      verifyLeft.images.add(tag);
+      await must('docker', ['build', '-q', '-t', tag, ctx], { env });
+      verifyLeft.containers.add(`${name}-c`);
+      await run('docker', ['rm', '-f', `${name}-c`]);
+      await must('docker', ['run', '-d', '--network', 'host', '--name', `${name}-c`, tag]);
+    }
+    const status = (name) => cli(repo, ['status', '--image', name]);
+    const order = round % 2 ? ['L', 'U'] : ['U', 'L'];
+    const out = {};
+    for (const pass of ['first', 'second']) {
+      for (const k of order) {
+        const r = await status(k === 'L' ? names.labelled : names.unlabeled);
+        if (r.status !== 0) throw new Error(`status --image ${k} exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+        out[`${pass}${k}`] = JSON.parse(r.stdout);
+        if (round >= 0) times[`${pass}${k}`].push(r.ms);
+      }
+    }
+    if (!checked) {
+      checked = true;
+      const u = out.firstU.running?.[0];
+      const l = out.firstL.running?.[0];
+      check(u?.revisionSource === 'content' && u?.verification?.state === 'consistent', 'verify: the unlabeled image gets its revision from its content', `${u?.revisionSource} ${u?.verification?.state}: ${u?.verification?.reason ?? out.firstU.summary}`);
+      // HEAD's Dockerfile and tree decide what is checked: a file added after R is absent from the image.
+      const judged = (v) => (v?.files ?? []).every((f) => f.verdict === 'matches' || (f.verdict === 'absent' && !files.includes(f.path)));
+      check(!!u?.verification?.consistentWith && judged(u.verification) && u.verification.matched > 0, `verify: every baked file of R matches (${u?.verification?.matched} of ${u?.verification?.checked}; the rest were added after R)`, JSON.stringify(u?.verification?.files?.filter((f) => f.verdict !== 'matches')).slice(0, 400));
+      check(l?.verification?.state === 'verified' && l.verification.matched === files.length, `verify: the labelled image is verified by content (${l?.verification?.matched} of ${l?.verification?.checked})`, `${l?.verification?.state}: ${l?.verification?.reason}`);
+      check(JSON.stringify(out.secondU.running?.[0]?.verification) === JSON.stringify(u?.verification), 'verify: the second status gives the same verification', '');
+      console.log(`  unlabeled: revision ${u?.revision?.slice(0, 12)} by content, consistent with ${u?.verification?.consistentWith?.oldest?.slice(0, 12)}..${u?.verification?.consistentWith?.newest?.slice(0, 12)}, ${u?.verification?.uncertain?.count ?? 0} uncertain`);
+    }
+    await run('docker', ['rm', '-f', `${names.labelled}-c`, `${names.unlabeled}-c`]);
+    await run('docker', ['rmi', '-f', `${names.labelled}:r${round + 1}`, `${names.unlabeled}:r${round + 1}`]);
+  }
+  cleanupDocker();
+  const st = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]));
+  const r1 = st.firstU.median / st.firstL.median;
+  const r2 = st.secondU.median / st.secondL.median;
+  const note = (r, goal, a, b) => `ratio ${r.toFixed(2)} (goal <= ${goal}) ${r <= goal ? 'ok' : 'OVER GOAL'}; ratio of mins ${(a.min / b.min).toFixed(2)}`;
+  row(`status, new labelled image (${files.length} files read, checked against the label)`, st.firstL);
+  row('status, new unlabeled image (files read, revision derived from content)', st.firstU, note(r1, 1.3, st.firstU, st.firstL));
+  row('status, labelled image again (nothing read)', st.secondL);
+  row('status, unlabeled image again (nothing read)', st.secondU, note(r2, 1.05, st.secondU, st.secondL));
+  return { files: files.length, ...st, firstRatio: r1, secondRatio: r2, goals: { first: 1.3, second: 1.05 } };
 }
 
 /**
