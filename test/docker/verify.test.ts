@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { runCli } from '../support/cli';
 import { FixtureRepo } from '../support/gitFixture';
-import { buildImageFromCommit, cleanupDocker, docker, removeContainer, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
+import { buildBusyboxImage, buildImageFromCommit, cleanupDocker, docker, removeContainer, requireDocker, runContainer, testEndpoint, uniqueName } from '../support/dockerFixtures';
 import { archiveRequestCount, readFiles, VERIFY_LABEL, VERIFY_OWNER_LABEL } from '../../src/core/docker/archiveReader';
 import { computeStatus } from '../../src/core/status/statusQuery';
 import { dockerStateFor, openWorkspace } from '../../src/core/status/workspace';
@@ -376,4 +376,22 @@ test('history, contains and suspects use the content-derived revision of unlabel
   assert.deepEqual(s.suspects.map((c: { sha: string }) => c.sha), [h.c3, h.c2]);
   assert.ok(s.warnings.some((w: string) => /its bytes fit/.test(w)), JSON.stringify(s.warnings));
   assert.deepEqual(await leftovers(), []);
+});
+
+test('verify: an image or container that does not exist is bad input (exit 2, with what to give)', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { h } = ready;
+  const img = await runCli(['verify', '--cwd', h.repo.dir, '--target', 'desk', '--image', `${uniqueName('nope')}:x`]);
+  assert.equal(img.code, 2);
+  assert.match(img.err, /No image ".*" on .*\n.*Give an image ID or name:tag/);
+  const ctr = await runCli(['verify', '--cwd', h.repo.dir, '--target', 'desk', '--container', uniqueName('nope')]);
+  assert.equal(ctr.code, 2);
+  assert.match(ctr.err, /No container ".*" on /);
+  // An image that holds none of the files: nothing could be verified, also exit 2, with the reason.
+  const empty = await buildBusyboxImage({ tags: [`${uniqueName('empty')}:1`] });
+  const u = await verify(h.repo.dir, '--target', 'desk', '--image', empty.id);
+  assert.equal(u.code, 2);
+  assert.equal(u.v.state, 'unverifiable');
+  assert.match(u.v.reason, /None of the 4 files the Dockerfile copies is in the image/);
 });

@@ -224,3 +224,16 @@ test('cli: the bin keeps a V8 code cache per command in the user cache dir, and 
   assert.deepEqual(cacheFiles(), [], 'nothing read or written there');
   chmodSync(dir, 0o700);
 });
+
+test('cli: verify takes --container or --image, not both, and --container goes with verify only (exit 2)', async (t) => {
+  const inc = createIncidentRepo();
+  t.after(() => inc.repo.cleanup());
+  const both = await run(['verify', '--container', 'a', '--image', 'b', '--cwd', inc.repo.dir]);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /verify takes --container or --image, not both/);
+  const elsewhere = await run(['status', '--container', 'a', '--cwd', inc.repo.dir]);
+  assert.equal(elsewhere.code, 2);
+  assert.match(elsewhere.err, /--container goes with verify/);
+  const extra = await run(['verify', 'x', '--cwd', inc.repo.dir]);
+  assert.equal(extra.code, 2);
+});

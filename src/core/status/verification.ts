@@ -309,7 +309,10 @@ class VerificationRun {
         return { ...base, state: 'contradicts-label', reason: `The bytes contradict the label ${label.slice(0, 12)}: ${what}${other.length > 3 ? ` (and ${other.length - 3} more)` : ''}.`, consistentWith: j.consistentWith, against: label };
       }
       if (matched === 0) {
-        return { ...base, state: 'unverifiable', reason: 'No file of the image equals its version at the label, nor any committed version: the label can be neither confirmed nor contradicted.', consistentWith: null, against: label };
+        const reason = files.every((f) => f.verdict === 'absent')
+          ? `None of the ${files.length} files the Dockerfile copies is in the image, so the label can be neither confirmed nor contradicted.`
+          : 'No file of the image equals its version at the label, nor any committed version: the label can be neither confirmed nor contradicted.';
+        return { ...base, state: 'unverifiable', reason, consistentWith: null, against: label };
       }
       return { ...base, state: 'verified', reason: null, consistentWith: j.consistentWith, against: label };
     }
@@ -317,7 +320,10 @@ class VerificationRun {
       return { ...base, state: 'unverifiable', reason: 'The files come from different commits: no commit of HEAD\'s first-parent history holds all of them (a build from a dirty work tree, or layers from different builds).', consistentWith: null, against: null };
     }
     if (!j.consistentWith) {
-      return { ...base, state: 'unverifiable', reason: 'No file of the image equals a committed version (later build steps, or uncommitted changes, made every one of them differ).', consistentWith: null, against: null };
+      const reason = files.every((f) => f.verdict === 'absent')
+        ? `None of the ${files.length} files the Dockerfile copies is in the image: is it an image of this Dockerfile?`
+        : 'No file of the image equals a committed version (later build steps, or uncommitted changes, made every one of them differ).';
+      return { ...base, state: 'unverifiable', reason, consistentWith: null, against: null };
     }
     const uncertain = await this.uncertain(j.consistentWith);
     return { ...base, state: 'consistent', reason: null, consistentWith: j.consistentWith, against: j.consistentWith.newest, uncertain };
