@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { blobId } from '../../src/core/blobId';
-import { listTree, presentObjects, walkBlobHistory } from '../../src/core/git/blobHistory';
+import { coverPaths, listTree, presentObjects, walkBlobHistory } from '../../src/core/git/blobHistory';
 import { gitSpawnCount } from '../../src/core/git/exec';
 import type { FileFact } from '../../src/core/docker/archiveReader';
 import type { VerifiableFile } from '../../src/core/inputs/verifiableInputs';
@@ -125,4 +125,8 @@ test('the blob walk stops as soon as the versions are found', async (t) => {
   const full = await walkBlobHistory(h.repo.dir, h.c[6], new Set(wanted.keys()), [...wanted.keys()]);
   assert.equal(full.complete, true);
   assert.deepEqual(full.commits.map((c) => c.sha), [h.c[5], h.c[3], h.c[2], h.c[0]]);
+});
+
+test('coverPaths: directories folded, top-level files as themselves', () => {
+  assert.deepEqual(coverPaths(['desktop/shared/a.sh', 'desktop/shared/b.sh', 'desktop/ubuntu-config/x.conf', 'desktop/ubuntu-config/dconf/y.conf', 'go.mod']), ['desktop/shared', 'desktop/ubuntu-config', 'go.mod']);
 });

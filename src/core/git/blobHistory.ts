@@ -67,6 +67,22 @@ const RECORD = '\x1e';
 const FIELD = '\x1f';
 const ZERO = /^0+$/;
 
+/**
+ * Pathspecs that cover `paths` cheaply: their directories (nested ones folded into the outer),
+ * a top-level file as itself. Git matches a few directory prefixes per tree entry several times
+ * faster than dozens of file paths (0.05 s against 0.14 s of CPU for 45 files over 20,000
+ * commits); changes of other files in those directories are dropped by the walk.
+ */
+export function coverPaths(paths: Iterable<string>): string[] {
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    const slash = p.lastIndexOf('/');
+    dirs.add(slash < 0 ? p : p.slice(0, slash));
+  }
+  const sorted = [...dirs].sort();
+  return sorted.filter((d) => !sorted.some((o) => o !== d && d.startsWith(o + '/')));
+}
+
 /** A blob walk under way: it may be started before anyone knows when it may stop. */
 export interface BlobWalkHandle {
   /** The paths it walks. */

@@ -14,7 +14,7 @@ import {
   readFiles,
   type FileFact,
 } from '../docker/archiveReader';
-import { listTree, presentObjects, startBlobWalk, type BlobChangeCommit, type BlobWalk, type BlobWalkHandle, type TreeEntry } from '../git/blobHistory';
+import { coverPaths, listTree, presentObjects, startBlobWalk, type BlobChangeCommit, type BlobWalk, type BlobWalkHandle, type TreeEntry } from '../git/blobHistory';
 import { EntryStore } from '../git/cacheFiles';
 import { isAbortError } from '../git/exec';
 import { resolveCommits, walkRange, type RepoInfo } from '../git/queries';
@@ -275,7 +275,7 @@ class VerificationRun {
       const enough = (commits: BlobChangeCommit[]) => stops.map((st) => (st ? st(commits) : true)).every(Boolean);
       const covers = started && [...paths].every((p) => started.paths.has(p));
       if (started && !covers) started.cancel();
-      const handle = covers ? started : startBlobWalk(ctx.repo.root, ctx.head, paths, [...paths].sort(), ctx.signal);
+      const handle = covers ? started : startBlobWalk(ctx.repo.root, ctx.head, paths, coverPaths(paths), ctx.signal);
       handle.until(enough);
       walk = await handle.result;
     } else {
@@ -333,7 +333,7 @@ class VerificationRun {
   private async startEarlyWalk(): Promise<BlobWalkHandle> {
     const tree = await this.headTree();
     const paths = new Set(verifiableFiles(this.ctx.headInputs().verifiable!, tree).map((f) => f.path));
-    return startBlobWalk(this.ctx.repo.root, this.ctx.head, paths, [...paths].sort(), this.ctx.signal);
+    return startBlobWalk(this.ctx.repo.root, this.ctx.head, paths, coverPaths(paths), this.ctx.signal);
   }
 
   /** Commits between the oldest and newest consistent commit that change inputs: the bytes cannot tell whether they are in. */
