@@ -310,7 +310,8 @@ test('status on an honest label: verified, and the built image is read through t
   const since = Math.floor(Date.now() / 1000) - 1;
   const s = await status(h.repo.dir, 'desk');
   await new Promise((r) => setTimeout(r, 1100));
-  const events = docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=create', '--format', '{{.Actor.Attributes.name}}']);
+  // Only this process's: other test runs share the daemon.
+  const events = docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=create', '--filter', `label=${VERIFY_OWNER_LABEL}=${hostname()}:${process.pid}`, '--format', '{{.Actor.Attributes.name}}']);
   assert.equal(s.state, 'in-sync', s.summary);
   assert.equal(s.running[0].verification.state, 'verified');
   assert.equal(s.built.verification.state, 'verified');
