@@ -190,8 +190,14 @@ test('linear history: repeated, new commits on HEAD, and a deployed revision fur
   // Built and running differ: both facts from the cache.
   c = await s.same(docker(s.shas[2000], R), 'built ahead of what runs');
   assert.equal(c.cold, 0, JSON.stringify(c));
-  // In sync.
-  await s.same(docker(s.head()), 'in sync');
+  // In sync, then three commits: extended from the empty range, then cut at a deployed revision.
+  const synced = s.head();
+  await s.same(docker(synced), 'in sync');
+  for (let k = 0; k < 3; k++) s.commit(`after the sync ${k}`, k === 1 ? IRRELEVANT(40 + k) : RELEVANT(40 + k));
+  c = await s.same(docker(synced), 'three commits after being in sync');
+  assert.equal(c.head, 1, JSON.stringify(c));
+  c = await s.same(docker(s.rev('HEAD~1')), 'then deployed one behind');
+  assert.equal(c.from, 1, JSON.stringify(c));
 });
 
 test('merges: HEAD moving on over a range with merges extends it; a merge on HEAD, a diverged deployment and a revision inside a non-linear range walk cold', async () => {

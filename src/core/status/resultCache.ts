@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { TargetConfig } from '../config';
 import { chainAbove, countBetween, historyFingerprint } from '../git/ancestry';
-import { EntryStore } from '../git/cacheFiles';
+import { cachesDisabled, EntryStore } from '../git/cacheFiles';
 import { walkRange, type CatFileResult, type RepoInfo, type WalkOptions, type WorktreeChange } from '../git/queries';
 import type { CommitSummary } from '../types';
 import { ANALYSIS_SALT } from './targetInputs';
@@ -116,6 +116,11 @@ export class ResultMemo {
     return e;
   }
 
+  /** The names held in memory. */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
   set(name: string, e: Entry): void {
     this.entries.delete(name);
     this.entries.set(name, e);
@@ -150,11 +155,15 @@ export class ResultCache {
   private historyP: Promise<string> | undefined;
   private names: string[] | undefined;
 
+  private readonly memo: ResultMemo | undefined;
+
   constructor(
     private readonly repo: RepoInfo,
-    private readonly memo?: ResultMemo,
+    memo?: ResultMemo,
   ) {
     this.store = new EntryStore(repo, 'results', LIMITS);
+    // PROVENANCE_NO_CACHE: the memory is bypassed too.
+    this.memo = cachesDisabled() ? undefined : memo;
   }
 
   /** Shallow boundary, grafts, replace refs: part of every key. */
@@ -289,8 +298,9 @@ export class ResultCache {
 
   // ---- storage ---------------------------------------------------------------------------
 
+  /** Entry names on disk and in memory (memory alone when the disk cache is off). */
   private list(): string[] {
-    return (this.names ??= this.store.names());
+    return (this.names ??= [...new Set([...this.store.names(), ...(this.memo?.names() ?? [])])]);
   }
 
   private load(name: string): Entry | null {

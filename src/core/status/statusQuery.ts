@@ -7,6 +7,7 @@ import { isAbortError } from '../git/exec';
 import { DockerfileError } from '../inputs/imageInputs';
 import { unverifiable, verifySubjects, type Verification, type VerifySubject } from './verification';
 import { containerSubject, imageSubject, verificationContext } from './verifyQuery';
+import { cachesDisabled } from '../git/cacheFiles';
 import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { catFileBatch, commitsWithFiles, countSides, rangeParents, walkRange, worktreeChanges, type CatFileResult, type RepoInfo } from '../git/queries';
 import { pathspecFilter, unionInputs, type ImageInputs } from '../inputs/imageInputs';
@@ -67,8 +68,10 @@ export async function computeStatus(ws: Workspace, target: TargetConfig, opts: S
   return (await computeTargetStatus(ws, target, opts)).snapshot;
 }
 
-export async function computeTargetStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<TargetStatus> {
+export async function computeTargetStatus(ws: Workspace, target: TargetConfig, options: StatusOptions = {}): Promise<TargetStatus> {
   const { repo } = ws;
+  // PROVENANCE_NO_CACHE: nothing kept, in memory either (a cold answer, for debugging).
+  const opts = cachesDisabled() ? { ...options, memo: undefined } : options;
   const signal = opts.signal;
   const cache = readStatusCache(repo, target);
   const headP = requireHead(repo, signal);
@@ -414,7 +417,7 @@ async function revisionFacts(
   // With a hinted middle the walks start at once and the listing only checks the hint.
   // A linear range whose oldest commit's parent is `sha` proves it an ancestor of HEAD: nothing
   // is only in the image, and the range's length is the count. Otherwise git counts both sides.
-  const chainP = parentsP.then((lines) => (chainOf(lines, sha, headSha) ? lines : null));
+  const chainP = parentsP.then((lines) => (chainOf(lines, sha, headSha) || (lines.length === 0 && sha === headSha) ? lines : null));
   const sidesP = chainP.then((chain) => (chain ? { ahead: chain.length, behind: 0 } : countSides(repo.root, sha, headSha, signal)));
   const walkOpts = { withFiles: false, signal, midHint: walk.midHint, onWalking: walk.onWalking, filesOfNewest: STATUS_RELEVANT_LIMIT, keep };
   const [sides, { commits: all, mid, newestWithFiles }] = await Promise.all([
