@@ -53,6 +53,8 @@ export class Commands implements vscode.Disposable {
   }
 
   private refresh(): Thenable<void> {
+    // Asked for by the user: the work tree is looked at again too (nothing is walked twice).
+    this.model.worktreeChanged();
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Build Provenance: refreshing' }, () => this.model.refreshNow('command'));
   }
 

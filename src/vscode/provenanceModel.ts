@@ -1,6 +1,8 @@
 // The one place that asks the core for state. Events (Git API, saves, config changes, Docker's
 // event stream) → one debounced refresh → immutable per-target snapshots → renderers. Renderers
-// never run git or docker themselves.
+// never run git or docker themselves. The latest results stay in memory (per clone), so a
+// refresh whose ids did not change walks nothing: a Docker event, another window's build, the
+// Refresh command after nothing happened.
 import { watch } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -11,6 +13,7 @@ import { resolveDockerEndpoints } from '../core/docker/endpoints';
 import { isAbortError } from '../core/git/exec';
 import { findRepo, readHead, type RepoInfo } from '../core/git/queries';
 import { DockerfileError } from '../core/inputs/imageInputs';
+import { ResultMemo } from '../core/status/resultCache';
 import { computeTargetStatus, type TargetStatus } from '../core/status/statusQuery';
 import { deployedView } from '../core/status/driftModel';
 import { ProvenanceError, type Workspace } from '../core/status/workspace';
@@ -64,6 +67,14 @@ export class ProvenanceModel implements vscode.Disposable {
   private poll: NodeJS.Timeout | undefined;
   private discovered: Promise<void> | undefined;
   private lastRefresh: Promise<void> = Promise.resolve();
+  /** Range results and Dockerfile blobs in memory, per git common dir. */
+  private readonly memos = new Map<string, ResultMemo>();
+  /**
+   * Per repository: a count of what may have changed the work tree (saves of inputs, the Git
+   * extension's file and index events, HEAD moves, the fallback poll, the Refresh command). While
+   * it stands still, the uncommitted changes found last time hold and `git status` is not run.
+   */
+  private readonly worktreeEpochs = new Map<string, number>();
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.disposables.push(
@@ -112,6 +123,13 @@ export class ProvenanceModel implements vscode.Disposable {
     this.noteReason(reason);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.refreshNow(reason), DEBOUNCE_MS);
+  }
+
+  /** Something may have changed the work tree of `root` (every repository when omitted). */
+  worktreeChanged(root?: string): void {
+    for (const w of this.workspaces) {
+      if (root === undefined || w.repo.root === root) this.worktreeEpochs.set(w.repo.root, (this.worktreeEpochs.get(w.repo.root) ?? 0) + 1);
+    }
   }
 
   /** Refresh now; a refresh in flight is cancelled. Resolves when the new snapshots are out. */
@@ -175,7 +193,10 @@ export class ProvenanceModel implements vscode.Disposable {
     const target = this.restricted ? { ...s.target, endpoints: [] } : s.target;
     const refreshedAt = Date.now();
     try {
-      const status = await computeTargetStatus(ws, target, { signal, restricted: this.restricted });
+      let memo = this.memos.get(s.repo.commonDir);
+      if (!memo) this.memos.set(s.repo.commonDir, (memo = new ResultMemo()));
+      const worktreeEpoch = this.worktreeEpochs.get(s.repo.root) ?? 0;
+      const status = await computeTargetStatus(ws, target, { signal, restricted: this.restricted, memo, worktreeEpoch });
       return { ...s, status, error: undefined, unconfigured: false, refreshedAt };
     } catch (err) {
       if (isAbortError(err)) throw err;
@@ -234,7 +255,9 @@ export class ProvenanceModel implements vscode.Disposable {
 
   private onSaved(uri: vscode.Uri): void {
     if (path.basename(uri.fsPath) === CONFIG_FILE) return; // the file watcher rediscovers
-    if (this.inputsOf(uri).length > 0 || this.states.some((s) => s.status?.snapshot.target.dockerfile && uri.fsPath === path.join(s.repo.root, s.status.snapshot.target.dockerfile))) {
+    const inputOf = [...this.inputsOf(uri).map((x) => x.state), ...this.states.filter((s) => s.status?.snapshot.target.dockerfile && uri.fsPath === path.join(s.repo.root, s.status.snapshot.target.dockerfile))];
+    if (inputOf.length > 0) {
+      for (const s of inputOf) this.worktreeChanged(s.repo.root);
       this.refresh(`saved ${path.basename(uri.fsPath)}`);
     }
   }
@@ -259,6 +282,9 @@ export class ProvenanceModel implements vscode.Disposable {
       if (r.onDidCommit) this.gitSubscriptions.push(r.onDidCommit(() => (committed = true)));
       this.gitSubscriptions.push(
         r.state.onDidChange(() => {
+          // The Git extension saw the work tree, the index or HEAD change: uncommitted changes
+          // are asked again on the next refresh (which only a HEAD move starts here).
+          this.worktreeChanged(root);
           const head = r.state.HEAD?.commit;
           const before = this.heads.get(root);
           if (head === before || !head) return;
@@ -282,6 +308,7 @@ export class ProvenanceModel implements vscode.Disposable {
         const before = this.heads.get(repo.root);
         if (!head.sha || head.sha === before) return;
         this.heads.set(repo.root, head.sha);
+        this.worktreeChanged(repo.root);
         if (before !== undefined) this._onDidChangeHead.fire({ repo, from: before, to: head.sha, committed: false });
         this.refresh('HEAD moved (reflog)');
       } catch (err) {
@@ -355,7 +382,11 @@ export class ProvenanceModel implements vscode.Disposable {
   private startPoll(): void {
     clearInterval(this.poll);
     const seconds = Math.max(60, vscode.workspace.getConfiguration('buildProvenance').get<number>('pollIntervalSeconds', 120));
-    this.poll = setInterval(() => this.refresh('fallback poll'), seconds * 1000);
+    this.poll = setInterval(() => {
+      // The fallback covers what events miss, the work tree included.
+      this.worktreeChanged();
+      this.refresh('fallback poll');
+    }, seconds * 1000);
   }
 
   dispose(): void {

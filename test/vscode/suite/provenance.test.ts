@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -98,6 +98,50 @@ describe('Build Provenance in the editor (trusted)', function () {
     } finally {
       sub.dispose();
     }
+  });
+
+  it('a refresh with nothing changed walks nothing (the HEAD check only, or no git at all); after a commit only the new commit is walked', async function () {
+    this.timeout(120_000);
+    const quiet = () =>
+      waitFor('quiet', async () => {
+        const c = a.gitSpawnCount();
+        await new Promise((r) => setTimeout(r, 2000));
+        return a.gitSpawnCount() === c;
+      }, 60_000);
+    const spawnedDuring = async (fn: () => Promise<unknown>) => {
+      await quiet();
+      const before = a.gitSpawnCount();
+      await fn();
+      await a.decorations.settled();
+      await quiet(); // what the features do after the refresh counts too
+      const n = a.gitSpawnCount() - before;
+      return { gitProcesses: n, commands: n > 0 ? a.recentGitSpawns().slice(-n) : [] };
+    };
+    const noChange = await spawnedDuring(() => a.model.refreshNow('nothing changed'));
+    writePerf(f, { noChangeRefresh: noChange });
+    assert.ok(
+      noChange.gitProcesses === 0 || (noChange.gitProcesses === 1 && /^(rev-parse|symbolic-ref)/.test(noChange.commands[0])),
+      `a refresh with nothing changed started ${noChange.gitProcesses} git process(es): ${noChange.commands.join(' | ')}`,
+    );
+    // One new commit (not an input): the range from the deployed revision is not walked again.
+    const head0 = git(f.dir, 'rev-parse', 'HEAD');
+    const afterCommit = await spawnedDuring(async () => {
+      writeFileSync(path.join(f.dir, 'docs/cache-note.md'), '# a note\n');
+      git(f.dir, 'add', 'docs/cache-note.md');
+      git(f.dir, 'commit', '-q', '-m', 'docs: a note');
+      const head1 = git(f.dir, 'rev-parse', 'HEAD');
+      await waitFor('the refresh after the commit', () => presentation(a) && a.model.visibleTargets[0]?.status?.snapshot.head.sha === head1, 30_000);
+    });
+    writePerf(f, { afterCommitRefresh: afterCommit });
+    // Range listings (`rev-list --parents A..B`): only the new commit's, proving it follows the cached HEAD.
+    const full = afterCommit.commands.filter((c) => /^rev-list --parents [0-9a-f]{40}\.\./.test(c) && !c.startsWith(`rev-list --parents ${head0}..`));
+    const results = path.join(f.dir, '.git', 'build-provenance', 'results');
+    const snap = a.model.visibleTargets[0]?.status?.snapshot;
+    const why = `cached: ${existsSync(results) ? readdirSync(results).join(', ') : 'no results folder'}; deployed ${f.deployed.slice(0, 12)}; running ${JSON.stringify(snap?.running.map((r) => r.revision))}, built ${snap?.built?.revision}`;
+    assert.deepEqual(full, [], `only ${head0.slice(0, 8)}..HEAD is listed after a commit: ${afterCommit.commands.join(' | ')}; ${why}`);
+    assert.ok(afterCommit.commands.some((c) => c.startsWith(`rev-list --parents ${head0}..`)), `the new commit is proven to follow the cached HEAD: ${afterCommit.commands.join(' | ')}`);
+    const p = await waitFor('still drift', () => presentation(a)?.state === 'drift' && presentation(a));
+    assert.equal(p.text, '$(warning) helix-ubuntu: 1 undeployed');
   });
 
   it('gutter: the undeployed lines of an input file are marked; a non-input file has none', async () => {
