@@ -11,6 +11,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, wri
 import * as path from 'node:path';
 import { parseRevisionLabel } from '../../src/core/docker/state';
 import { cacheKey, EntryStore, verify } from '../../src/core/git/cacheFiles';
+import { gitSpawnCount, recentGitSpawns } from '../../src/core/git/exec';
 import { findRepo } from '../../src/core/git/queries';
 import { computeDiff, computeInputs } from '../../src/core/status/rangeQueries';
 import { ResultMemo, resultCacheCounters } from '../../src/core/status/resultCache';
@@ -179,6 +180,16 @@ test('linear history: repeated, new commits on HEAD, and a deployed revision fur
   s.commit('docs: irrelevant', IRRELEVANT(4));
   c = await s.same(docker(R), 'three new commits', R);
   assert.equal(c.head, 1, JSON.stringify(c));
+  // Several cached HEADs of the same range: the newest one is extended (one commit walked).
+  const last = s.head();
+  s.commit('api: one more', RELEVANT(5));
+  const spawned = gitSpawnCount();
+  const before = counts();
+  await s.status(docker(R));
+  assert.equal(delta(before).head, 1);
+  const listings = recentGitSpawns().slice(-(gitSpawnCount() - spawned)).filter((l) => /^rev-list --parents [0-9a-f]{40}\.\./.test(l));
+  assert.deepEqual(listings, [`rev-list --parents ${last}..${s.head()}`], 'extended from the newest cached HEAD');
+  await s.same(docker(R), 'one more commit, several cached HEADs', R);
   s.forgetMemory();
   c = await s.same(docker(R), 'from disk only');
   assert.equal(c.exact, 1, JSON.stringify(c));

@@ -203,10 +203,12 @@ export class ResultCache {
     opts: { signal?: AbortSignal; walk?: Partial<WalkOptions> } = {},
   ): Promise<{ facts: RangeFacts; chain: ChainIndex | null } | null> {
     const history = await this.history();
+    // The longest cached ranges first: from the newest cached HEAD, the fewest commits to walk.
     const entries = this.list()
       .filter((n) => n.startsWith('s-'))
       .map((n) => this.load(n))
-      .filter((e): e is StatusEntry => e?.kind === 'status' && e.walk === walk && e.history === history && !(e.from === from && e.to === to));
+      .filter((e): e is StatusEntry => e?.kind === 'status' && e.walk === walk && e.history === history && !(e.from === from && e.to === to))
+      .sort((a, b) => b.facts.ahead - a.facts.ahead);
     // HEAD moved on: walk oldHEAD..HEAD, put it in front.
     for (const e of entries) {
       if (e.from !== from || (e.facts.ahead === 0 && e.facts.behind > 0)) continue;
@@ -276,11 +278,13 @@ export class ResultCache {
     if (!FULL_SHA.test(from) || !FULL_SHA.test(to)) return null;
     const history = await this.history();
     const prefix = `d-${from.slice(0, 12)}-`;
-    for (const n of this.list()) {
-      if (!n.startsWith(prefix)) continue;
-      const e = this.load(n);
+    const entries = this.list()
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => this.load(n))
       // A cached range with no commits may sit below `from` (to ⊑ from): no proof of disjointness.
-      if (e?.kind !== 'diff' || e.from !== from || e.to === to || e.walk !== walk || e.history !== history || e.total === 0) continue;
+      .filter((e): e is DiffEntry => e?.kind === 'diff' && e.from === from && e.to !== to && e.walk === walk && e.history === history && e.total > 0)
+      .sort((a, b) => b.total - a.total);
+    for (const e of entries) {
       const lines = await chainAbove(this.repo.root, e.to, to, opts.signal);
       if (!lines) continue;
       const delta = await walkRange(this.repo.root, { from: e.to, to }, pathspecs, { ...opts.walk, withFiles: true, signal: opts.signal }, Promise.resolve(lines));
