@@ -166,8 +166,8 @@ const IRRELEVANT = (n: number) => ({ [`docs/notes/cache-${n}.md`]: `# note ${n}\
 
 test('linear history: repeated, new commits on HEAD, and a deployed revision further along are answered from the cache', async () => {
   // Over 2,000 commits between the deployed revision and HEAD: the cold walk splits in halves.
-  const s = await scenario('linear', { commits: 2300, seed: 11 });
-  const R = s.shas[100];
+  const s = await scenario('linear', { commits: 2100, seed: 11 });
+  const R = s.shas[60];
   let c = await s.same(docker(R), 'first run', R);
   assert.equal(c.cold, 1, JSON.stringify(c));
   c = await s.same(docker(R), 'repeated', R);
@@ -199,7 +199,7 @@ test('linear history: repeated, new commits on HEAD, and a deployed revision fur
     assert.equal(c.from, 1, `${k}: ${JSON.stringify(c)}`);
   }
   // Built and running differ: both facts from the cache.
-  c = await s.same(docker(s.shas[2000], R), 'built ahead of what runs');
+  c = await s.same(docker(s.shas[1900], R), 'built ahead of what runs');
   assert.equal(c.cold, 0, JSON.stringify(c));
   // In sync, then three commits: extended from the empty range, then cut at a deployed revision.
   const synced = s.head();
@@ -329,8 +329,11 @@ test('corrupt, foreign and planted cache files cost a walk, never a wrong answer
     ['garbage', () => '\u0000\u0001not json at all'],
     ['valid JSON of another shape, signed by another key', () => null],
   ];
+  await s.same(docker(R), 'before the damage', R);
   for (const [what, fn] of damage) {
-    await s.same(docker(R), `before: ${what}`, R);
+    // The entries are there (again), written whole; a damaged diff entry was no answer either.
+    await s.status(docker(R));
+    assert.equal(await s.diff(R, 'HEAD'), await s.diff(R, 'HEAD', { cold: true }), `after ${what}: the diff`);
     assert.ok(entries().length > 0, 'entries were written');
     for (const n of entries()) {
       const file = path.join(dir, n);
@@ -344,7 +347,7 @@ test('corrupt, foreign and planted cache files cost a walk, never a wrong answer
       } else writeFileSync(file, out);
     }
     s.forgetMemory();
-    const c = await s.same(docker(R), what, R);
+    const c = await s.same(docker(R), what, what === 'truncated' ? R : undefined);
     assert.equal(c.exact, 0, `${what}: a damaged entry is never an answer: ${JSON.stringify(c)}`);
   }
   // A symlinked entry and a symlinked folder are not followed.
@@ -471,10 +474,10 @@ test('random walks over history and the cache: every cached answer is the cold a
     const names = Object.keys(ops);
     const seen = counts();
     await s.same(docker(built, running), `seed ${seed}: start`, built);
-    for (n = 1; n <= 12; n++) {
+    for (n = 1; n <= 10; n++) {
       const op = pick(names);
       ops[op]();
-      await s.same(docker(built, running), `seed ${seed}, step ${n} (${op})`, built);
+      await s.same(docker(built, running), `seed ${seed}, step ${n} (${op})`, n % 3 === 0 ? built : undefined);
     }
     const used = delta(seen);
     assert.ok(used.exact + used.head + used.from > 0, `seed ${seed}: the cache answered nothing: ${JSON.stringify(used)}`);
