@@ -54,6 +54,8 @@ export async function computeDiff(
   const dockerfile = await dockerfileFor(repo, target, signal);
   const perRev = 2 + ignoreFileCandidates(dockerfile, target.context).length;
   const specs = [`${from}^{commit}`, ...dockerfileSpecs(target, dockerfile, from), `${to}^{commit}`, ...dockerfileSpecs(target, dockerfile, to)];
+  const results = new ResultCache(repo, opts.memo);
+  results.history().catch(() => undefined);
   // The range's commits (count, shape) do not depend on the Dockerfile: list them alongside
   // cat-file (stopped when the answer is cached).
   const listing = new AbortController();
@@ -122,7 +124,6 @@ export async function computeDiff(
   // With the Dockerfile at both ends the answer is a function of the two commits and the
   // pathspecs (and, when they are a superset, of the analysis that narrows them: its key):
   // cached, or extended from a cached range whose end this one descends from.
-  const results = new ResultCache(repo, opts.memo);
   const walkKey = cacheKey ? walkKeyOf(pathspecs, keep ? cacheKey : null) : null;
   let walked = walkKey
     ? ((await results.exactDiff(fromSha!, toSha!, walkKey)) ?? (await results.extendDiff(fromSha!, toSha!, walkKey, pathspecs, { signal, walk: { keep } })))

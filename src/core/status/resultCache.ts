@@ -168,15 +168,31 @@ export class ResultCache {
 
   /** Shallow boundary, grafts, replace refs: part of every key. */
   history(): Promise<string> {
-    return (this.historyP ??= this.memo ? this.memo.history(this.repo) : historyFingerprint(this.repo));
+    if (!this.historyP) {
+      this.historyP = this.memo ? this.memo.history(this.repo) : historyFingerprint(this.repo);
+      this.historyP.then((h) => (this.historyNow = h)).catch(() => undefined);
+    }
+    return this.historyP;
   }
+
+  private historyNow: string | undefined;
 
   // ---- status ----------------------------------------------------------------------------
 
   /** The cached facts of exactly from..to for this target and Dockerfile, without asking git anything. */
   async exactStatus(target: TargetConfig, dockerfile: string, from: string, to: string): Promise<RangeFacts | null> {
+    await this.history();
+    return this.exactStatusNow(target, dockerfile, from, to) ?? null;
+  }
+
+  /**
+   * exactStatus without waiting, once history() has been read (undefined before): a caller that
+   * must start a cold walk at once when there is no answer loses no time to other work.
+   */
+  exactStatusNow(target: TargetConfig, dockerfile: string, from: string, to: string): RangeFacts | null | undefined {
     if (!FULL_SHA.test(from) || !FULL_SHA.test(to)) return null;
-    const fast = fastKeyOf(target, dockerfile, from, to, await this.history());
+    if (this.historyNow === undefined) return undefined;
+    const fast = fastKeyOf(target, dockerfile, from, to, this.historyNow);
     const e = this.load(statusName(from, to, fast));
     if (e?.kind !== 'status' || e.from !== from || e.to !== to || e.fast !== fast) return null;
     resultCacheCounters.exact++;
