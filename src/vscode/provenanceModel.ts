@@ -1,8 +1,8 @@
 // The one place that asks the core for state. Events (Git API, saves, config changes, Docker's
 // event stream) → one debounced refresh → immutable per-target snapshots → renderers. Renderers
 // never run git or docker themselves. The latest results stay in memory (per clone), so a
-// refresh whose ids did not change walks nothing: a Docker event, another window's build, the
-// Refresh command after nothing happened.
+// refresh whose ids did not change walks nothing (a Docker event that changes nothing, a build
+// elsewhere), and runs git status only after a work-tree event.
 import { watch } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
