@@ -216,7 +216,7 @@ export class ResultCache {
     walk: string,
     pathspecs: string[],
     limit: number,
-    opts: { signal?: AbortSignal; walk?: Partial<WalkOptions> } = {},
+    opts: { signal?: AbortSignal; walk?: Partial<WalkOptions>; onWalking?: () => void } = {},
   ): Promise<{ facts: RangeFacts; chain: ChainIndex | null } | null> {
     const history = await this.history();
     // The longest cached ranges first: from the newest cached HEAD, the fewest commits to walk.
@@ -228,7 +228,9 @@ export class ResultCache {
     // HEAD moved on: walk oldHEAD..HEAD, put it in front.
     for (const e of entries) {
       if (e.from !== from || (e.facts.ahead === 0 && e.facts.behind > 0)) continue;
-      const lines = await chainAbove(this.repo.root, e.to, to, opts.signal);
+      const linesP = chainAbove(this.repo.root, e.to, to, opts.signal);
+      opts.onWalking?.(); // git is at work: what waits for that (loading the Docker client) may go
+      const lines = await linesP;
       if (!lines) continue;
       const shas = lines.map((l) => l.slice(0, l.indexOf(' ')));
       const delta = await walkRange(this.repo.root, { from: e.to, to }, pathspecs, { ...opts.walk, withFiles: true, signal: opts.signal }, Promise.resolve(lines));
@@ -251,7 +253,9 @@ export class ResultCache {
     // The deployed revision moved on inside a cached chain: cut the answer there.
     for (const e of entries) {
       if (e.to !== to || !e.chain || e.facts.behind !== 0) continue;
-      const [n, m] = await Promise.all([countBetween(this.repo.root, from, to, opts.signal), countBetween(this.repo.root, e.from, from, opts.signal)]);
+      const countsP = Promise.all([countBetween(this.repo.root, from, to, opts.signal), countBetween(this.repo.root, e.from, from, opts.signal)]);
+      opts.onWalking?.();
+      const [n, m] = await countsP;
       // |from..to| + |e.from..from| = |e.from..to| exactly when `from` lies on the chain (or
       // below its start, where it changes nothing): see the README's "Result cache".
       if (n === null || m === null || n + m !== e.facts.ahead) continue;

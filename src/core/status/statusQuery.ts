@@ -212,7 +212,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           // The walk's key: the pathspecs, and when a JS filter narrows them, the input set's key.
           const walkKey = walkKeyOf(pathspecs, keep ? key : null);
           if (key && extendable) {
-            const ext = await results.extendStatus(oid, headSha, walkKey, pathspecs, STATUS_RELEVANT_LIMIT, { signal: walkSignal, walk: { keep } });
+            const ext = await results.extendStatus(oid, headSha, walkKey, pathspecs, STATUS_RELEVANT_LIMIT, { signal: walkSignal, walk: { keep }, onWalking: started });
             if (ext) return await remember({ sha: oid, label, ...ext.facts, chain: ext.chain }, walkKey);
           }
           resultCacheCounters.cold++;
