@@ -426,6 +426,7 @@ class VerificationRun {
       if (viaContainer) {
         try {
           const changed = await this.containerChangesFor(viaContainer);
+          if (!changed) noteCreatedContainer(imageId, `the changes of ${viaContainer.name} are unknown`);
           if (changed) {
             const touched = new Set(changedFiles(missing, changed));
             const clean = missing.filter((f) => !touched.has(f));
@@ -438,6 +439,7 @@ class VerificationRun {
         } catch (err) {
           if (isAbortError(err)) throw err;
           // The container went away or cannot be read: the image itself is read below.
+          noteCreatedContainer(imageId, `reading ${viaContainer.name} failed: ${reasonOf(err)}`);
         }
       }
       if (rest.length > 0) {
@@ -451,6 +453,16 @@ class VerificationRun {
     this.imageFacts.set(memoKey, p);
     return p;
   }
+}
+
+const createdContainerNotes: string[] = [];
+function noteCreatedContainer(imageId: string, why: string): void {
+  createdContainerNotes.push(`${imageId.slice(7, 19)}: ${why}`);
+  if (createdContainerNotes.length > 20) createdContainerNotes.shift();
+}
+/** Why images were read through a created container although one of theirs ran (tests say it on failure). */
+export function createdContainerReasons(): readonly string[] {
+  return createdContainerNotes;
 }
 
 /** At most `n` tasks at once. */
