@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { BuildAction, RunOutcome } from './core/build/actions';
 import { gitSpawnCount, recentGitSpawns } from './core/git/exec';
+import { setUntrusted } from './core/safety/untrustedPolicy';
 import { BuildCommands } from './vscode/build/buildCommands';
 import { BuildTasks, type ActiveRun } from './vscode/build/buildTasks';
 import { ArchaeologyCommands } from './vscode/archaeology/archaeologyCommands';
@@ -88,6 +89,9 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
   // Only what is visible at once, or must answer a command at once, is built here.
   const breakdown: Record<string, number> = {};
   const mark = stopwatch(breakdown);
+  // Restricted Mode: every git process runs under the untrusted-repository policy until trust is granted.
+  setUntrusted(!vscode.workspace.isTrusted);
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => setUntrusted(false)));
   const log = mark('log', vscode.window.createOutputChannel('Build Provenance', { log: true }));
   const model = mark('model', new ProvenanceModel(log));
   const statusBar = mark('statusBar', new StatusBar(model));

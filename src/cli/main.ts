@@ -10,6 +10,7 @@ import { computeStatus } from '../core/status/statusQuery';
 import { checkExitCode, type DriftSnapshot } from '../core/status/driftModel';
 import { openWorkspace, ProvenanceError, type Workspace } from '../core/status/workspace';
 import { BuildRefusedError } from '../core/build/refused';
+import { setUntrusted, untrustedFromEnv } from '../core/safety/untrustedPolicy';
 // The build and archaeology commands load on use: status/diff/affects start faster without them.
 const archaeology = () => import('./archaeologyCommands.js');
 const builds = () => import('./buildCommands.js');
@@ -59,6 +60,9 @@ Global flags:
   --context DIR      build context (overrides the config)
   --json             machine-readable output (stable; see README)
   --no-color         no colours (also NO_COLOR=1)
+  --untrusted        the repository is not trusted (also PROVENANCE_UNTRUSTED=1): no program it
+                     configures runs (git hooks, fsmonitor, gpg, filters), its Docker endpoints
+                     are ignored, and build, smoke, deploy and mark are refused
   -h, --help         this help (also: provenance help)
   --version          print the version
 
@@ -98,6 +102,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         html: { type: 'string' },
         'threshold-hours': { type: 'string' },
         container: { type: 'string' },
+        untrusted: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -117,6 +122,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const style = makeStyle(io.isTTY && !flags['no-color'] && !io.env.NO_COLOR && !flags.json);
   const json = Boolean(flags.json);
   const cwd = flags.cwd ?? io.cwd;
+  const untrusted = Boolean(flags.untrusted) || untrustedFromEnv(io.env);
+  setUntrusted(untrusted);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -135,17 +142,26 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (flags.ledger && command !== 'history') throw new UsageError('--ledger goes with history: provenance history --ledger');
     if ((flags.html !== undefined || flags['threshold-hours'] !== undefined) && command !== 'timeline') throw new UsageError('--html and --threshold-hours go with timeline');
 
-    const ws: Workspace = await openWorkspace(cwd, {
+    if (untrusted && ['build', 'smoke', 'deploy', 'mark'].includes(command)) {
+      throw new BuildRefusedError(
+        `Refusing to ${command}: the repository is not trusted (--untrusted or PROVENANCE_UNTRUSTED).`,
+        `${command} runs or records what the repository configures. Run it without --untrusted (and PROVENANCE_UNTRUSTED unset) in a checkout you trust.`,
+        'untrusted',
+      );
+    }
+    const opened: Workspace = await openWorkspace(cwd, {
       target: flags.target,
       // For smoke, deploy and verify, --image names the image to test, run or read, not the target's image.
       overrides: { image: command === 'smoke' || command === 'deploy' || command === 'verify' ? undefined : flags.image, dockerfile: flags.dockerfile, context: flags.context },
       signal: controller.signal,
     });
+    // Untrusted: nothing the repository configures is used to reach out (DOCKER_HOST and the docker CLI context still apply).
+    const ws: Workspace = untrusted ? { ...opened, targets: opened.targets.map((t) => ({ ...t, endpoints: [] })) } : opened;
     const signal = controller.signal;
     switch (command) {
       case 'status':
       case 'check': {
-        const snaps = await Promise.all(ws.targets.map((t) => computeStatus(ws, t, { signal })));
+        const snaps = await Promise.all(ws.targets.map((t) => computeStatus(ws, t, { signal, restricted: untrusted })));
         if (command === 'status') {
           if (json) io.out(perTarget(snaps.map(statusJson)));
           else io.out(snaps.map((s) => formatStatus(s, style)).join('\n\n'));

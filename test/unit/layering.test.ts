@@ -16,6 +16,7 @@ export const CORE_LAYERS: Record<string, number> = {
   '.': 0, // config, types, humanize, version: shared ground
   generated: -1, // the config validator, generated from the schema
   inputs: 1, // which repo files go into an image: Dockerfile syntax, ignore files, globs
+  safety: 1, // the untrusted-repository policy and the safe file writes
   git: 2,
   docker: 2,
   status: 3, // the drift model and the status/diff/affects/inputs queries

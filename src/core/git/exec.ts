@@ -1,10 +1,11 @@
 // The one process layer for git: argument arrays only, an AbortSignal that kills the child,
 // typed errors that carry stderr and the exit code, and streaming for large outputs.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { applyPolicy, currentPolicy, FILTER_KEYS } from '../safety/untrustedPolicy';
 
 export class GitError extends Error {
   constructor(
@@ -50,6 +51,47 @@ export const gitEnv: NodeJS.ProcessEnv = {
   // locally, instead of reaching the network. Our queries never fetch on purpose.
   GIT_ALLOW_PROTOCOL: 'none',
 };
+
+/**
+ * Starts one git process under the untrusted-repository policy (safety/untrustedPolicy.ts): the
+ * only place a git child is spawned. Under the policy the repository's filter drivers are looked
+ * up first (cached for a moment per folder) so that each can be emptied.
+ */
+export async function spawnGit(args: readonly string[], cwd: string, stdio: StdioOptions): Promise<ChildProcess> {
+  const policy = currentPolicy();
+  const drivers = policy.untrusted ? await filterDrivers(cwd) : [];
+  const run = applyPolicy(policy, args, gitEnv, drivers);
+  return spawn('git', run.args, { cwd, env: run.env, stdio, windowsHide: true });
+}
+
+const driverCache = new Map<string, { at: number; drivers: Promise<string[]> }>();
+
+/** The filter drivers the repository at `cwd` configures (`filter.<driver>.clean|smudge|process`). */
+function filterDrivers(cwd: string): Promise<string[]> {
+  const hit = driverCache.get(cwd);
+  if (hit && Date.now() - hit.at < 2000) return hit.drivers;
+  const drivers = new Promise<string[]>((resolve) => {
+    // Reading config starts no program; this process runs under the policy without drivers.
+    const run = applyPolicy(currentPolicy(), ['config', '--name-only', '--get-regexp', '^filter\\.'], gitEnv);
+    noteGitSpawn(run.args);
+    const child = spawn('git', run.args, { cwd, env: run.env, stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true });
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (c: string) => (out += c));
+    child.on('error', () => resolve([]));
+    child.on('close', () => {
+      const names = new Set<string>();
+      for (const line of out.split('\n')) {
+        const m = FILTER_KEYS.exec(line.trim());
+        if (m) names.add(m[1]);
+      }
+      resolve([...names]);
+    });
+  });
+  driverCache.set(cwd, { at: Date.now(), drivers });
+  if (driverCache.size > 64) driverCache.delete(driverCache.keys().next().value!);
+  return drivers;
+}
 
 let spawned = 0;
 const recent: string[] = [];
@@ -109,52 +151,57 @@ export function streamGit(
       return;
     }
     const traced = noteGitSpawn(args);
-    const child = spawn('git', args as string[], {
-      cwd: opts.cwd,
-      env: gitEnv,
-      stdio: ['pipe', opts.stdoutFd ?? 'pipe', 'pipe'],
-      windowsHide: true,
-    });
     let stderr = '';
     let settled = false;
-    const onAbort = () => {
-      child.kill('SIGTERM');
-      finish(() => reject(abortError()));
-    };
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
       opts.signal?.removeEventListener('abort', onAbort);
       fn();
     };
+    let child: ChildProcess | null = null;
+    const onAbort = () => {
+      child?.kill('SIGTERM');
+      finish(() => reject(abortError()));
+    };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stderr!.setEncoding('utf8');
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      if (!settled) onStdout(chunk);
-    });
-    child.stderr!.on('data', (chunk: string) => {
-      if (stderr.length < 64 * 1024) stderr += chunk;
-    });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      finish(() => reject(err.code === 'ENOENT' ? new GitNotFoundError() : err));
-    });
-    child.on('close', (code) => {
-      traced();
-      finish(() => {
-        const exitCode = code ?? -1;
-        if (exitCode === 0 || opts.okCodes?.includes(exitCode)) {
-          resolve({ stderr, exitCode });
-        } else {
-          const first = stderr.trim().split('\n')[0] || `exit code ${exitCode}`;
-          reject(new GitError(`git ${args[0]} failed: ${first}`, args, exitCode, stderr));
-        }
+    void spawnGit(args, opts.cwd, ['pipe', opts.stdoutFd ?? 'pipe', 'pipe']).then((c) => {
+      child = c;
+      if (settled) {
+        c.kill('SIGTERM');
+        return;
+      }
+      attach(c);
+    }, (err) => finish(() => reject(err)));
+    const attach = (child: ChildProcess) => {
+      child.stderr!.setEncoding('utf8');
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (chunk: string) => {
+        if (!settled) onStdout(chunk);
       });
-    });
-    child.stdin!.on('error', () => {
-      /* the child may exit before reading stdin; its exit code tells what happened */
-    });
-    child.stdin!.end(opts.input ?? '');
+      child.stderr!.on('data', (chunk: string) => {
+        if (stderr.length < 64 * 1024) stderr += chunk;
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        finish(() => reject(err.code === 'ENOENT' ? new GitNotFoundError() : err));
+      });
+      child.on('close', (code) => {
+        traced();
+        finish(() => {
+          const exitCode = code ?? -1;
+          if (exitCode === 0 || opts.okCodes?.includes(exitCode)) {
+            resolve({ stderr, exitCode });
+          } else {
+            const first = stderr.trim().split('\n')[0] || `exit code ${exitCode}`;
+            reject(new GitError(`git ${args[0]} failed: ${first}`, args, exitCode, stderr));
+          }
+        });
+      });
+      child.stdin!.on('error', () => {
+        /* the child may exit before reading stdin; its exit code tells what happened */
+      });
+      child.stdin!.end(opts.input ?? '');
+    };
   });
 }
 
@@ -176,13 +223,13 @@ export async function runGitBulk(args: readonly string[], opts: GitRunOptions): 
   const file = path.join(dir, 'out');
   try {
     const fd = openSync(file, 'wx', 0o600);
-    let run: Promise<{ stderr: string; exitCode: number }>;
+    let result: { stderr: string; exitCode: number };
     try {
-      run = streamGit(args, { ...opts, stdoutFd: fd }, () => undefined);
+      result = await streamGit(args, { ...opts, stdoutFd: fd }, () => undefined);
     } finally {
-      closeSync(fd); // the child has its own copy
+      closeSync(fd); // after the child exited (under the policy it starts a moment later)
     }
-    const { stderr, exitCode } = await run;
+    const { stderr, exitCode } = result;
     return { stdout: await readFile(file, 'utf8'), stderr, exitCode };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,9 @@
 // Git queries of the provenance core. Every call goes through git/exec.ts (argument arrays,
 // AbortSignal). Nothing here needs blobs except reading the Dockerfile/ignore file at a
 // revision, so the range queries work in blobless partial clones without fetching.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { abortError, GitError, gitEnv, noteGitSpawn, runGit, runGitBulk, streamGit } from './exec';
+import { abortError, GitError, noteGitSpawn, runGit, runGitBulk, spawnGit, streamGit } from './exec';
 import { gitPathspecMatcher } from '../inputs/pathGlob';
 import type { CommitSummary } from '../types';
 
@@ -302,20 +301,22 @@ async function catFileOnce(root: string, specs: string[], signal?: AbortSignal):
   const code = await new Promise<number | null>((resolve, reject) => {
     // cat-file sizes are in bytes, so this collects raw bytes rather than using streamGit.
     const traced = noteGitSpawn();
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: root, env: gitEnv, stdio: ['pipe', 'pipe', 'ignore'] });
-    const onAbort = () => child.kill('SIGTERM');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', reject);
-    child.on('close', (exitCode) => {
-      traced();
-      signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) reject(abortError());
-      else resolve(exitCode);
-    });
-    child.stdin.on('error', () => undefined);
-    // A spec with a newline cannot be expressed in batch mode; it resolves to "missing".
-    child.stdin.end(specs.map((s) => (s.includes('\n') ? 'invalid\u0001spec' : s)).join('\n') + '\n');
+    void spawnGit(['cat-file', '--batch'], root, ['pipe', 'pipe', 'ignore']).then((child) => run(child), reject);
+    const run = (child: import('node:child_process').ChildProcess) => {
+      const onAbort = () => child.kill('SIGTERM');
+      signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdout!.on('data', (c: Buffer) => chunks.push(c));
+      child.on('error', reject);
+      child.on('close', (exitCode) => {
+        traced();
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) reject(abortError());
+        else resolve(exitCode);
+      });
+      child.stdin!.on('error', () => undefined);
+      // A spec with a newline cannot be expressed in batch mode; it resolves to "missing".
+      child.stdin!.end(specs.map((s) => (s.includes('\n') ? 'invalid\u0001spec' : s)).join('\n') + '\n');
+    };
   });
   const buf = Buffer.concat(chunks);
   const parsed: CatFileResult[] = [];

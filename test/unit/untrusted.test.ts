@@ -1,0 +1,123 @@
+// Issue 16: a hostile repository (test/support/hostileRepo.ts) run through the built CLI with
+// --untrusted (and PROVENANCE_UNTRUSTED=1): no program it configures runs, nothing is written
+// through its links, every answer comes within seconds, and no answer is an "unexpected error".
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { LONG_NAME, makeHostileRepo, type HostileRepo } from '../support/hostileRepo';
+import { applyPolicy, setUntrusted } from '../../src/core/safety/untrustedPolicy';
+import { runGit } from '../../src/core/git/exec';
+
+const CLI = path.join(__dirname, '../../dist/cli.js');
+
+/** Runs dist/cli.js in the repository; the time it took in ms. */
+function cli(h: HostileRepo, args: string[], env: NodeJS.ProcessEnv = {}) {
+  assert.ok(existsSync(CLI), 'dist/cli.js is missing: run npm run build first');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: h.dir,
+    encoding: 'utf8',
+    timeout: 30_000,
+    // No Docker here: the answers must come from git alone, quickly.
+    env: { ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock', PROVENANCE_UNTRUSTED: '', ...env },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr, ms: performance.now() - t0 };
+}
+
+const COMMANDS: string[][] = [
+  ['status', '--target', 'app'],
+  ['check', '--target', 'app'],
+  ['inputs', '--target', 'app'],
+  ['affects', `app/${LONG_NAME}`, 'app/main.py'],
+  ['diff', 'HEAD~2', 'HEAD'],
+  ['history', '--target', 'app'],
+  ['timeline', '--target', 'app'],
+  ['suspects', '--target', 'app'],
+];
+
+for (const links of ['dir', 'files'] as const) {
+  test(`untrusted CLI (links: ${links}): no program of the repository runs, answers within seconds, no unexpected error`, (t) => {
+    const h = makeHostileRepo({ links });
+    t.after(() => h.repo.cleanup());
+    for (const args of COMMANDS) {
+      for (const how of ['flag', 'env'] as const) {
+        const r = how === 'flag' ? cli(h, [...args, '--untrusted']) : cli(h, args, { PROVENANCE_UNTRUSTED: '1' });
+        const what = `${args.join(' ')} (${how})`;
+        assert.notEqual(r.code, null, `${what} finished`);
+        assert.ok(r.ms < 8000, `${what} answered in ${r.ms.toFixed(0)} ms`);
+        assert.doesNotMatch(r.out + r.err, /unexpected error|RangeError|Maximum call stack/i, `${what}: ${r.err}`);
+        assert.deepEqual(h.markersWritten(), [], `${what}: no program of the repository ran`);
+      }
+    }
+  });
+}
+
+test('untrusted CLI: build, smoke, deploy and mark are refused', (t) => {
+  const h = makeHostileRepo({ links: 'files' });
+  t.after(() => h.repo.cleanup());
+  for (const args of [['build'], ['smoke'], ['deploy'], ['mark', 'HEAD', 'good']]) {
+    const r = cli(h, [...args, '--target', 'app', '--untrusted']);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`Refusing to ${args[0]}: the repository is not trusted`));
+  }
+  assert.deepEqual(h.markersWritten(), []);
+});
+
+test('policy: the overrides come after the subcommand and append to GIT_CONFIG_COUNT', () => {
+  const r = applyPolicy({ untrusted: true }, ['--literal-pathspecs', 'log', '-z', 'HEAD'], { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'a.b', GIT_CONFIG_VALUE_0: 'c' }, ['evil']);
+  assert.deepEqual(r.args.slice(0, 5), ['--literal-pathspecs', 'log', '--no-show-signature', '--no-ext-diff', '--no-textconv']);
+  assert.equal(r.env.GIT_CONFIG_KEY_0, 'a.b');
+  assert.equal(r.env.GIT_CONFIG_KEY_1, 'core.fsmonitor');
+  const keys = Object.keys(r.env).filter((k) => k.startsWith('GIT_CONFIG_KEY_')).map((k) => r.env[k]);
+  for (const k of ['core.hooksPath', 'log.showSignature', 'diff.external', 'filter.evil.clean', 'filter.evil.smudge', 'filter.evil.process']) assert.ok(keys.includes(k), k);
+  assert.equal(Number(r.env.GIT_CONFIG_COUNT), keys.length);
+  const trusted = applyPolicy({ untrusted: false }, ['status'], {});
+  assert.deepEqual(trusted.args, ['status']);
+  assert.deepEqual(
+    Object.keys(trusted.env).filter((k) => k.startsWith('GIT_CONFIG_KEY_')).map((k) => trusted.env[k]),
+    ['core.fsmonitor', 'log.showSignature'],
+    'trusted: the overrides that cost nothing',
+  );
+});
+
+test('policy: git status, blame and log in the hostile repository start none of its programs (and do without the policy)', async (t) => {
+  const h = makeHostileRepo();
+  t.after(() => {
+    setUntrusted(false);
+    h.repo.cleanup();
+  });
+  const queries = async () => {
+    await runGit(['status', '--porcelain=v1', '-z'], { cwd: h.dir, okCodes: [128] });
+    await runGit(['blame', '--porcelain', '--', 'app/main.py'], { cwd: h.dir, okCodes: [128] });
+    await runGit(['log', '-p', '-3', '--format=%H %s'], { cwd: h.dir });
+    await runGit(['diff', 'HEAD~1', '--', 'app'], { cwd: h.dir, okCodes: [128] });
+    await runGit(['ls-files', '--cached', '--others'], { cwd: h.dir });
+  };
+  setUntrusted(true);
+  await queries();
+  assert.deepEqual(h.markersWritten(), [], 'under the policy nothing of the repository runs');
+  setUntrusted(false);
+  await queries();
+  // Trusted, the repository's filters are its business (git-lfs is one); fsmonitor and gpg stay off.
+  assert.ok(!h.markersWritten().some((m) => m === 'fsmonitor' || m === 'gpg'), h.markersWritten().join(', '));
+  assert.ok(h.markersWritten().length > 0, 'the fixture is hostile: without the policy its filters do run');
+});
+
+test('exec.ts is the only place a git process is started', () => {
+  const src = path.join(__dirname, '../../src');
+  const offenders: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const f = path.join(d, n);
+      if (lstatSync(f).isDirectory()) walk(f);
+      else if (n.endsWith('.ts') && !f.endsWith(path.join('core', 'git', 'exec.ts'))) {
+        const text = readFileSync(f, 'utf8');
+        if (/\b(spawn|spawnSync|execFile|execFileSync|exec|execSync|fork)\s*\(\s*['"`]git['"`]/.test(text)) offenders.push(path.relative(src, f));
+      }
+    }
+  };
+  walk(src);
+  assert.deepEqual(offenders, []);
+});
