@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `npm test` needs besides node_modules, made present (npm runs this as `pretest`):
-#   - Debian packages: docker.io, busybox-static (test images are FROM scratch + busybox), git;
+#   - Debian packages: docker.io, busybox-static (test images are FROM scratch + busybox), git,
+#     openssh-server and -client (ssh:// tests run a loopback sshd of their own, never the system one);
 #   - a real VS Code for test/vscode: code-server + Node 24 from npm, cached in
 #     ~/.cache/build-provenance, and Debian's chromium (scripts/vscode-test/setup.sh);
 #   - a Docker daemon: started (bridge-less, see scripts/docker-daemon.sh) only if none answers.
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 source scripts/debian-packages.sh
-packages=(busybox-static git)
+packages=(busybox-static git openssh-client openssh-server)
 # A machine with its own Docker (Docker Desktop, docker-ce) needs no docker.io.
 docker version >/dev/null 2>&1 || packages+=(docker.io)
 mapfile -t missing < <(missing_debian_packages "${packages[@]}")

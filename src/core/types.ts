@@ -45,6 +45,12 @@ export interface DockerEndpoint {
   /** Where the endpoint came from: 'target', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'context:<name>', 'default'. */
   source: string;
   tls?: { ca?: string; cert?: string; key?: string; verify: boolean };
+  /**
+   * A daemon inside a container (`docker-exec://NAME`, configured or found as Docker-in-Docker):
+   * reached by `docker system dial-stdio` run in `container` (name or ID) through `outer`'s exec API.
+   * `name` is the container's name, what `running[].via` says.
+   */
+  via?: { outer: DockerEndpoint; container: string; name: string };
 }
 
 /** A revision read from an image label. */

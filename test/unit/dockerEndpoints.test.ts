@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { sshArgs } from '../../src/core/docker/dialStdio';
 import {
   DEFAULT_DOCKER_HOST,
   DockerEndpointError,
@@ -158,7 +159,7 @@ describe('parseDockerHost', () => {
     assert.deepEqual(parseDockerHost('unix:///var/run/docker.sock'), { scheme: 'unix', socketPath: '/var/run/docker.sock' });
     assert.deepEqual(parseDockerHost('tcp://[::1]:2375'), { scheme: 'tcp', hostname: '::1', port: 2375 });
     assert.deepEqual(parseDockerHost('tcp://docker.example', true), { scheme: 'tcp', hostname: 'docker.example', port: 2376 });
-    assert.deepEqual(parseDockerHost('ssh://build-box'), { scheme: 'ssh', hostname: 'build-box', port: 22 });
+    assert.deepEqual(parseDockerHost('ssh://build-box'), { scheme: 'ssh', hostname: 'build-box' });
     assert.deepEqual(parseDockerHost('ssh://ci@build-box:2222'), { scheme: 'ssh', hostname: 'build-box', port: 2222, username: 'ci' });
   });
 });
@@ -206,13 +207,28 @@ describe('dockerodeOptions', () => {
     assert.equal(dockerodeOptions({ ...ep, tls: { verify: false } }, { NODE_EXTRA_CA_CERTS: extra }).ca, undefined, 'unverified TLS trusts nothing anyway');
   });
 
-  test('ssh uses the agent and the URL user, else $USER', () => {
-    const o = dockerodeOptions({ host: 'ssh://ci@build-box:2222', source: 'target' }, { SSH_AUTH_SOCK: '/tmp/agent.sock', USER: 'me' });
-    assert.equal(o.protocol, 'ssh');
-    assert.equal(o.host, 'build-box');
-    assert.equal(o.port, 2222);
-    assert.equal(o.username, 'ci');
-    assert.deepEqual(o.sshOptions, { agent: '/tmp/agent.sock' });
-    assert.equal(dockerodeOptions({ host: 'ssh://build-box', source: 'target' }, { USER: 'me' }).username, 'me');
+  test('ssh runs the system ssh (batch mode, host keys checked as ssh does) with dial-stdio over an HTTP agent', () => {
+    const o = dockerodeOptions({ host: 'ssh://ci@build-box:2222', source: 'target' }, {});
+    assert.equal(o.protocol, 'http');
+    assert.equal(o.host, undefined);
+    const agent = (o as { agent?: { createConnection?: unknown } }).agent;
+    assert.ok(agent && typeof agent.createConnection === 'function');
+    assert.deepEqual(sshArgs({ hostname: 'build-box', port: 2222, username: 'ci' }), ['-o', 'BatchMode=yes', '-p', '2222', '-l', 'ci', '--', 'build-box', 'docker', 'system', 'dial-stdio']);
+    // No port or user in the URL: ~/.ssh/config decides (Host aliases, User, Port, ProxyJump).
+    assert.deepEqual(sshArgs({ hostname: 'gpu' }), ['-o', 'BatchMode=yes', '--', 'gpu', 'docker', 'system', 'dial-stdio']);
+    assert.ok(!sshArgs({ hostname: 'gpu' }).some((a) => /StrictHostKeyChecking/i.test(a)));
+  });
+
+  test('docker-exec://NAME runs through the target\'s first other endpoint, else the default one', () => {
+    const eps = resolveDockerEndpoints({ targetEndpoints: ['unix:///tmp/outer.sock', 'docker-exec://helix-sandbox-nvidia-1'], env: {}, dockerConfigDir: '/nonexistent' });
+    assert.deepEqual(eps[1], {
+      host: 'docker-exec://helix-sandbox-nvidia-1',
+      source: 'target',
+      via: { outer: { host: 'unix:///tmp/outer.sock', source: 'target' }, container: 'helix-sandbox-nvidia-1', name: 'helix-sandbox-nvidia-1' },
+    });
+    const alone = resolveDockerEndpoints({ targetEndpoints: ['docker-exec://sb'], env: { DOCKER_HOST: 'unix:///tmp/h.sock' }, dockerConfigDir: '/nonexistent' });
+    assert.deepEqual(alone[0].via?.outer, { host: 'unix:///tmp/h.sock', source: 'DOCKER_HOST' });
+    assert.throws(() => parseDockerHost('docker-exec://a;rm -rf'), /expected docker-exec:\/\/CONTAINER/);
+    assert.throws(() => resolveDockerEndpoints({ env: { DOCKER_HOST: 'docker-exec://sb' }, dockerConfigDir: '/nonexistent' }), /go in a target's "docker.endpoints"/);
   });
 });

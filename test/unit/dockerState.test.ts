@@ -1,5 +1,6 @@
 // Pure parts of core/docker/state.ts: revision labels and image reference matching.
 import assert from 'node:assert/strict';
+import { DialError } from '../../src/core/docker/dialStdio';
 import { describe, test } from 'node:test';
 import { describeFailure, imageBuildTime, imageRefMatches, parseRevisionLabel } from '../../src/core/docker/state';
 
@@ -111,9 +112,21 @@ describe('describeFailure', () => {
 
   test('ssh and http failures', () => {
     const ssh = { host: 'ssh://me@box', source: 'target' };
-    const auth = describeFailure(ssh, Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }));
-    assert.match(auth.reason, /SSH authentication failed/);
+    // What the system ssh says on stderr (the Docker tests get these from a real sshd).
+    const said = (detail: string) => describeFailure(ssh, new DialError(`ssh to ssh://me@box: ${detail}`, 'ssh', detail));
+    const auth = said('me@box: Permission denied (publickey).');
+    assert.equal(auth.reason, 'Cannot connect to Docker at ssh://me@box: SSH authentication failed (me@box: Permission denied (publickey)).');
     assert.match(auth.hint, /ssh-agent/);
+    assert.match(said('@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n...\nHost key verification failed.').reason, /host key has changed/);
+    assert.match(said('No ED25519 host key is known for [box]:22 and you have requested strict checking.\nHost key verification failed.').reason, /host key is unknown/);
+    assert.match(said('ssh: Could not resolve hostname box: Name or service not known').reason, /host name not found/);
+    assert.match(said('bash: line 1: docker: command not found').reason, /docker is not installed on that host/);
+    assert.match(describeFailure(ssh, new DialError('x', 'ssh', '', 'ENOENT')).reason, /the ssh command was not found/);
+    const nested = { host: 'docker-exec://sb', source: 'nested', via: { outer: unix, container: 'sb', name: 'sb' } };
+    const exec = (detail: string, code?: string) => describeFailure(nested, new DialError(`x: ${detail}`, 'exec', detail, code));
+    assert.match(exec('OCI runtime exec failed: exec failed: unable to start container process: exec: "docker": executable file not found in $PATH: unknown').reason, /inside sb: the container has no docker CLI/);
+    assert.match(exec('Container 1234 is not running', 'HTTP 409').reason, /inside sb: the container is not running/);
+    assert.match(exec('error during connect: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?').reason, /inside sb: its daemon does not answer/);
     const http = describeFailure(unix, Object.assign(new Error('(HTTP code 500) server error - boom '), { statusCode: 500 }));
     assert.match(http.reason, /HTTP 500/);
     assert.ok(describeFailure(unix, 'weird').reason.includes('weird'));

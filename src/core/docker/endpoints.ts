@@ -5,10 +5,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AgentOptions as HttpAgentOptions } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { DockerEndpoint } from '../types';
+import { dialAgent, dialSsh } from './dialStdio';
 
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
@@ -20,7 +21,8 @@ export class DockerEndpointError extends Error {
 export type ParsedDockerHost =
   | { scheme: 'unix'; socketPath: string }
   | { scheme: 'tcp'; hostname: string; port: number }
-  | { scheme: 'ssh'; hostname: string; port: number; username?: string };
+  | { scheme: 'ssh'; hostname: string; port?: number; username?: string }
+  | { scheme: 'docker-exec'; container: string };
 
 export interface ResolveDockerEndpointsOptions {
   /** Endpoints configured for the target: host URLs, or `context:<name>` for a docker context. */
@@ -42,10 +44,20 @@ export function resolveDockerEndpoints(opts: ResolveDockerEndpointsOptions = {})
 
   const targets = (opts.targetEndpoints ?? []).map((s) => s.trim()).filter((s) => s !== '');
   if (targets.length > 0) {
-    return targets.map((t) => {
+    const direct = targets.filter((t) => !isDockerExec(t));
+    const resolved = targets.map((t) => {
+      if (isDockerExec(t)) return null;
       const ctx = /^context:(.*)$/.exec(t);
       if (ctx) return contextEndpoint(configDir, ctx[1].trim(), 'target');
       return endpointFromHost(t, 'target', env, configDir, 'the target\'s endpoint setting');
+    });
+    // docker-exec://NAME runs through the target's first other endpoint, else the daemon the docker CLI would use.
+    const outer = resolved.find((e): e is DockerEndpoint => e !== null && !e.via) ?? (direct.length === 0 ? resolveDockerEndpoints({ ...opts, targetEndpoints: [] })[0] : undefined);
+    return targets.map((t, k) => {
+      if (!isDockerExec(t)) return resolved[k]!;
+      const parsed = parseDockerHost(t);
+      if (parsed.scheme !== 'docker-exec' || !outer) throw new DockerEndpointError(`Malformed Docker host "${t}" (from the target's endpoint setting).`);
+      return { host: `docker-exec://${parsed.container}`, source: 'target', via: { outer, container: parsed.container, name: parsed.container } };
     });
   }
   const dockerHost = nonEmpty(env.DOCKER_HOST);
@@ -102,12 +114,20 @@ export function parseDockerHost(host: string, tlsDefaultPort = false): ParsedDoc
     return {
       scheme: 'ssh',
       hostname,
-      port: url.port ? Number(url.port) : 22,
+      // No port, no user: ~/.ssh/config (or ssh's defaults) decides, as for the docker CLI.
+      ...(url.port ? { port: Number(url.port) } : {}),
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     };
   }
+  if (scheme === 'docker-exec') {
+    // A container name or ID as Docker allows them: [a-zA-Z0-9][a-zA-Z0-9_.-]*
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(rest)) {
+      throw new DockerEndpointError(`Malformed Docker host "${raw}": expected docker-exec://CONTAINER, a container name or ID (letters, digits, _ . -).`);
+    }
+    return { scheme: 'docker-exec', container: rest };
+  }
   if (scheme === 'npipe') throw new DockerEndpointError(`Docker host "${raw}": named pipes (npipe://) exist only on Windows.`);
-  throw new DockerEndpointError(`Malformed Docker host "${raw}": unsupported scheme "${scheme}://"; use unix://, tcp:// or ssh://.`);
+  throw new DockerEndpointError(`Malformed Docker host "${raw}": unsupported scheme "${scheme}://"; use unix://, tcp://, ssh:// or docker-exec://.`);
 }
 
 /**
@@ -151,17 +171,18 @@ export function dockerodeOptions(ep: DockerEndpoint, env: NodeJS.ProcessEnv = pr
       }
       return opts;
     }
-    case 'ssh':
-      return {
-        ...base,
-        protocol: 'ssh',
-        host: parsed.hostname,
-        port: parsed.port,
-        username: parsed.username ?? nonEmpty(env.USER) ?? safeUserName(),
-        // docker-modem runs `docker system dial-stdio` over ssh2; keys come from the agent.
-        sshOptions: { agent: nonEmpty(env.SSH_AUTH_SOCK) },
-      };
+    case 'ssh': {
+      // The system ssh runs `docker system dial-stdio`, as the docker CLI does (dialStdio.ts).
+      const target = { hostname: parsed.hostname, port: parsed.port, username: parsed.username };
+      return { ...base, protocol: 'http', agent: dialAgent(() => dialSsh(target, `ssh to ${ep.host}`, env)) } as Dockerode.DockerOptions;
+    }
+    case 'docker-exec':
+      throw new DockerEndpointError(`Docker host "${ep.host}" is reached through another daemon; connect it with connectDocker.`);
   }
+}
+
+function isDockerExec(host: string): boolean {
+  return /^docker-exec:\/\//i.test(host.trim());
 }
 
 function endpointFromHost(host: string, source: string, env: NodeJS.ProcessEnv, configDir: string, origin: string): DockerEndpoint {
@@ -175,6 +196,7 @@ function endpointFromHost(host: string, source: string, env: NodeJS.ProcessEnv, 
   }
   if (parsed.scheme === 'unix') return { host: host.trim(), source };
   if (parsed.scheme === 'ssh') return { host: host.trim(), source };
+  if (parsed.scheme === 'docker-exec') throw new DockerEndpointError(`${host.trim()}: docker-exec:// endpoints go in a target's "docker.endpoints", not in ${origin}.`);
 
   const normalized = `tcp://${parsed.hostname.includes(':') ? `[${parsed.hostname}]` : parsed.hostname}:${parsed.port}`;
   if (!tlsOn) return { host: normalized, source };
@@ -226,6 +248,7 @@ function contextEndpoint(configDir: string, name: string, source: string): Docke
   } catch (err) {
     throw new DockerEndpointError(`${(err as Error).message} (from docker context "${name}")`);
   }
+  if (parsed.scheme === 'docker-exec') throw new DockerEndpointError(`Docker context "${name}": docker-exec:// endpoints go in a target's "docker.endpoints".`);
   if (parsed.scheme === 'tcp' && hasTls) return { host: docker.Host, source, tls };
   return { host: docker.Host, source };
 }
@@ -284,12 +307,4 @@ const tls = () => require('node:tls') as typeof import('node:tls');
 
 function nonEmpty(s: string | undefined): string | undefined {
   return s !== undefined && s.trim() !== '' ? s.trim() : undefined;
-}
-
-function safeUserName(): string | undefined {
-  try {
-    return userInfo().username;
-  } catch {
-    return undefined;
-  }
 }

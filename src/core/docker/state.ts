@@ -2,6 +2,7 @@
 // them, with the git revision read from labels. dockerode is loaded lazily, on first use, so CLI
 // commands that never talk to Docker do not pay for loading it (and ssh2).
 import type Dockerode from 'dockerode';
+import { dialAgent, dialExec, DialError, DIAL_STDIO, type ExecStream } from './dialStdio';
 import { dockerodeOptions, DockerEndpointError } from './endpoints';
 import type { ContainerInfo, DockerEndpoint, DockerState, ImageInfo, LabelRevision } from '../types';
 
@@ -176,7 +177,7 @@ export function connectDocker(endpoint: DockerEndpoint, timeoutMs?: number): Pro
 
 async function connect(endpoint: DockerEndpoint, timeoutMs: number | undefined): Promise<Dockerode> {
   const Docker = await loadDockerode();
-  const options = { ...dockerodeOptions(endpoint), timeout: timeoutMs };
+  const options = { ...(endpoint.via ? nestedOptions(endpoint.via) : dockerodeOptions(endpoint)), timeout: timeoutMs };
   // docker-modem merges defaults from process.env.DOCKER_HOST underneath explicit options, reads
   // DOCKER_CERT_PATH files for it and throws on a malformed one, although the endpoint is already
   // resolved (docker-modem lib/modem.js, defaultOpts). Hide it for the synchronous constructor call.
@@ -187,6 +188,24 @@ async function connect(endpoint: DockerEndpoint, timeoutMs: number | undefined):
   } finally {
     if (envHost !== undefined) process.env.DOCKER_HOST = envHost;
   }
+}
+
+/**
+ * dockerode options for a daemon inside a container: each connection is `docker system
+ * dial-stdio` (fixed argv) exec'd in it through the outer daemon, stdin and stdout hijacked.
+ */
+function nestedOptions(via: NonNullable<DockerEndpoint['via']>): Dockerode.DockerOptions {
+  let outer: Promise<Dockerode> | undefined;
+  const start = async (): Promise<ExecStream> => {
+    // No timeout on the outer client: the hijacked stream lives as long as the connection.
+    outer ??= connect(via.outer, undefined);
+    const container = (await outer).getContainer(via.container);
+    const exec = await container.exec({ Cmd: [...DIAL_STDIO], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
+    const socket = (await exec.start({ hijack: true, stdin: true, Detach: false, Tty: false } as Dockerode.ExecStartOptions)) as unknown as ExecStream['socket'];
+    return { socket };
+  };
+  const what = `docker system dial-stdio in ${via.name}`;
+  return { socketPath: undefined, host: undefined, port: undefined, protocol: 'http', agent: dialAgent(() => dialExec(start, what)) } as Dockerode.DockerOptions;
 }
 
 /** Whether the engine answers `/_ping`. Never throws. */
@@ -384,6 +403,7 @@ export function describeFailure(endpoint: DockerEndpoint, err: unknown): { reaso
     };
   }
   if (err instanceof DockerEndpointError) return { reason: err.message, hint: `Fix the Docker endpoint: ${DOCKER_HOST_HINT}.` };
+  if (err instanceof DialError) return err.via === 'ssh' ? describeSshFailure(endpoint, err) : describeNestedFailure(endpoint, err);
   if (e.code === 'ENOENT' && isUnix && (e.syscall === undefined || e.syscall === 'connect')) {
     return {
       reason: `${at}: socket not found.`,
@@ -410,18 +430,6 @@ export function describeFailure(endpoint: DockerEndpoint, err: unknown): { reaso
   if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') {
     return { reason: `${at}: host unreachable.`, hint: `Check the network path to the host; ${DOCKER_HOST_HINT}.` };
   }
-  if (isSsh && e.level === 'client-authentication') {
-    return {
-      reason: `${at}: SSH authentication failed.`,
-      hint: 'Load your key into ssh-agent (`ssh-add`) and make sure SSH_AUTH_SOCK is set; `ssh user@host docker version` must work without a prompt.',
-    };
-  }
-  if (isSsh && (e.level?.startsWith('client-') || /dial-stdio|ssh/i.test(e.message ?? ''))) {
-    return {
-      reason: `${at}: SSH connection failed: ${e.message}`,
-      hint: 'Check that `ssh user@host docker system dial-stdio` works from this machine (host key known, agent loaded, docker installed remotely).',
-    };
-  }
   if ((typeof e.code === 'string' && (e.code.startsWith('ERR_TLS') || e.code.includes('CERT') || e.code === 'EPROTO')) || /certificate|ssl|tls/i.test(e.message ?? '')) {
     return {
       reason: `${at}: TLS failed: ${e.message}`,
@@ -434,9 +442,86 @@ export function describeFailure(endpoint: DockerEndpoint, err: unknown): { reaso
       hint: 'Check that the endpoint is a Docker engine and that the daemon is healthy (`docker info`).',
     };
   }
+  if ((e.code === 'ECONNRESET' || e.code === 'EPIPE') && (isSsh || endpoint.via)) {
+    return {
+      reason: `${at}: the connection closed in the middle of an answer${isSsh ? ' (the ssh server went away?)' : ` (${endpoint.via?.name} stopped?)`}.`,
+      hint: isSsh ? SSH_HINT : NESTED_RETRY_HINT,
+    };
+  }
   if (e.code === 'ECONNRESET' || e.code === 'EPIPE') {
     return { reason: `${at}: the connection was closed by the other side.`, hint: `Check that the endpoint is a Docker engine; ${DOCKER_HOST_HINT}.` };
   }
   const msg = e.message || String(err);
   return { reason: `${at}: ${msg}${e.code ? ` (${e.code})` : ''}`, hint: `Check that the Docker daemon is running; ${DOCKER_HOST_HINT}.` };
+}
+
+const SSH_HINT = '`ssh HOST docker system dial-stdio` must work from this machine without a prompt: the host key in ~/.ssh/known_hosts, the key in ssh-agent (or IdentityFile in ~/.ssh/config), docker installed on the host.';
+const NESTED_RETRY_HINT = 'It is read again by itself when the container or its daemon is back (Docker events).';
+
+function lastLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !/^@+$/.test(l));
+  return (lines[lines.length - 1] ?? '').replace(/\.$/, '');
+}
+
+/** ssh's own words (stderr) turned into a reason and what to do. */
+function describeSshFailure(endpoint: DockerEndpoint, err: DialError): { reason: string; hint: string } {
+  const at = `Cannot connect to Docker at ${endpoint.host}`;
+  const d = err.detail;
+  if (err.code === 'ENOENT') {
+    return { reason: `${at}: the ssh command was not found.`, hint: 'Install the OpenSSH client (e.g. `sudo apt-get install openssh-client`); ssh:// endpoints run the system ssh.' };
+  }
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(d)) {
+    return {
+      reason: `${at}: the SSH host key has changed; ssh refused it (Host key verification failed).`,
+      hint: 'The server\'s key is not the one in ~/.ssh/known_hosts: if the host was reinstalled, remove the old key (`ssh-keygen -R HOST`) and connect once with ssh to check and accept the new one; otherwise someone may be in between.',
+    };
+  }
+  if (/Host key verification failed|host key is not known|No .* host key is known/i.test(d)) {
+    return {
+      reason: `${at}: the SSH host key is unknown; ssh refused it (Host key verification failed).`,
+      hint: 'Connect once with `ssh HOST` and check the fingerprint, so the key is in ~/.ssh/known_hosts; it is never accepted without you.',
+    };
+  }
+  if (/Permission denied/i.test(d)) {
+    return {
+      reason: `${at}: SSH authentication failed (${lastLine(d)}).`,
+      hint: 'Load your key into ssh-agent (`ssh-add`, with SSH_AUTH_SOCK set) or name it with IdentityFile in ~/.ssh/config; `ssh HOST docker version` must work without a prompt.',
+    };
+  }
+  if (/Connection refused/i.test(d)) {
+    return { reason: `${at}: connection refused (${lastLine(d)}).`, hint: 'Check that sshd runs on that host and port (a Port in ~/.ssh/config applies too).' };
+  }
+  if (/Could not resolve hostname/i.test(d)) {
+    return { reason: `${at}: host name not found (${lastLine(d)}).`, hint: 'Check the host name, or the Host alias in ~/.ssh/config.' };
+  }
+  if (/timed out|No route to host|Network is unreachable/i.test(d)) {
+    return { reason: `${at}: host unreachable (${lastLine(d)}).`, hint: 'Check the network path to the host (and a ProxyJump in ~/.ssh/config).' };
+  }
+  if (/command not found|docker: not found|docker: No such file/i.test(d)) {
+    return { reason: `${at}: docker is not installed on that host (${lastLine(d)}).`, hint: 'Install the docker CLI on the host, on the PATH of a non-interactive ssh session.' };
+  }
+  if (/Cannot connect to the Docker daemon|dial-stdio|docker\.sock/i.test(d)) {
+    return { reason: `${at}: the Docker daemon on that host does not answer (${lastLine(d)}).`, hint: 'Start the Docker daemon on that host (`ssh HOST docker version` shows it).' };
+  }
+  return { reason: `${at}: SSH connection failed: ${lastLine(d) || err.message}`, hint: SSH_HINT };
+}
+
+/** A daemon in a container that could not be read: what the exec or dial-stdio said. */
+function describeNestedFailure(endpoint: DockerEndpoint, err: DialError): { reason: string; hint: string } {
+  const name = endpoint.via?.name ?? endpoint.host;
+  const at = `Cannot read the Docker daemon inside ${name}`;
+  const d = err.detail;
+  if (/executable file not found|"docker": .*not found|no such file or directory: unknown/i.test(d)) {
+    return {
+      reason: `${at}: the container has no docker CLI (docker system dial-stdio cannot run there).`,
+      hint: 'Reaching a Docker-in-Docker daemon runs `docker system dial-stdio` in its container: put the docker CLI in that image, or turn discovery off ("docker": {"nested": false}).',
+    };
+  }
+  if (/is not running|No such container|is restarting|is paused|container stopped/i.test(d) || err.code === 'HTTP 404' || err.code === 'HTTP 409') {
+    return { reason: `${at}: the container is not running (${lastLine(d)}).`, hint: NESTED_RETRY_HINT };
+  }
+  if (/Cannot connect to the Docker daemon|connection refused|no such file or directory/i.test(d)) {
+    return { reason: `${at}: its daemon does not answer (${lastLine(d)}).`, hint: `Start the daemon inside ${name} (is dockerd running there?). ${NESTED_RETRY_HINT}` };
+  }
+  return { reason: `${at}: ${lastLine(d) || err.message}`, hint: `Check that \`docker exec ${name} docker version\` works. ${NESTED_RETRY_HINT}` };
 }
