@@ -1,5 +1,5 @@
 // Human and JSON renderings of core results for the CLI.
-import type { TargetConfig } from '../core/config';
+import { discoveryWords, type TargetConfig } from '../core/config';
 import { deployedView, type DriftSnapshot, type RevisionView } from '../core/status/driftModel';
 import { verdictWords, type Verification } from '../core/status/verification';
 
@@ -84,6 +84,7 @@ export function statusJson(s: DriftSnapshot) {
     target: s.target.name,
     image: s.target.image,
     dockerfile: s.target.dockerfile,
+    discovery: s.target.discovery ? { rule: s.target.discovery.rule, detail: s.target.discovery.detail } : null,
     state: s.state,
     summary: s.summary,
     hint: s.hint,
@@ -175,6 +176,7 @@ export function formatStatus(s: DriftSnapshot, st: Style): string {
   const lines: string[] = [];
   lines.push(`${st.bold(clean(s.target.name))} ${paint(`[${s.state}]`)} ${clean(s.summary)}`);
   if (s.hint) lines.push(`  ${st.dim('→')} ${clean(s.hint)}`);
+  if (s.target.discovery) lines.push(`  Found    ${clean(discoveryWords(s.target.discovery))}`);
   const head = `${s.head.sha.slice(0, 12)}${s.head.detached ? ' (detached)' : s.head.branch ? ` (${clean(s.head.branch)})` : ''}${s.head.dirty ? ' + uncommitted input changes' : ''}`;
   lines.push(`  HEAD     ${head}`);
   if (s.built) {

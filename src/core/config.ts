@@ -60,7 +60,32 @@ export interface TargetConfig {
   build?: BuildSettings;
   smoke?: SmokeSettings;
   deploy?: DeploySettings;
+  /** Zero-config only: which rule found this target (see status/discovery.ts). */
+  discovery?: TargetDiscovery;
 }
+
+/** How zero-config found a target, cheapest rule first (README "Zero-config"). */
+export type DiscoveryRule = 'revision-label' | 'source-label' | 'dockerfile-label' | 'image-name' | 'folder-name' | 'content';
+
+export interface TargetDiscovery {
+  rule: DiscoveryRule;
+  /** One sentence: the label, name or files that decided it. */
+  detail: string;
+}
+
+/** How zero-config found a target, in words: `by its revision label (no .provenance.json): app:latest: …`. */
+export function discoveryWords(d: TargetDiscovery): string {
+  return `${DISCOVERY_RULE_WORDS[d.rule]} (no .provenance.json): ${d.detail}`;
+}
+
+const DISCOVERY_RULE_WORDS: Record<DiscoveryRule, string> = {
+  'revision-label': 'by its revision label',
+  'source-label': 'by its source label',
+  'dockerfile-label': 'by its Dockerfile label',
+  'image-name': 'by its name',
+  'folder-name': 'by the folder name',
+  content: 'by its baked files',
+};
 
 export interface LoadedConfig {
   /** Absolute path of the config file, or null for the zero-config default. */
@@ -170,6 +195,11 @@ function normaliseTarget(raw: RawTarget, file: string | null): TargetConfig {
 /** The zero-config default: one target, image `helix-ubuntu`, Dockerfile found later. */
 export function defaultConfig(): LoadedConfig {
   return { file: null, targets: [normaliseTarget({ image: DEFAULT_IMAGE }, null)] };
+}
+
+/** A target zero-config discovery found: every default, and the rule that found it. */
+export function discoveredTarget(image: string, dockerfile: string | undefined, discovery: TargetDiscovery): TargetConfig {
+  return { ...normaliseTarget({ image, dockerfile }, null), discovery };
 }
 
 /** Parses and validates config text. Throws ConfigError with line:column and what to fix. */

@@ -173,6 +173,18 @@ test('README JSON examples: every command prints the documented keys and value t
   const unlabeled = (await docker(['build', '-q', '-t', `${image}:unlabeled`, repo.dir])).trim().split('\n').pop()!;
   outputs.push(['verify', await run(['verify', '--image', unlabeled, ...one])]);
 
+  // Zero-config: no .provenance.json, one Dockerfile; status says which rule found the target.
+  const bare = FixtureRepo.create('bp-readme-zero-');
+  t.after(() => bare.cleanup());
+  bare.commit('init', { Dockerfile: 'FROM scratch\nCOPY app.sh /app.sh\n', 'app.sh': `echo ${name}\n` });
+  const zero = await runCli(['status', '--json', '--cwd', bare.dir]);
+  assert.equal(zero.code, 0, zero.err);
+  assert.equal(zero.json().discovery.rule, 'folder-name');
+  outputs.push(['status', zero.json()]);
+  const zeroCheck = await runCli(['check', '--json', '--cwd', bare.dir]);
+  assert.equal(zeroCheck.code, 2, zeroCheck.err);
+  outputs.push(['check', zeroCheck.json()]);
+
   const problems: string[] = [];
   const exercised = new Map<string, Set<string>>();
   for (const [key, real] of outputs) {

@@ -157,17 +157,25 @@ test('cli: zero-config finds Dockerfile.ubuntu-helix for helix-ubuntu by name to
   assert.equal(r.json().dockerfile, 'Dockerfile.ubuntu-helix');
 });
 
-test('cli: zero-config with no matching Dockerfile says how to configure it', async (t) => {
+test('cli: zero-config with nothing to go by says what it looked at and how to configure it', async (t) => {
   const repo = FixtureRepo.create();
   t.after(() => repo.cleanup());
-  repo.commit('init', { 'Dockerfile.web': 'FROM scratch\n' });
+  repo.commit('init', { 'Dockerfile.web': 'FROM scratch\n', 'Dockerfile.api': 'FROM scratch\n' });
   const saved = process.env.DOCKER_HOST;
   process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
   t.after(() => (saved === undefined ? delete process.env.DOCKER_HOST : (process.env.DOCKER_HOST = saved)));
   const r = await run(['inputs', '--cwd', repo.dir]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /Cannot tell which Dockerfile builds helix-ubuntu/);
+  assert.match(r.err, /No \.provenance\.json, and nothing says which image this repository builds: the local images could not be read \(Cannot connect to Docker at unix:\/\/\/nonexistent\/docker\.sock/);
+  assert.match(r.err, /there are 2 Dockerfiles \(Dockerfile\.api, Dockerfile\.web\)/);
   assert.match(r.err, /\.provenance\.json/);
+  const j = await run(['inputs', '--json', '--cwd', repo.dir]);
+  assert.equal(j.code, 2);
+  assert.match(j.json().hint, /Create \.provenance\.json with \{"targets"/);
+  // --dockerfile alone: the target is named after the folder, as compose would.
+  const d = await run(['inputs', '--json', '--dockerfile', 'Dockerfile.web', '--cwd', repo.dir]);
+  assert.equal(d.code, 0, d.err);
+  assert.deepEqual([d.json().dockerfile, d.json().image], ['Dockerfile.web', path.basename(repo.dir).toLowerCase().replace(/[^a-z0-9_-]/g, '')]);
   const o = await run(['inputs', '--json', '--image', 'web', '--dockerfile', 'Dockerfile.web', '--cwd', repo.dir]);
   assert.equal(o.code, 0, o.err);
   assert.equal(o.json().dockerfile, 'Dockerfile.web');

@@ -6,7 +6,7 @@
 // read this one picture.
 import type { TargetConfig } from '../config';
 import { resolveDockerEndpoints } from '../docker/endpoints';
-import { connectDocker, imageBuildTime, parseRevisionLabel } from '../docker/state';
+import { connectDocker, imageInfoOf } from '../docker/state';
 import { resolveCommits } from '../git/queries';
 import { readLedger, type LedgerRecord, type SmokeOutcome, type Verdict } from '../build/ledger';
 import { dockerStateFor, type Workspace } from '../status/workspace';
@@ -213,15 +213,7 @@ async function imagesById(target: TargetConfig, ids: Set<string>): Promise<Image
         const docker = await connectDocker(ep, 10_000);
         for (const img of await docker.listImages()) {
           if (!ids.has(img.Id)) continue;
-          const labels = img.Labels ?? {};
-          out.push({
-            id: img.Id,
-            tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
-            created: imageBuildTime(labels, new Date(img.Created * 1000).toISOString()),
-            labels,
-            revision: parseRevisionLabel(labels, target.revisionLabels),
-            endpoint: ep.host,
-          });
+          out.push(imageInfoOf(img, ep.host, target.revisionLabels));
         }
       } catch {
         /* that engine's extra images stay unknown; the rest of the history still shows */

@@ -5,6 +5,9 @@ import { createReadStream } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { TOOL_VERSION } from '../version';
+import { stripCredentials } from '../git/remotes';
+
+export { stripCredentials };
 
 export const LABEL_REVISION = 'org.opencontainers.image.revision';
 export const LABEL_SOURCE = 'org.opencontainers.image.source';
@@ -20,21 +23,6 @@ export const SHORT_SHA_LENGTH = 12;
 
 export class BuildSettingsError extends Error {
   override name = 'BuildSettingsError';
-}
-
-/**
- * A remote URL without credentials, query or fragment: `https://user:tok@host/x` → `https://host/x`.
- * scp-like `git@host:org/repo` has no secret (the user is the ssh login) and stays; so do paths.
- */
-export function stripCredentials(remoteUrl: string): string {
-  const raw = remoteUrl.trim();
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)(.*)$/.exec(raw);
-  if (!m) return raw;
-  const [, scheme, authority, rest] = m;
-  const at = authority.lastIndexOf('@');
-  const host = at >= 0 ? authority.slice(at + 1) : authority;
-  const pathOnly = rest.replace(/[?#].*$/, '');
-  return `${scheme}${host}${pathOnly}`;
 }
 
 export interface LabelFacts {

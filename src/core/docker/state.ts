@@ -74,6 +74,11 @@ function familiarRepo(repo: string): string {
   return r;
 }
 
+/** The repository of an image reference in its familiar form: `docker.io/library/x:1` → `x`. */
+export function repositoryOf(ref: string): string {
+  return familiarRepo(splitRef(ref).repo);
+}
+
 function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -241,6 +246,42 @@ export async function readDockerState(endpoint: DockerEndpoint, opts: ReadDocker
     return { reachable: true, endpoint, images, containers };
   } catch (err) {
     return { reachable: false, endpoint, ...describeFailure(endpoint, dl.signal.aborted ? dl.signal.reason : err) };
+  } finally {
+    dl.dispose();
+  }
+}
+
+/** An image of the engine's list call (no inspect) as the core sees it. */
+export function imageInfoOf(img: Dockerode.ImageInfo, endpoint: string, labelKeys: string[]): ImageInfo {
+  const labels = img.Labels ?? {};
+  return {
+    id: img.Id,
+    tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
+    created: imageBuildTime(labels, new Date(img.Created * 1000).toISOString()),
+    labels,
+    revision: parseRevisionLabel(labels, labelKeys),
+    endpoint,
+  };
+}
+
+/**
+ * Every tagged image on one engine, newest first, with its labels (one list call, no inspect):
+ * what zero-config discovery looks through. Never throws.
+ */
+export async function listLocalImages(
+  endpoint: DockerEndpoint,
+  opts: { labelKeys: string[]; signal?: AbortSignal; timeoutMs?: number },
+): Promise<{ reachable: true; images: ImageInfo[] } | { reachable: false; reason: string; hint: string }> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_DOCKER_TIMEOUT_MS;
+  const dl = deadline(opts.signal, timeoutMs);
+  try {
+    const docker = await dl.race(connect(endpoint, timeoutMs));
+    const raw = await dl.race(docker.listImages({ abortSignal: dl.signal }));
+    const images = raw.map((img) => imageInfoOf(img, endpoint.host, opts.labelKeys)).filter((i) => i.tags.length > 0);
+    images.sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
+    return { reachable: true, images };
+  } catch (err) {
+    return { reachable: false, ...describeFailure(endpoint, dl.signal.aborted ? dl.signal.reason : err) };
   } finally {
     dl.dispose();
   }

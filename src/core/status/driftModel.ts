@@ -1,5 +1,6 @@
 // The drift model: a pure function from observed facts (HEAD, the newest built image, the
 // running containers, and git's answers about the ranges between them) to one snapshot.
+import type { TargetDiscovery } from '../config';
 import type { CommitSummary, ContainerInfo, ImageInfo, LabelRevision, UnreachableEndpoint } from '../types';
 import { describeVersion, type Verification } from './verification';
 
@@ -33,7 +34,7 @@ export interface RevisionFacts {
 
 export interface DriftInputs {
   now: Date;
-  target: { name: string; image: string; dockerfile: string | null };
+  target: { name: string; image: string; dockerfile: string | null; discovery?: TargetDiscovery | null };
   head: { sha: string; branch: string | null; detached: boolean };
   /** Uncommitted changes to image inputs. */
   uncommitted: string[];
@@ -83,7 +84,7 @@ export interface DriftSnapshot {
   summary: string;
   /** What to do next, when something needs doing. */
   hint: string | null;
-  target: { name: string; image: string; dockerfile: string | null };
+  target: { name: string; image: string; dockerfile: string | null; discovery?: TargetDiscovery | null };
   head: { sha: string; branch: string | null; detached: boolean; dirty: boolean };
   uncommitted: string[];
   built: (RevisionView & { imageId: string; tags: string[]; created: string }) | null;

@@ -329,7 +329,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
 
   const snapshot = computeDrift({
     now: opts.now ?? new Date(),
-    target: { name: target.name, image: target.image, dockerfile },
+    target: { name: target.name, image: target.image, dockerfile, discovery: target.discovery ?? null },
     head: { sha: head.sha, branch: head.branch, detached: head.detached },
     uncommitted: uncommitted.map((c) => c.path),
     docker: docker.reachable ? { reachable: true, unreachable: docker.unreachable } : { reachable: false, reason: docker.reason, hint: docker.hint },

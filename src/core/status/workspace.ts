@@ -2,13 +2,14 @@
 // target, and which Dockerfile builds it.
 import { statSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from '../config';
+import { discoveredTarget, loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from '../config';
 import { DockerEndpointError, resolveDockerEndpoints } from '../docker/endpoints';
 import { readDockerState } from '../docker/state';
 import { runGit, traceSpan } from '../git/exec';
 import { findRepo, readHead, readWorktreeFile, type HeadInfo, type RepoInfo } from '../git/queries';
 import { dockerfileCandidatesForImage } from '../inputs/imageInputs';
 import type { DockerState, ImageInfo } from '../types';
+import { discoverTargets, dockerfileOnlyDiscovery } from './discovery';
 
 export const DOCKERFILE_LABELS = ['com.docker.image.source.entrypoint', 'dev.build-provenance.dockerfile'];
 
@@ -17,7 +18,7 @@ export class ProvenanceError extends Error {
   constructor(
     message: string,
     readonly hint: string,
-    readonly code: 'empty-repo' | 'unknown-revision' | 'no-dockerfile' | 'dockerfile' | 'usage' = 'usage',
+    readonly code: 'empty-repo' | 'unknown-revision' | 'no-dockerfile' | 'no-target' | 'dockerfile' | 'usage' = 'usage',
   ) {
     super(message);
     this.name = 'ProvenanceError';
@@ -35,7 +36,7 @@ export async function openWorkspace(
   opts: { target?: string; overrides?: TargetOverrides; signal?: AbortSignal } = {},
 ): Promise<Workspace> {
   const repo = await findRepo(cwd, opts.signal);
-  const config = loadConfig(repo.root);
+  let config = loadConfig(repo.root);
   const overrides = { ...opts.overrides };
   // Paths given on the command line are relative to --cwd (else the current folder), as with
   // `git -C`, never to the repository root.
@@ -43,7 +44,20 @@ export async function openWorkspace(
     const v = overrides[key];
     if (v !== undefined) overrides[key] = commandLinePath(repo.root, cwd, `--${key}`, v, key === 'context' ? 'folder' : 'file');
   }
+  // No configuration and no --image: find this repository's own images (status/discovery.ts).
+  if (config.file === null && overrides.image === undefined) config = { file: null, targets: await zeroConfigTargets(repo, overrides.dockerfile, opts.signal) };
   return { repo, config, targets: selectTargets(config, opts.target, overrides) };
+}
+
+/** Discovered targets; with nothing found, a --dockerfile given names the target after the folder. */
+async function zeroConfigTargets(repo: RepoInfo, dockerfile: string | undefined, signal?: AbortSignal): Promise<TargetConfig[]> {
+  try {
+    return await discoverTargets(repo, { signal });
+  } catch (err) {
+    const alone = dockerfile !== undefined && err instanceof ProvenanceError && err.code === 'no-target' ? dockerfileOnlyDiscovery({ folder: path.basename(repo.root), dockerfiles: [dockerfile], images: [] }) : null;
+    if (!alone) throw err;
+    return [discoveredTarget(alone.image, alone.dockerfile, { rule: 'folder-name', detail: `--dockerfile ${dockerfile}; the image is named after the folder ${path.basename(repo.root)}, as docker compose names a project` })];
+  }
 }
 
 /**
