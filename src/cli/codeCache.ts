@@ -8,11 +8,12 @@
 // The cache lives in the user's own cache directory (0700): code caches are executable, so they
 // never go to a shared temp directory. Anything unexpected falls back to a plain compile.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import Module from 'node:module';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+import { writeFileAtomic } from '../core/safety/safeFiles';
 
 /** Where the caches go, or null when disabled (PROVENANCE_NO_CODE_CACHE=1) or unsafe. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
@@ -98,9 +99,7 @@ export function installCodeCache(bundleDir: string, variant: string, cacheDir: s
     for (const { script, file } of toWrite) {
       try {
         const data = script.createCachedData();
-        const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, data, { mode: 0o600 });
-        renameSync(tmp, file);
+        writeFileAtomic(file, data, { mode: 0o600 });
         // Older caches of the same bundle and command are dead weight now.
         const prefix = file.slice(0, file.lastIndexOf('.', file.length - 5) + 1);
         for (const f of readdirSync(cacheDir)) {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { runCli } from '../support/cli';
 import { FixtureRepo } from '../support/gitFixture';
 import { buildBusyboxImage, cleanupDocker, removeContainer, requireDocker, runContainer, uniqueName } from '../support/dockerFixtures';
+import { cacheKey, sign, verify } from '../../src/core/git/cacheFiles';
 
 after(() => cleanupDocker());
 
@@ -101,7 +102,10 @@ test('status: the hints an earlier status left (revision, pathspecs, split point
   repo.commit('app', { 'app/run': 'v2\n' });
   assert.equal((await status(repo.dir)).undeployed.relevantCount, 1);
   assert.ok(existsSync(hints), 'the first status leaves hints');
-  const entry = () => Object.values(JSON.parse(readFileSync(hints, 'utf8')))[0] as { revs: string[]; keys: Record<string, string>; mids: Record<string, string> };
+  // The hint file is signed (as every cache of ours): read and rewrite it as provenance would.
+  const key = cacheKey()!;
+  const readHints = () => verify(key, 'status-cache.json', readFileSync(hints, 'utf8')) as Record<string, unknown>;
+  const entry = () => Object.values(readHints())[0] as { revs: string[]; keys: Record<string, string>; mids: Record<string, string> };
   assert.deepEqual(entry().revs, [base]);
   assert.ok(entry().keys[base], 'with the pathspecs it walked with');
 
@@ -121,14 +125,17 @@ test('status: the hints an earlier status left (revision, pathspecs, split point
 
   // Hints that lie (a key and a split point of something else) change nothing either.
   repo.commit('more app', { 'app/run': 'v3\n' });
-  const all = JSON.parse(readFileSync(hints, 'utf8'));
+  const all = readHints();
   for (const e of Object.values(all) as { revs: string[]; keys: Record<string, string>; mids: Record<string, string> }[]) {
     e.keys = { [docs]: 'f'.repeat(40) };
     e.mids = { [docs]: base };
   }
-  writeFileSync(hints, JSON.stringify(all));
+  writeFileSync(hints, sign(key, 'status-cache.json', JSON.stringify(all)));
   s = await same();
   assert.equal(s.undeployed.relevantCount, 1);
+  // The same hints unsigned (a file the repository ships): no hint at all.
+  writeFileSync(hints, JSON.stringify(all));
+  assert.equal((await status(repo.dir)).undeployed.relevantCount, 1, 'an unsigned hint file is no hint');
   writeFileSync(hints, '{not json');
   assert.equal((await status(repo.dir)).undeployed.relevantCount, 1, 'an unreadable hint file is no hint');
 });

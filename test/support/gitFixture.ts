@@ -89,6 +89,14 @@ export class FixtureRepo {
   }
 }
 
+/** A temp folder that is a git dir as far as our writes can tell (HEAD, objects/): a ledger's common dir. */
+export function tempGitDir(prefix = 'bp-gitdir-'): string {
+  const dir = tempDir(prefix);
+  mkdirSync(path.join(dir, 'objects'));
+  writeFileSync(path.join(dir, 'HEAD'), 'ref: refs/heads/main\n');
+  return dir;
+}
+
 export function tempDir(prefix = 'bp-tmp-'): string {
   return realpathSync(mkdtempSync(path.join(tmpdir(), prefix)));
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { appendLedgerRecord, ledgerPath, logExcerpt, parseLedger, readLedger, type NewLedgerRecord } from '../../src/core/build/ledger';
-import { tempDir } from '../support/gitFixture';
+import { tempGitDir as tempDir } from '../support/gitFixture';
 
 const WRITER = path.join(__dirname, '../support/ledgerWriter.ts');
 

@@ -4,11 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { LONG_NAME, makeHostileRepo, type HostileRepo } from '../support/hostileRepo';
 import { applyPolicy, setUntrusted } from '../../src/core/safety/untrustedPolicy';
 import { runGit } from '../../src/core/git/exec';
+import { tsSources } from '../support/sources';
+import { appendLedgerRecord, readLedger } from '../../src/core/build/ledger';
+import { appendNoFollow, createExclusive, provenanceDir, readFileNoFollow, realGitDir, UnsafePathError, writeFileAtomic } from '../../src/core/safety/safeFiles';
 
 const CLI = path.join(__dirname, '../../dist/cli.js');
 
@@ -27,6 +30,7 @@ function cli(h: HostileRepo, args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 const COMMANDS: string[][] = [
+  ['status'],
   ['status', '--target', 'app'],
   ['check', '--target', 'app'],
   ['inputs', '--target', 'app'],
@@ -41,6 +45,7 @@ for (const links of ['dir', 'files'] as const) {
   test(`untrusted CLI (links: ${links}): no program of the repository runs, answers within seconds, no unexpected error`, (t) => {
     const h = makeHostileRepo({ links });
     t.after(() => h.repo.cleanup());
+    const before = h.victimState();
     for (const args of COMMANDS) {
       for (const how of ['flag', 'env'] as const) {
         const r = how === 'flag' ? cli(h, [...args, '--untrusted']) : cli(h, args, { PROVENANCE_UNTRUSTED: '1' });
@@ -51,18 +56,67 @@ for (const links of ['dir', 'files'] as const) {
         assert.deepEqual(h.markersWritten(), [], `${what}: no program of the repository ran`);
       }
     }
+    assert.deepEqual(h.victimState(), before, 'nothing was written through a link');
   });
 }
 
 test('untrusted CLI: build, smoke, deploy and mark are refused', (t) => {
   const h = makeHostileRepo({ links: 'files' });
   t.after(() => h.repo.cleanup());
+  const before = h.victimState();
   for (const args of [['build'], ['smoke'], ['deploy'], ['mark', 'HEAD', 'good']]) {
     const r = cli(h, [...args, '--target', 'app', '--untrusted']);
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, new RegExp(`Refusing to ${args[0]}: the repository is not trusted`));
   }
+  assert.deepEqual(h.victimState(), before);
   assert.deepEqual(h.markersWritten(), []);
+});
+
+for (const links of ['dir', 'files'] as const) {
+  test(`trusted CLI (links: ${links}): nothing is written through the repository's links, fsmonitor and gpg never run`, async (t) => {
+    const h = makeHostileRepo({ links });
+    t.after(() => h.repo.cleanup());
+    const before = h.victimState();
+    for (const args of [['status', '--target', 'app'], ['history', '--target', 'app'], ['timeline', '--target', 'app'], ['affects', 'app/main.py']]) {
+      const r = cli(h, args);
+      assert.doesNotMatch(r.out + r.err, /unexpected error/i, `${args.join(' ')}: ${r.err}`);
+      assert.ok(r.ms < 8000, `${args.join(' ')} answered in ${r.ms.toFixed(0)} ms`);
+    }
+    assert.ok(!h.markersWritten().some((m) => m === 'fsmonitor' || m === 'gpg' || m.startsWith('hook-')), h.markersWritten().join(', '));
+    // The ledger: an append (mark, build, deploy) and a read refuse the link.
+    const commonDir = path.join(h.dir, '.git');
+    await assert.rejects(
+      appendLedgerRecord(commonDir, { kind: 'mark', target: 'app', revision: null, dirty: false, inputHash: '', imageId: 'sha256:' + '0'.repeat(64), tags: [], mode: null, startedAt: '2026-01-01T00:00:00Z', endedAt: '2026-01-01T00:00:00Z', result: 'success', smoke: null, error: null, tool: 'test', verdict: 'good' }),
+      (e: Error) => e instanceof UnsafePathError && /Refusing to (use|open) .*: it is a symbolic link/.test(e.message),
+    );
+    const read = await readLedger(commonDir);
+    assert.deepEqual(read.records, []);
+    assert.match(read.warnings.join('\n'), /it is a symbolic link.* No ledger records were read\./);
+    assert.deepEqual(h.victimState(), before, 'nothing was written through a link');
+  });
+}
+
+test('safe files: the git dir as it really resolves; a commondir that points outside a git dir is refused', (t) => {
+  const h = makeHostileRepo({ links: 'files' });
+  t.after(() => h.repo.cleanup());
+  const outside = path.dirname(h.victim);
+  assert.throws(() => provenanceDir(outside), (e: Error) => e instanceof UnsafePathError && /is not a git directory/.test(e.message));
+  assert.throws(() => provenanceDir(path.join(h.dir, '.git'), 'locks'), /locks: it is a symbolic link/);
+  const linked = path.join(outside, 'gitdir-link');
+  symlinkSync(path.join(h.dir, '.git'), linked);
+  assert.equal(realGitDir(linked), path.join(h.dir, '.git'), 'a symlinked git dir is used as its real path');
+  // Temp names: random, O_EXCL; a link at the target is replaced, never followed.
+  const dir = mkdtempSync(path.join(outside, 'atomic-'));
+  symlinkSync(path.join(h.victim, 'precious.txt'), path.join(dir, 'f.json'));
+  writeFileAtomic(path.join(dir, 'f.json'), 'new');
+  assert.equal(readFileSync(path.join(h.victim, 'precious.txt'), 'utf8'), 'precious\n');
+  assert.equal(readFileNoFollow(path.join(dir, 'f.json')), 'new');
+  symlinkSync(path.join(h.victim, 'precious.txt'), path.join(dir, 'g.lock'));
+  assert.equal(createExclusive(path.join(dir, 'g.lock'), 'x'), false);
+  assert.throws(() => readFileNoFollow(path.join(dir, 'g.lock')), /g\.lock: it is a symbolic link/);
+  assert.throws(() => appendNoFollow(path.join(dir, 'g.lock'), 'x\n'), /g\.lock: it is a symbolic link/);
+  assert.equal(readFileSync(path.join(h.victim, 'precious.txt'), 'utf8'), 'precious\n');
 });
 
 test('policy: the overrides come after the subcommand and append to GIT_CONFIG_COUNT', () => {
@@ -106,18 +160,8 @@ test('policy: git status, blame and log in the hostile repository start none of 
 });
 
 test('exec.ts is the only place a git process is started', () => {
-  const src = path.join(__dirname, '../../src');
-  const offenders: string[] = [];
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const f = path.join(d, n);
-      if (lstatSync(f).isDirectory()) walk(f);
-      else if (n.endsWith('.ts') && !f.endsWith(path.join('core', 'git', 'exec.ts'))) {
-        const text = readFileSync(f, 'utf8');
-        if (/\b(spawn|spawnSync|execFile|execFileSync|exec|execSync|fork)\s*\(\s*['"`]git['"`]/.test(text)) offenders.push(path.relative(src, f));
-      }
-    }
-  };
-  walk(src);
+  const offenders = [...tsSources(path.join(__dirname, '../../src'))]
+    .filter(([f, text]) => f !== 'core/git/exec.ts' && /\b(spawn|spawnSync|execFile|execFileSync|exec|execSync|fork)\s*\(\s*['"`]git['"`]/.test(text))
+    .map(([f]) => f);
   assert.deepEqual(offenders, []);
 });

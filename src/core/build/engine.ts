@@ -13,10 +13,11 @@ import { commandArgv, CommandSpecError, runCommand } from './commandRunner';
 import { DockerEndpointError, resolveDockerEndpoints } from '../docker/endpoints';
 import { connectDocker, parseRevisionLabel, pingDocker } from '../docker/state';
 import { tryLock, type LockHandle, type LockOwner } from './fileLock';
+import { provenanceDir } from '../safety/safeFiles';
 import { isAbortError, runGit } from '../git/exec';
 import { readHead, readWorktreeFile, worktreeChanges, type RepoInfo } from '../git/queries';
 import { pathspecFilter } from '../inputs/imageInputs';
-import { appendLedgerRecord, ledgerDir, readLedger, type LedgerRecord, type RunResult } from './ledger';
+import { appendLedgerRecord, readLedger, type LedgerRecord, type RunResult } from './ledger';
 import { worktreeInputs } from '../status/targetInputs';
 import { dockerfileFor, dockerStateFor, ProvenanceError, type Workspace } from '../status/workspace';
 import { busyProbeAddresses, PORT_IN_USE_WHY, resolveSmokeSettings, runSmoke, SmokeSettingsError, type ResolvedSmoke, type SmokeResult } from './smoke';
@@ -90,7 +91,8 @@ export interface SmokeRunResult {
 const running = new Map<string, string>();
 
 export function targetLockFile(repo: RepoInfo, target: string): string {
-  return path.join(ledgerDir(repo.commonDir), 'locks', `${target.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
+  // Made here, safely (a real folder of the user's inside the real git dir: safety/safeFiles.ts).
+  return path.join(provenanceDir(repo.commonDir, 'locks'), `${target.replace(/[^A-Za-z0-9._-]/g, '_')}.lock`);
 }
 
 /** Whether a build/smoke test of the target runs now (in this process or another). */

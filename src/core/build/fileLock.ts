@@ -1,10 +1,12 @@
 // Cross-process lock files: created with O_EXCL, holding the owner's pid and host, so the CLI and
 // the extension (separate processes on one clone) exclude each other. A lock whose owner died
 // (SIGKILL, crash) is recognised as stale and taken over; nothing waits on a dead process.
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+// The lock's folder must exist (safeFiles' provenanceDir makes it); a lock file is created with
+// O_EXCL|O_NOFOLLOW and read without following a link, so a planted link is refused.
+import { lstatSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import * as path from 'node:path';
 import { abortError } from '../git/exec';
+import { createExclusive, readFileNoFollow } from '../safety/safeFiles';
 import { processAlive } from '../processes';
 
 export interface LockOwner {
@@ -28,24 +30,14 @@ export interface LockOptions {
 
 /** Takes the lock, or returns the live owner that holds it. Never blocks. */
 export function tryLock(file: string, purpose: string, opts: LockOptions = {}): LockHandle | { busy: LockOwner | null } {
-  mkdirSync(path.dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 5; attempt++) {
     const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose };
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o644);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (!createExclusive(file, JSON.stringify(owner), 0o644)) {
       const seen = readOwner(file);
       if (seen === undefined) continue; // released between open and read: try again
       if (!isStale(file, seen, opts)) return { busy: seen };
       removeIfUnchanged(file, seen);
       continue;
-    }
-    try {
-      writeSync(fd, JSON.stringify(owner));
-    } finally {
-      closeSync(fd);
     }
     let released = false;
     return {
@@ -91,13 +83,8 @@ export async function acquireLock(
 
 /** The owner recorded in the lock file; null when unreadable/empty (a crash right after create); undefined when gone. */
 function readOwner(file: string): LockOwner | null | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = readFileNoFollow(file);
+  if (text === null) return undefined;
   try {
     const o = JSON.parse(text) as LockOwner;
     return typeof o.pid === 'number' && typeof o.host === 'string' ? o : null;
@@ -109,7 +96,7 @@ function readOwner(file: string): LockOwner | null | undefined {
 function isStale(file: string, owner: LockOwner | null, opts: LockOptions): boolean {
   let ageMs: number;
   try {
-    ageMs = Date.now() - statSync(file).mtimeMs;
+    ageMs = Date.now() - lstatSync(file).mtimeMs;
   } catch {
     return false;
   }

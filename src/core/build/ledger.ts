@@ -4,12 +4,13 @@
 // concurrent writers (CLI and extension) never interleave and a crash can only tear the last line.
 // Readers skip a torn or corrupt line with a warning and lose nothing else.
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { acquireLock } from './fileLock';
+import { appendNoFollow, checkRealDir, openReadNoFollow, PROVENANCE_DIR, provenanceDir, readFileNoFollow, UnsafePathError, writeFileAtomic } from '../safety/safeFiles';
 
-export const LEDGER_DIR = 'build-provenance';
+export const LEDGER_DIR = PROVENANCE_DIR;
 export const LEDGER_FILE = 'ledger.jsonl';
 /** The log excerpt kept per record: the last 4 KiB of output. */
 export const LOG_EXCERPT_CHARS = 4096;
@@ -82,8 +83,8 @@ export function ledgerLine(rec: LedgerRecord): string {
 /** Appends one record atomically (see the file comment). Returns the record as stored. */
 export async function appendLedgerRecord(commonDir: string, input: NewLedgerRecord, signal?: AbortSignal): Promise<LedgerRecord> {
   const rec: LedgerRecord = { v: 1, id: newRecordId(), ...input, logExcerpt: logExcerpt(input.logExcerpt ?? '') };
-  const file = ledgerPath(commonDir);
-  mkdirSync(path.dirname(file), { recursive: true });
+  // The real folder (never through a link the repository planted): see safety/safeFiles.ts.
+  const file = path.join(provenanceDir(commonDir), LEDGER_FILE);
   // A ledger append holds the lock for milliseconds; 30 s means its owner hung or died.
   const lock = await acquireLock(`${file}.lock`, 'ledger append', { staleMs: 30_000, signal });
   try {
@@ -94,26 +95,10 @@ export async function appendLedgerRecord(commonDir: string, input: NewLedgerReco
   return rec;
 }
 
-/** Appends a complete line with O_APPEND and fsync. Call under the ledger lock. */
+/** Appends a complete line with O_APPEND and fsync, never through a link. Call under the ledger lock. */
 export function appendLine(file: string, line: string): void {
-  const fd = openSync(file, 'a+', 0o644);
-  try {
-    // A writer killed mid-line leaves a torn last line: start ours on a fresh line so only the torn
-    // one is lost.
-    let prefix = '';
-    const size = fstatSync(fd).size;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      readSync(fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) prefix = '\n';
-    }
-    const buf = Buffer.from(prefix + line, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  // A writer killed mid-line leaves a torn last line: ours starts on a fresh line so only the torn one is lost.
+  appendNoFollow(file, line, { freshLine: true });
 }
 
 export interface LedgerRead {
@@ -138,7 +123,14 @@ export const QUARANTINE_FILE = 'ledger.quarantine.jsonl';
  * skipped with a warning and left in place.
  */
 export async function readLedger(commonDir: string): Promise<LedgerRead> {
-  const first = await readLedgerOnce(commonDir);
+  let first: LedgerRead;
+  try {
+    first = await readLedgerOnce(commonDir);
+  } catch (err) {
+    // A planted link: nothing is read through it.
+    if (err instanceof UnsafePathError) return { records: [], warnings: [`${err.message} No ledger records were read.`] };
+    throw err;
+  }
   if (!first.warnings.some((w) => w.includes(TORN))) return first;
   try {
     const moved = await quarantineTornLines(commonDir);
@@ -154,10 +146,11 @@ export async function readLedger(commonDir: string): Promise<LedgerRead> {
 
 /** Moves the lines that are not JSON out of the ledger, under its lock; returns how many. */
 async function quarantineTornLines(commonDir: string): Promise<number> {
-  const file = ledgerPath(commonDir);
+  const dir = provenanceDir(commonDir);
+  const file = path.join(dir, LEDGER_FILE);
   const lock = await acquireLock(`${file}.lock`, 'ledger repair', { staleMs: 30_000, timeoutMs: 2000 });
   try {
-    const lines = readFileSync(file, 'utf8').split('\n');
+    const lines = (readFileNoFollow(file) ?? '').split('\n');
     const keep: string[] = [];
     const torn: string[] = [];
     for (const line of lines) {
@@ -170,20 +163,26 @@ async function quarantineTornLines(commonDir: string): Promise<number> {
       }
     }
     if (torn.length === 0) return 0;
-    appendLine(path.join(ledgerDir(commonDir), QUARANTINE_FILE), torn.join('\n') + '\n');
-    // The rest is rewritten beside it and renamed over it: a crash leaves one or the other whole.
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, keep.length ? keep.join('\n') + '\n' : '');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    appendLine(path.join(dir, QUARANTINE_FILE), torn.join('\n') + '\n');
+    // The rest is rewritten beside it (a random temp name) and renamed over it: a crash leaves one or the other whole.
+    writeFileAtomic(file, keep.length ? keep.join('\n') + '\n' : '', { mode: 0o644, fsync: true });
     return torn.length;
   } finally {
     lock.release();
+  }
+}
+
+/** The ledger's folder, when it exists, must be a real folder of the user's (a planted link is refused). */
+function checkLedgerDir(commonDir: string): void {
+  const dir = ledgerDir(commonDir);
+  if (existsSync(dir) || isLink(dir)) checkRealDir(dir);
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
@@ -192,12 +191,15 @@ const TORN = 'not a complete record (a write was interrupted?)';
 async function readLedgerOnce(commonDir: string): Promise<LedgerRead> {
   const file = ledgerPath(commonDir);
   const out: LedgerRead = { records: [], warnings: [] };
-  const input = createReadStream(file, { encoding: 'utf8' });
-  const opened = new Promise<boolean>((resolve, reject) => {
-    input.once('open', () => resolve(true));
-    input.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? resolve(false) : reject(err)));
-  });
-  if (!(await opened)) return out;
+  checkLedgerDir(commonDir);
+  let fd: number;
+  try {
+    fd = openReadNoFollow(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
+  }
+  const input = createReadStream('', { fd, encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   for await (const line of rl) addLine(out, line, ++n, file);

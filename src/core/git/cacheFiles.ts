@@ -6,23 +6,10 @@
 // machine, a flipped byte) reads as missing. The folder is bounded: the oldest entries go first.
 // A cache is only ever a hint for speed: anything unexpected reads as a miss and costs a walk.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { homedir } from 'node:os';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RepoInfo } from './queries';
+import { createExclusive, existingProvenanceDir, provenanceDir, readFileNoFollow, userCacheFolder, writeFileAtomic } from '../safety/safeFiles';
 
 /** `PROVENANCE_NO_CACHE=1`: nothing is read from or written to the caches (a cold run, for debugging). */
 export function cachesDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -33,16 +20,6 @@ export function cachesDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
 const MAGIC = 'bp-cache-v1';
 const NAME = /^[0-9a-z][0-9a-z._-]{0,120}$/;
 
-/** The user's cache directory for provenance (as the CLI's code cache uses), or null. */
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const xdg = env.XDG_CACHE_HOME;
-  try {
-    return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache'), 'build-provenance');
-  } catch {
-    return null;
-  }
-}
-
 const keys = new Map<string, Buffer | null>();
 
 /**
@@ -51,31 +28,22 @@ const keys = new Map<string, Buffer | null>();
  * nothing is cached on disk.
  */
 export function cacheKey(env: NodeJS.ProcessEnv = process.env): Buffer | null {
-  const dir = userCacheDir(env);
-  if (!dir) return null;
-  const file = path.join(dir, 'cache-key');
-  if (keys.has(file)) return keys.get(file)!;
+  const memoKey = `${env.XDG_CACHE_HOME ?? ''}\0${env.HOME ?? ''}`;
+  if (keys.has(memoKey)) return keys.get(memoKey)!;
   let key: Buffer | null = null;
   try {
+    const dir = userCacheFolder(env);
+    if (!dir) throw new Error('no private cache folder');
+    const file = path.join(dir, 'cache-key');
     key = readKey(file);
     if (!key) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      try {
-        const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          writeSync(fd, randomBytes(32).toString('hex'));
-        } finally {
-          closeSync(fd);
-        }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // another process made it first
-      }
+      createExclusive(file, randomBytes(32).toString('hex'), 0o600); // false: another process made it first
       key = readKey(file);
     }
   } catch {
     key = null;
   }
-  keys.set(file, key);
+  keys.set(memoKey, key);
   return key;
 }
 
@@ -106,16 +74,12 @@ export interface StoreLimits {
 
 /** The entries of one kind of cache of one repository. */
 export class EntryStore {
-  private readonly dir: string;
-
   constructor(
     private readonly repo: RepoInfo,
-    folder: string,
+    private readonly folder: string,
     private readonly limits: StoreLimits,
     private readonly env: NodeJS.ProcessEnv = process.env,
-  ) {
-    this.dir = path.join(repo.commonDir, 'build-provenance', folder);
-  }
+  ) {}
 
   /** False under PROVENANCE_NO_CACHE, or without a key: every read misses, every write is dropped. */
   get enabled(): boolean {
@@ -124,9 +88,10 @@ export class EntryStore {
 
   /** Entry names (unordered); none when the folder is missing or not a real directory. */
   names(): string[] {
-    if (!this.enabled || !this.realDir()) return [];
+    const dir = this.enabled ? this.realDir() : null;
+    if (!dir) return [];
     try {
-      return readdirSync(this.dir).filter((n) => n.endsWith('.json') && NAME.test(n)).map((n) => n.slice(0, -'.json'.length));
+      return readdirSync(dir).filter((n) => n.endsWith('.json') && NAME.test(n)).map((n) => n.slice(0, -'.json'.length));
     } catch {
       return [];
     }
@@ -135,20 +100,15 @@ export class EntryStore {
   /** The entry's value, or null when missing, torn, tampered with, not ours, or unreadable. */
   read(name: string): unknown {
     const key = this.enabled ? cacheKey(this.env) : null;
-    if (!key || !NAME.test(name) || !this.realDir()) return null;
-    let text: string;
+    const dir = key && NAME.test(name) ? this.realDir() : null;
+    if (!key || !dir) return null;
+    let text: string | null;
     try {
-      const fd = openSync(path.join(this.dir, `${name}.json`), constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        if (!fstatSync(fd).isFile()) return null;
-        text = readFileSync(fd, 'utf8');
-      } finally {
-        closeSync(fd);
-      }
+      text = readFileNoFollow(path.join(dir, `${name}.json`));
     } catch {
       return null;
     }
-    return verify(key, name, text);
+    return text === null ? null : verify(key, name, text);
   }
 
   /** Stores `value` under `name` atomically, then drops the oldest entries beyond the limits. */
@@ -156,30 +116,19 @@ export class EntryStore {
     const key = this.enabled ? cacheKey(this.env) : null;
     if (!key || !NAME.test(name)) return;
     try {
-      this.ensureDir();
-      const file = path.join(this.dir, `${name}.json`);
-      const tmp = path.join(this.dir, `.${name}.${randomBytes(8).toString('hex')}.tmp`);
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try {
-        writeSync(fd, sign(key, name, JSON.stringify(value)));
-      } catch (err) {
-        closeSync(fd);
-        unlinkSync(tmp);
-        throw err;
-      }
-      closeSync(fd);
-      renameSync(tmp, file);
-      this.prune(name);
+      const dir = provenanceDir(this.repo.commonDir, this.folder);
+      writeFileAtomic(path.join(dir, `${name}.json`), sign(key, name, JSON.stringify(value)));
+      this.prune(dir, name);
     } catch {
       /* a read-only or odd git dir: no cache, only slower */
     }
   }
 
   /** Keeps the newest entries within the limits (by modification time); `keep` always stays. */
-  private prune(keep: string): void {
+  private prune(dir: string, keep: string): void {
     let entries: { name: string; mtime: number; size: number }[] = [];
-    for (const n of readdirSync(this.dir)) {
-      const full = path.join(this.dir, n);
+    for (const n of readdirSync(dir)) {
+      const full = path.join(dir, n);
       try {
         const st = lstatSync(full);
         if (n.endsWith('.tmp')) {
@@ -199,7 +148,7 @@ export class EntryStore {
       if (e.name === `${keep}.json`) return;
       if (i >= this.limits.maxEntries || bytes > this.limits.maxBytes) {
         try {
-          unlinkSync(path.join(this.dir, e.name));
+          unlinkSync(path.join(dir, e.name));
         } catch {
           /* already gone */
         }
@@ -207,31 +156,9 @@ export class EntryStore {
     });
   }
 
-  /** The folder exists and is a real directory of ours (not a symlink planted by the repository). */
-  private realDir(): boolean {
-    try {
-      const parent = lstatSync(path.dirname(this.dir));
-      const st = lstatSync(this.dir);
-      const mine = (s: { uid: number }) => typeof process.getuid !== 'function' || s.uid === process.getuid();
-      return parent.isDirectory() && st.isDirectory() && mine(parent) && mine(st);
-    } catch {
-      return false;
-    }
-  }
-
-  private ensureDir(): void {
-    if (this.realDir()) return;
-    if (!statSync(this.repo.commonDir).isDirectory()) throw new Error('no git dir');
-    // One level at a time, never through a symlink someone put there.
-    for (const d of [path.dirname(this.dir), this.dir]) {
-      try {
-        mkdirSync(d, { mode: 0o700 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (!lstatSync(d).isDirectory()) throw new Error(`${d} is not a real directory`);
-    }
-    if (!this.realDir()) throw new Error(`${this.dir} is not a real directory`);
+  /** The folder, when it exists as a real directory of ours (not a symlink planted by the repository). */
+  private realDir(): string | null {
+    return existingProvenanceDir(this.repo.commonDir, this.folder);
   }
 }
 

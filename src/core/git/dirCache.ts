@@ -1,18 +1,18 @@
 // Small JSON caches inside the git common dir (never committed, shared by the CLI and the
-// extension). A cache is a hint: unreadable or malformed entries read as missing, and a git dir
-// we cannot write to only makes things slower. PROVENANCE_NO_CACHE=1 turns them all off.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// extension). A cache is a hint: unreadable, malformed or unsigned entries read as missing, and a
+// git dir we cannot write to only makes things slower. Each file is signed as the entry store's
+// are (cacheFiles.ts): a file the repository ships reads as missing. Read and written through
+// safety/safeFiles.ts (no symlink followed, random temp names). PROVENANCE_NO_CACHE=1 turns them all off.
 import * as path from 'node:path';
-import { cachesDisabled } from './cacheFiles';
+import { cacheKey, cachesDisabled, sign, verify } from './cacheFiles';
 import type { RepoInfo } from './queries';
+import { existingProvenanceDir, provenanceDir, readFileNoFollow, writeFileAtomic } from '../safety/safeFiles';
 
-function cacheFile(repo: RepoInfo, name: string): string {
-  return path.join(repo.commonDir, 'build-provenance', name);
-}
-
-function readAll(file: string): Record<string, unknown> {
+function readAll(repo: RepoInfo, name: string, key: Buffer): Record<string, unknown> {
   try {
-    const all: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const dir = existingProvenanceDir(repo.commonDir);
+    const text = dir ? readFileNoFollow(path.join(dir, name)) : null;
+    const all = text === null ? null : verify(key, name, text);
     return all && typeof all === 'object' && !Array.isArray(all) ? (all as Record<string, unknown>) : {};
   } catch {
     return {};
@@ -21,27 +21,25 @@ function readAll(file: string): Record<string, unknown> {
 
 /** The entry under `key`, when `valid` accepts it. */
 export function readCacheEntry<T>(repo: RepoInfo, name: string, key: string, valid: (v: unknown) => v is T): T | null {
-  if (cachesDisabled()) return null;
-  const v = readAll(cacheFile(repo, name))[key];
+  const secret = cachesDisabled() ? null : cacheKey();
+  if (!secret) return null;
+  const v = readAll(repo, name, secret)[key];
   return valid(v) ? v : null;
 }
 
 /** Stores `value` under `key` (write-and-rename), keeping at most `maxEntries`, oldest dropped first. */
 export function writeCacheEntry(repo: RepoInfo, name: string, key: string, value: unknown, maxEntries = 64): void {
-  if (cachesDisabled()) return;
-  const file = cacheFile(repo, name);
+  const secret = cachesDisabled() ? null : cacheKey();
+  if (!secret) return;
   try {
-    const all = readAll(file);
+    const all = readAll(repo, name, secret);
     if (JSON.stringify(all[key]) === JSON.stringify(value)) return;
     delete all[key];
     all[key] = value;
     const keys = Object.keys(all);
     for (const k of keys.slice(0, Math.max(0, keys.length - maxEntries))) delete all[k];
-    mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(all));
-    renameSync(tmp, file);
+    writeFileAtomic(path.join(provenanceDir(repo.commonDir), name), sign(secret, name, JSON.stringify(all)));
   } catch {
-    /* a read-only git dir: no cache, only slower */
+    /* a read-only or refused git dir: no cache, only slower */
   }
 }

@@ -1,11 +1,11 @@
 // The one process layer for git: argument arrays only, an AbortSignal that kills the child,
 // typed errors that carry stderr and the exit code, and streaming for large outputs.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { applyPolicy, currentPolicy, FILTER_KEYS } from '../safety/untrustedPolicy';
+import { privateTempDir } from '../safety/safeFiles';
 
 export class GitError extends Error {
   constructor(
@@ -219,10 +219,10 @@ export async function runGit(args: readonly string[], opts: GitRunOptions): Prom
  * 800 KB listing takes half the time, and a walk never waits while Docker is being asked.
  */
 export async function runGitBulk(args: readonly string[], opts: GitRunOptions): Promise<GitResult> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'bp-git-'));
+  const dir = privateTempDir('bp-git-');
   const file = path.join(dir, 'out');
   try {
-    const fd = openSync(file, 'wx', 0o600);
+    const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     let result: { stderr: string; exitCode: number };
     try {
       result = await streamGit(args, { ...opts, stdoutFd: fd }, () => undefined);
