@@ -12,6 +12,15 @@ export function clean(s: string): string {
   return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '?');
 }
 
+/**
+ * Text that no renderer of links makes a link of: VS Code turns `[text](command:…)` (and https:,
+ * file:) in a notification into a link that runs its target on click. A zero-width space between
+ * `]` and `(` keeps the text as it reads, and no link can form. Control characters go too.
+ */
+export function plainText(s: string): string {
+  return clean(s).replace(/\]\(/g, ']\u200b(');
+}
+
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '?';
   const t = Date.parse(iso);

@@ -2,6 +2,7 @@
 // Configure Target…, and the status-bar quick pick.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { showInfo, showWarning } from './notify';
 import { applyEdits, modify, parse as parseJsonc } from 'jsonc-parser';
 import { CONFIG_FILE } from '../core/config';
 import { commitContains } from '../core/archaeology/contains';
@@ -87,12 +88,12 @@ export class Commands implements vscode.Disposable {
     const s = await this.pickTarget(key);
     const snap = s?.status?.snapshot;
     if (!s || !snap) {
-      void vscode.window.showInformationMessage(s?.error ? `Build Provenance: ${s.error.message}` : 'Build Provenance: no target is configured in this workspace.');
+      void showInfo(s?.error ? `Build Provenance: ${s.error.message}` : 'Build Provenance: no target is configured in this workspace.');
       return;
     }
     const from = this.model.deployedRevision(s);
     if (snap.undeployed.relevant.length === 0 || !from) {
-      void vscode.window.showInformationMessage(`Build Provenance: ${snap.summary}`);
+      void showInfo(`Build Provenance: ${snap.summary}`);
       return;
     }
     type CommitItem = vscode.QuickPickItem & { files: string[] };
@@ -113,7 +114,7 @@ export class Commands implements vscode.Disposable {
   private async whichImage(commitArg?: string): Promise<void> {
     const targets = this.model.visibleTargets.filter((s) => s.status);
     if (targets.length === 0) {
-      void vscode.window.showInformationMessage('Build Provenance: no target is configured in this workspace.');
+      void showInfo('Build Provenance: no target is configured in this workspace.');
       return;
     }
     let commit = commitArg;
@@ -132,11 +133,11 @@ export class Commands implements vscode.Disposable {
     let answer;
     try {
       const h = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Build Provenance: reading builds' }, () => historyOf(s, this.model.restricted));
-      if (!h.docker.reachable) void vscode.window.showWarningMessage(`Build Provenance: Docker unreachable — ${clean(h.docker.reason ?? '')}; only the build ledger is used.`);
+      if (!h.docker.reachable) void showWarning(`Build Provenance: Docker unreachable — ${clean(h.docker.reason ?? '')}; only the build ledger is used.`);
       answer = await commitContains(workspaceOf(s), h, commit);
     } catch (err) {
       if (!(err instanceof ProvenanceError)) throw err;
-      void vscode.window.showWarningMessage(`Build Provenance: ${clean(err.message)}`);
+      void showWarning(`Build Provenance: ${clean(err.message)}`);
       return;
     }
     const name = (b: { imageId: string; tags: string[] }) => clean(b.tags[0] ?? b.imageId.slice(7, 19));
@@ -152,7 +153,7 @@ export class Commands implements vscode.Disposable {
     if (answer.firstBuildInferred) parts.push(`maybe earlier in ${name(answer.firstBuildInferred)} (revision only inferred)`);
     if (answer.unknown) parts.push(`${answer.unknown} build(s) have no known revision`);
     const timeline = 'Open Timeline';
-    const pick = await vscode.window.showInformationMessage(`Commit ${shortSha(answer.commit.sha)} ${clean(answer.commit.subject).slice(0, 60)}: ${parts.join('; ')}.`, timeline);
+    const pick = await showInfo(`Commit ${shortSha(answer.commit.sha)} ${clean(answer.commit.subject).slice(0, 60)}: ${parts.join('; ')}.`, timeline);
     if (pick === timeline) await vscode.commands.executeCommand(OPEN_TIMELINE_COMMAND, s.key);
   }
 

@@ -3,6 +3,7 @@
 // the built-in Git extension's API (via the model); its input files come from one path-limited
 // git log of that commit.
 import * as vscode from 'vscode';
+import { showInfo } from './notify';
 import { isAbortError } from '../core/git/exec';
 import { logRange } from '../core/git/queries';
 import { commitParents } from '../core/git/historyQueries';
@@ -126,13 +127,13 @@ export class CommitNotifier implements vscode.Disposable {
 
   private async show(notice: CommitNotice, primary: TargetState): Promise<void> {
     try {
-      const pick = await vscode.window.showInformationMessage(notice.message, ...notice.actions);
+      const pick = await showInfo(notice.message, ...notice.actions);
       if (pick === ACTION_BUILD) await vscode.commands.executeCommand(BUILD_AND_SMOKE_COMMAND, primary.key);
       else if (pick === ACTION_SHOW) await vscode.commands.executeCommand(COMMANDS.showUndeployed, primary.key);
       else if (pick === ACTION_MUTE) {
         const muted = this.state.get<string[]>(MUTED_KEY, []);
         if (!muted.includes(notice.repo)) await this.state.update(MUTED_KEY, [...muted, notice.repo]);
-        void vscode.window.showInformationMessage(
+        void showInfo(
           'Build Provenance will not ask after commits in this repository again. Run "Build Provenance: Ask Again After Commits" to undo, or turn it off everywhere with the setting buildProvenance.notifyAfterCommit.',
         );
       }
@@ -143,7 +144,7 @@ export class CommitNotifier implements vscode.Disposable {
 
   private async askAgain(): Promise<void> {
     await this.state.update(MUTED_KEY, []);
-    void vscode.window.showInformationMessage('Build Provenance will offer a build + smoke test after commits that change image inputs again.');
+    void showInfo('Build Provenance will offer a build + smoke test after commits that change image inputs again.');
   }
 
   dispose(): void {

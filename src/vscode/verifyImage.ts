@@ -3,6 +3,7 @@
 // refreshes the snapshots. It runs nothing the workspace configures (in Restricted Mode the
 // workspace's Docker endpoints are not used), so it works there too.
 import * as vscode from 'vscode';
+import { showError, showInfo, showWarning } from './notify';
 import { clean, shortSha } from '../core/humanize';
 import { isAbortError } from '../core/git/exec';
 import { verdictWords, verificationHeadline } from '../core/status/verification';
@@ -54,11 +55,11 @@ export class VerifyImage implements vscode.Disposable {
     } catch (err) {
       if (isAbortError(err)) return undefined;
       if (err instanceof ProvenanceError) {
-        void vscode.window.showWarningMessage(`Build Provenance: ${clean(err.message)} ${clean(err.hint)}`);
+        void showWarning(`Build Provenance: ${clean(err.message)} ${clean(err.hint)}`);
         return undefined;
       }
       this.log.error(`verify ${s.target.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      void vscode.window.showErrorMessage('Build Provenance: verifying the image failed; see the "Build Provenance" output.');
+      void showError('Build Provenance: verifying the image failed; see the "Build Provenance" output.');
       return undefined;
     }
   }
@@ -67,7 +68,7 @@ export class VerifyImage implements vscode.Disposable {
     if (key) return this.model.byKey(key);
     const targets = this.model.visibleTargets;
     if (targets.length <= 1) {
-      if (!targets[0]) void vscode.window.showInformationMessage('Build Provenance: no image target in this workspace. Configure one first.');
+      if (!targets[0]) void showInfo('Build Provenance: no image target in this workspace. Configure one first.');
       return targets[0];
     }
     const pick = await vscode.window.showQuickPick(
@@ -85,7 +86,7 @@ export class VerifyImage implements vscode.Disposable {
     const items = v.files.map((f) => ({ label: `${icon(f.verdict)} ${clean(f.path)}`, description: clean(f.destination), detail: clean(verdictWords(f, v.against)), path: f.path }));
     const title = `${clean(s.target.name)} ${clean(where)}: ${verificationHeadline(v)}${r.revision ? ` (${shortSha(r.revision)})` : ''}${v.reason ? ` — ${clean(v.reason)}` : ''}`;
     if (items.length === 0) {
-      void vscode.window.showInformationMessage(`Build Provenance: ${title}`);
+      void showInfo(`Build Provenance: ${title}`);
       return;
     }
     const picked = await vscode.window.showQuickPick(items, { title, placeHolder: `${v.matched} of ${v.checked} baked files match`, matchOnDescription: true, matchOnDetail: true });

@@ -2,6 +2,7 @@
 // build ledger), Find Suspects Between Two Builds…, Open Provenance Timeline, and opening a
 // suspect's diff. Each feature's state lives in its own file (suspectsView.ts, timelinePanel.ts).
 import * as vscode from 'vscode';
+import { showError, showInfo, showWarning } from '../notify';
 import type { ImageHistoryEntry, TargetHistory } from '../../core/archaeology/imageHistory';
 import { ago, clean, shortSha } from '../../core/humanize';
 import type { Verdict } from '../../core/build/ledger';
@@ -39,7 +40,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
     if (key) return this.model.byKey(key);
     const targets = this.model.visibleTargets;
     if (targets.length === 0) {
-      void vscode.window.showInformationMessage('Build Provenance: no target is configured in this workspace.');
+      void showInfo('Build Provenance: no target is configured in this workspace.');
       return undefined;
     }
     if (targets.length === 1) return targets[0];
@@ -55,7 +56,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
       historyOf(s, this.model.restricted),
     );
     if (!h.docker.reachable && h.gone.length === 0) {
-      void vscode.window.showWarningMessage(`Build Provenance: Docker unreachable — ${clean(h.docker.reason ?? '')}`);
+      void showWarning(`Build Provenance: Docker unreachable — ${clean(h.docker.reason ?? '')}`);
       return undefined;
     }
     return h;
@@ -84,7 +85,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
     if (!entry) {
       const items = this.imageItems(h);
       if (items.length === 0) {
-        void vscode.window.showInformationMessage(`Build Provenance: there is no image of ${s.target.name} to mark.`);
+        void showInfo(`Build Provenance: there is no image of ${s.target.name} to mark.`);
         return;
       }
       entry = (await vscode.window.showQuickPick(items, { placeHolder: `Mark which build of ${s.target.name} ${verdict}?`, matchOnDescription: true, matchOnDetail: true }))?.entry;
@@ -92,7 +93,7 @@ export class ArchaeologyCommands implements vscode.Disposable {
     if (!entry) return;
     try {
       const r = await markBuild(workspaceOf(s), h, entry.imageId, verdict);
-      void vscode.window.showInformationMessage(`Build Provenance: marked ${clean(entry.tags[0] ?? entry.imageId.slice(7, 19))} ${verdict}.${r.warnings.length ? ` ${clean(r.warnings[0])}` : ''}`);
+      void showInfo(`Build Provenance: marked ${clean(entry.tags[0] ?? entry.imageId.slice(7, 19))} ${verdict}.${r.warnings.length ? ` ${clean(r.warnings[0])}` : ''}`);
       this.suspects.peek()?.invalidate();
     } catch (err) {
       this.fail(err);
@@ -128,8 +129,8 @@ export class ArchaeologyCommands implements vscode.Disposable {
   }
 
   private fail(err: unknown): void {
-    if (err instanceof ProvenanceError) void vscode.window.showWarningMessage(`Build Provenance: ${clean(err.message)} ${clean(err.hint)}`);
-    else void vscode.window.showErrorMessage(`Build Provenance: ${err instanceof Error ? clean(err.message) : String(err)}`);
+    if (err instanceof ProvenanceError) void showWarning(`Build Provenance: ${clean(err.message)} ${clean(err.hint)}`);
+    else void showError(`Build Provenance: ${err instanceof Error ? clean(err.message) : String(err)}`);
   }
 
   dispose(): void {

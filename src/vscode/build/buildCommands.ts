@@ -4,6 +4,7 @@
 // progress notification. Every finished run — from here or from Run Task — is reported once; a
 // passing build + smoke test offers the target's deploy step, if it has one.
 import * as vscode from 'vscode';
+import { showError, showInfo, showWarning } from '../notify';
 import { ACTION_TITLES, taskLabel, type BuildAction, type RunOutcome } from '../../core/build/actions';
 import { BuildRefusedError } from '../../core/build/engine';
 import { loadConfig } from '../../core/config';
@@ -91,12 +92,12 @@ export class BuildCommands implements vscode.Disposable {
     await this.model.ready();
     if (key) {
       const s = this.model.byKey(key);
-      if (!s) void vscode.window.showWarningMessage(`Build Provenance: the target ${clean(key.split('#').pop() ?? key)} is no longer configured. Refresh, or check .provenance.json.`);
+      if (!s) void showWarning(`Build Provenance: the target ${clean(key.split('#').pop() ?? key)} is no longer configured. Refresh, or check .provenance.json.`);
       return s;
     }
     const targets = this.model.visibleTargets.filter((s) => s.target.image !== '');
     if (targets.length === 0) {
-      const pick = await vscode.window.showInformationMessage('Build Provenance: no image target is configured in this workspace.', 'Configure Target…');
+      const pick = await showInfo('Build Provenance: no image target is configured in this workspace.', 'Configure Target…');
       if (pick) await vscode.commands.executeCommand('buildProvenance.configureTarget');
       return undefined;
     }
@@ -110,7 +111,7 @@ export class BuildCommands implements vscode.Disposable {
 
   private async refuseBusy(s: TargetState, busy: ActiveRun): Promise<void> {
     const since = Math.round((Date.now() - busy.startedAt) / 1000);
-    const pick = await vscode.window.showWarningMessage(
+    const pick = await showWarning(
       `Build Provenance: ${s.target.name} is already being built or smoke-tested (${ACTION_TITLES[busy.action]}, started ${since} s ago). Wait for it to finish, or cancel it. Other targets may build at the same time.`,
       'Show Terminal',
       'Cancel It',
@@ -120,7 +121,7 @@ export class BuildCommands implements vscode.Disposable {
   }
 
   private async askForTrust(message: string): Promise<void> {
-    const pick = await vscode.window.showWarningMessage(`Build Provenance: ${message}`, 'Manage Workspace Trust');
+    const pick = await showWarning(`Build Provenance: ${message}`, 'Manage Workspace Trust');
     if (pick) await vscode.commands.executeCommand(TRUST_COMMAND);
   }
 
@@ -129,7 +130,7 @@ export class BuildCommands implements vscode.Disposable {
     try {
       if (o.result === 'refused') {
         if (o.refusal === 'untrusted') return this.askForTrust(o.message);
-        void vscode.window.showWarningMessage(`Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`);
+        void showWarning(`Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`);
         return;
       }
       if (o.result === 'cancelled') {
@@ -140,13 +141,13 @@ export class BuildCommands implements vscode.Disposable {
         this.log.warn(o.message);
         if (o.hint) this.log.warn(o.hint);
         for (const l of o.smoke?.smoke.logTail ?? o.build?.smoke?.logTail ?? []) this.log.warn(`  | ${l}`);
-        const pick = await vscode.window.showErrorMessage(`Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`, SHOW_OUTPUT);
+        const pick = await showError(`Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`, SHOW_OUTPUT);
         if (pick) this.showOutput(o.action, o.target);
         return;
       }
       if (o.action === 'build+smoke') return await this.afterPassingBuild(o);
       const next = o.action === 'build' ? ACTION_TITLES.smoke : undefined;
-      const pick = await vscode.window.showInformationMessage(
+      const pick = await showInfo(
         `Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`,
         ...(next ? [next] : []),
       );
@@ -167,12 +168,12 @@ export class BuildCommands implements vscode.Disposable {
     const setting = vscode.workspace.getConfiguration('buildProvenance', s?.folder.uri).get<RunNewImage>('runNewImage', 'ask');
     if (!s || !target || !o.imageId || mode === 'none' || setting === 'never') {
       const running = s?.status?.snapshot.running.length ? ' What runs is unchanged until you run the new image.' : '';
-      void vscode.window.showInformationMessage(`Build Provenance: ${o.message}${running}`);
+      void showInfo(`Build Provenance: ${o.message}${running}`);
       return;
     }
     if (setting === 'ask') {
       const how = mode === 'replace-container' ? 'replace the running container' : 'run the deploy command';
-      const pick = await vscode.window.showInformationMessage(`Build Provenance: ${o.message} Run the new image (${how})?`, RUN_NEW_IMAGE);
+      const pick = await showInfo(`Build Provenance: ${o.message} Run the new image (${how})?`, RUN_NEW_IMAGE);
       if (pick !== RUN_NEW_IMAGE) return;
     }
     await this.deploy(s, o.imageId);
@@ -200,16 +201,16 @@ export class BuildCommands implements vscode.Disposable {
       await this.model.refreshNow('deployed');
       if (res.ok) {
         const what = res.replaced.length ? `replaced ${res.replaced.map((r) => r.name).join(', ')}` : res.mode === 'command' ? 'the deploy command finished' : 'no running container to replace';
-        void vscode.window.showInformationMessage(`Build Provenance: ${name} now runs image ${shortSha(imageId.replace(/^sha256:/, ''))} (${clean(what)}).`);
+        void showInfo(`Build Provenance: ${name} now runs image ${shortSha(imageId.replace(/^sha256:/, ''))} (${clean(what)}).`);
         return;
       }
       this.log.warn(`deploy of ${name} failed: ${res.error}`);
       if (res.error === 'cancelled') return;
-      const pick = await vscode.window.showErrorMessage(`Build Provenance: running the new image of ${name} failed: ${clean(res.error ?? 'unknown error')}`, SHOW_OUTPUT);
+      const pick = await showError(`Build Provenance: running the new image of ${name} failed: ${clean(res.error ?? 'unknown error')}`, SHOW_OUTPUT);
       if (pick) this.log.show(true);
     } catch (err) {
       if (err instanceof BuildRefusedError) {
-        void vscode.window.showWarningMessage(`Build Provenance: ${err.message} ${err.hint}`);
+        void showWarning(`Build Provenance: ${err.message} ${err.hint}`);
         return;
       }
       this.unexpected(`Running the new image of ${name} failed`, err);
@@ -227,7 +228,7 @@ export class BuildCommands implements vscode.Disposable {
   /** Logs the details and shows a friendly message: no raw exception reaches an error toast. */
   private unexpected(what: string, err: unknown): void {
     this.log.error(`${what}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    void vscode.window.showErrorMessage(`Build Provenance: ${what}. The details are in the output.`, SHOW_OUTPUT).then((pick) => pick && this.log.show(true));
+    void showError(`Build Provenance: ${what}. The details are in the output.`, SHOW_OUTPUT).then((pick) => pick && this.log.show(true));
   }
 
   dispose(): void {

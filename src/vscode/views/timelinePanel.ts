@@ -4,6 +4,7 @@
 // asks to open a commit's diff; that message is validated here before anything opens.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { showWarning } from '../notify';
 import { isAbortError } from '../../core/git/exec';
 import { computeTimeline, type TimelineData } from '../../core/archaeology/timeline';
 import { renderTimelineHtml } from '../../core/archaeology/timelineSvg';
@@ -83,7 +84,7 @@ export class TimelinePanel implements vscode.Disposable {
     } catch (err) {
       if (isAbortError(err) || ctl.signal.aborted) return;
       this.log.warn(`Timeline: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      void vscode.window.showWarningMessage(`Build Provenance: could not draw the timeline: ${err instanceof Error ? err.message : String(err)}`);
+      void showWarning(`Build Provenance: could not draw the timeline: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
