@@ -112,6 +112,7 @@ export function statusJson(s: DriftSnapshot) {
       labelState: r.labelState,
       revisionSource: r.revisionSource,
       started: r.started,
+      via: r.via,
       verification: r.verification && verificationJson(r.verification),
     })),
     undeployed: {
@@ -190,7 +191,7 @@ export function formatStatus(s: DriftSnapshot, st: Style): string {
   if (s.running.length === 0) lines.push(`  Running  ${st.dim('(no container)')}`);
   for (const r of s.running) {
     const rev = revisionText(r);
-    lines.push(`  Running  ${clean(r.name)} @ ${rev}, since ${ago(r.started)} ago`);
+    lines.push(`  Running  ${clean(r.name)} @ ${rev}${r.via ? ` in ${clean(r.via)}` : ''}, since ${ago(r.started)} ago`);
   }
   const content = contentLine(s);
   if (content) lines.push(`  Content  ${clean(content)}`);

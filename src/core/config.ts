@@ -57,6 +57,8 @@ export interface TargetConfig {
   include: string[];
   exclude: string[];
   endpoints: string[];
+  /** Read the daemons of Docker-in-Docker containers found on the endpoints (default true). */
+  nested?: boolean;
   build?: BuildSettings;
   smoke?: SmokeSettings;
   deploy?: DeploySettings;
@@ -113,7 +115,7 @@ interface RawTarget {
   revisionLabels?: string[];
   include?: string[];
   exclude?: string[];
-  docker?: { endpoints?: string[] };
+  docker?: { endpoints?: string[]; nested?: boolean };
   build?: BuildSettings;
   smoke?: SmokeSettings;
   deploy?: DeploySettings;
@@ -186,6 +188,7 @@ function normaliseTarget(raw: RawTarget, file: string | null): TargetConfig {
     include: raw.include ?? [],
     exclude: raw.exclude ?? [],
     endpoints: raw.docker?.endpoints ?? [],
+    nested: raw.docker?.nested ?? true,
     build: raw.build,
     smoke: raw.smoke,
     deploy: raw.deploy,

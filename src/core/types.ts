@@ -82,6 +82,8 @@ export interface ContainerInfo {
   labels: Record<string, string>;
   revision: LabelRevision;
   endpoint: string;
+  /** The Docker-in-Docker container whose daemon runs it (null or absent: a direct endpoint). */
+  via?: string | null;
 }
 
 /** An endpoint of a target that could not be read while another one could. */
@@ -99,6 +101,8 @@ export type DockerState =
       containers: ContainerInfo[];
       /** The target's other endpoints that did not answer: their images and containers are missing here. */
       unreachable?: UnreachableEndpoint[];
+      /** Every endpoint read (nested daemons found in Docker-in-Docker containers included): what the editor watches. */
+      endpoints?: DockerEndpoint[];
     }
   | { reachable: false; endpoint: DockerEndpoint; reason: string; hint: string };
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CONFIG_FILE, ConfigError, loadConfig, type TargetConfig } from '../core/config';
 import { watchDockerEvents, type DockerEvent, type DockerEventWatcher } from '../core/docker/events';
-import { imageRefMatches } from '../core/docker/state';
+import { imageRefMatches, isDockerInDockerContainer } from '../core/docker/state';
 import { resolveDockerEndpoints } from '../core/docker/endpoints';
 import { isAbortError } from '../core/git/exec';
 import { findRepo, readHead, type RepoInfo } from '../core/git/queries';
@@ -144,6 +144,7 @@ export class ProvenanceModel implements vscode.Disposable {
       const next = await Promise.all(this.states.map((s) => this.refreshOne(s, ctl.signal)));
       if (ctl.signal.aborted) return;
       this.states = next;
+      this.watchDocker();
       this.log.debug(`refreshed ${next.length} target(s) in ${Date.now() - started} ms (${reason})`);
       this._onDidChange.fire();
     };
@@ -342,10 +343,13 @@ export class ProvenanceModel implements vscode.Disposable {
         }
       }
     }
+    // The daemons found inside Docker-in-Docker containers at the last refresh: their events count too.
+    for (const s of this.states) for (const ep of s.status?.dockerEndpoints ?? []) if (ep.via && !hosts.has(ep.host)) hosts.set(ep.host, ep);
     for (const [host, w] of this.dockerWatchers) {
       if (!hosts.has(host)) {
         w.dispose();
         this.dockerWatchers.delete(host);
+        this.dockerConnected.delete(host);
       }
     }
     for (const [host, ep] of hosts) {
@@ -354,7 +358,11 @@ export class ProvenanceModel implements vscode.Disposable {
         host,
         watchDockerEvents(ep, {
           onEvent: (e) => {
-            if (this.concerns(e)) this.refresh(`docker ${e.type} ${e.action}`);
+            if (this.concerns(e)) this.refresh(`docker ${e.type} ${e.action}${ep.via ? ` in ${ep.via.name}` : ''}`);
+            else if (!ep.via && e.type === 'container' && e.action === 'start') {
+              // A sandbox that starts: read its daemon (only a Docker-in-Docker container matters).
+              void isDockerInDockerContainer(ep, e.id).then((dind) => dind && this.refresh('docker-in-docker container started'));
+            }
           },
           onConnection: (connected, reason) => {
             const was = this.dockerConnected.get(host);
@@ -376,6 +384,8 @@ export class ProvenanceModel implements vscode.Disposable {
       if (snap.built && (snap.built.imageId === e.id || snap.built.imageId === `sha256:${e.id}`)) return true;
       if (snap.running.some((r) => r.containerId === e.id || r.imageId === e.id || r.imageId === `sha256:${e.id}`)) return true;
     }
+    // A sandbox whose daemon was read stops or goes away.
+    if (this.states.some((s) => s.status?.dockerEndpoints?.some((ep) => ep.via?.container === e.id))) return true;
     return false;
   }
 

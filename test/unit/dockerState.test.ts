@@ -88,6 +88,20 @@ describe('imageRefMatches', () => {
     assert.ok(!imageRefMatches('helix.ubuntu', 'helixXubuntu:1'), 'dots are literal');
   });
 
+  test('a name without a registry is the same image under any registry host:port (the last path segment)', () => {
+    assert.ok(imageRefMatches('helix-ubuntu', 'registry:5000/helix-ubuntu:1ac9d5'));
+    assert.ok(imageRefMatches('helix-ubuntu', 'localhost:5000/helix-ubuntu:x'));
+    assert.ok(imageRefMatches('helix-ubuntu', 'localhost/helix-ubuntu'));
+    assert.ok(imageRefMatches('helix-ubuntu', 'ghcr.io/team/helix-ubuntu:2'));
+    assert.ok(imageRefMatches('helix-ubuntu:1ac9d5', 'registry:5000/helix-ubuntu:1ac9d5'));
+    assert.ok(!imageRefMatches('helix-ubuntu:latest', 'registry:5000/helix-ubuntu:1ac9d5'));
+    assert.ok(!imageRefMatches('helix-ubuntu', 'registry:5000/helix-ubuntu-dev:1'));
+    assert.ok(!imageRefMatches('helix-ubuntu', 'team/helix-ubuntu:latest'), 'a Docker Hub namespace is not a registry');
+    assert.ok(!imageRefMatches('registry:5000/helix-ubuntu', 'other:5000/helix-ubuntu:1'), 'a pattern that names its registry keeps it');
+    assert.ok(imageRefMatches('team/helix-ubuntu', 'registry:5000/team/helix-ubuntu:1'));
+    assert.ok(!imageRefMatches('team/helix-ubuntu', 'registry:5000/helix-ubuntu:1'));
+  });
+
   test('tags in the pattern', () => {
     assert.ok(imageRefMatches('helix-ubuntu:latest', 'helix-ubuntu:latest'));
     assert.ok(imageRefMatches('helix-ubuntu:latest', 'helix-ubuntu'));

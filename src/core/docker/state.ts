@@ -79,6 +79,14 @@ export function repositoryOf(ref: string): string {
   return familiarRepo(splitRef(ref).repo);
 }
 
+/** The registry `host[:port]` a repository name starts with (`registry:5000/x`, `localhost/x`, `ghcr.io/x`), or undefined. */
+function registryHost(repo: string): string | undefined {
+  const slash = repo.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = repo.slice(0, slash);
+  return /[.:]/.test(first) || first === 'localhost' ? first : undefined;
+}
+
 function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
@@ -109,7 +117,17 @@ export function imageRefMatches(pattern: string, repoTag: string): boolean {
   if (pattern.trim() === '' || repoTag.trim() === '' || repoTag.startsWith('<none>')) return false;
   const p = splitRef(pattern);
   const r = splitRef(repoTag);
-  if (!globToRegExp(familiarRepo(p.repo)).test(familiarRepo(r.repo))) return false;
+  const pr = familiarRepo(p.repo);
+  const rr = familiarRepo(r.repo);
+  const re = globToRegExp(pr);
+  if (!re.test(rr)) {
+    // A pattern without a registry names the image wherever it was pushed: `helix-ubuntu` is
+    // also registry:5000/helix-ubuntu (pulled inside a sandbox) and localhost:5000/helix-ubuntu.
+    const host = registryHost(rr);
+    if (registryHost(pr) !== undefined || host === undefined) return false;
+    const path = rr.slice(host.length + 1);
+    if (!re.test(pr.includes('/') ? path : path.slice(path.lastIndexOf('/') + 1))) return false;
+  }
   if (p.tag === undefined) return true;
   return globToRegExp(p.tag).test(r.tag ?? 'latest');
 }
@@ -127,6 +145,33 @@ export interface ReadDockerStateOptions {
   timeoutMs?: number;
   /** Also containers that ran and stopped (history, timelines); default only running ones. */
   allContainers?: boolean;
+  /**
+   * Called once the containers are listed, with the running Docker-in-Docker containers among
+   * them (as endpoints to read), before the details are read: their reads can start at once.
+   */
+  onNested?: (nested: DockerEndpoint[]) => void;
+}
+
+/** Where a Docker-in-Docker daemon keeps its data: a mount there marks a container as one (docker:dind, helix's sandbox). */
+export const DIND_DATA_ROOT = '/var/lib/docker';
+
+/** The daemon inside a running container found on `outer`: reached by exec'ing dial-stdio in it (by ID, never by a name). */
+export function nestedEndpoint(outer: DockerEndpoint, id: string, name: string): DockerEndpoint {
+  const ep = { host: `docker-exec://${name}`, source: 'nested', via: { outer, container: id, name } };
+  foundNested.set(ep.host, ep);
+  return ep;
+}
+
+/** Nested endpoints found in this process, by host: later reads of their images and containers (verification) go there again. */
+const foundNested = new Map<string, DockerEndpoint>();
+
+export function knownNestedEndpoint(host: string): DockerEndpoint | undefined {
+  return foundNested.get(host);
+}
+
+/** Whether a listed container is a Docker-in-Docker host: running, with a volume or bind mount at /var/lib/docker. */
+export function isDockerInDocker(c: { State?: string; Mounts?: Array<{ Destination?: string }> }): boolean {
+  return c.State === 'running' && (c.Mounts ?? []).some((m) => m.Destination?.replace(/\/+$/, '') === DIND_DATA_ROOT);
 }
 
 type DockerCtor = new (opts?: Dockerode.DockerOptions) => Dockerode;
@@ -213,6 +258,16 @@ function nestedOptions(via: NonNullable<DockerEndpoint['via']>): Dockerode.Docke
   return { socketPath: undefined, host: undefined, port: undefined, protocol: 'http', agent: dialAgent(() => dialExec(start, what)) } as Dockerode.DockerOptions;
 }
 
+/** Whether a container (say, one that just started) is a running Docker-in-Docker host. Never throws. */
+export async function isDockerInDockerContainer(endpoint: DockerEndpoint, id: string): Promise<boolean> {
+  try {
+    const d = await (await connect(endpoint, DEFAULT_DOCKER_TIMEOUT_MS)).getContainer(id).inspect();
+    return isDockerInDocker({ State: d.State?.Running ? 'running' : d.State?.Status, Mounts: d.Mounts });
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the engine answers `/_ping`. Never throws. */
 export async function pingDocker(
   endpoint: DockerEndpoint,
@@ -292,7 +347,9 @@ function referenceFilter(pattern: string): string[] | undefined {
   if (pattern.includes('**') || /[^A-Za-z0-9._\-/:*?]/.test(pattern)) return undefined;
   const { repo, tag } = splitRef(pattern);
   const fam = familiarRepo(repo);
-  return [tag === undefined ? fam : `${fam}:${tag}`];
+  // Path.Match's `*` stays within a segment: the same name under a registry host, one to three levels down.
+  const names = registryHost(fam) !== undefined ? [fam] : [fam, `*/${fam}`, ...(fam.includes('/') ? [] : [`*/*/${fam}`, `*/*/*/${fam}`])];
+  return names.map((n) => (tag === undefined ? n : `${n}:${tag}`));
 }
 
 const IMAGE_ID_RE = /^(sha256:)?[0-9a-f]{12,64}$/;
@@ -306,7 +363,13 @@ async function collect(
   const ref = referenceFilter(opts.image);
   const [rawImages, rawContainers] = await Promise.all([
     docker.listImages({ ...(ref ? { filters: { reference: ref } } : {}), abortSignal: signal }),
-    docker.listContainers({ ...(opts.allContainers ? { all: true } : {}), abortSignal: signal }),
+    docker.listContainers({ ...(opts.allContainers ? { all: true } : {}), abortSignal: signal }).then((list) => {
+      // Nested daemons are one level deep: a sandbox's own sandboxes are not looked into.
+      if (opts.onNested && !endpoint.via) {
+        opts.onNested(list.filter(isDockerInDocker).map((c) => nestedEndpoint(endpoint, c.Id, (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''))));
+      }
+      return list;
+    }),
   ]);
 
   const matched = rawImages.filter((img) => (img.RepoTags ?? []).some((t) => imageRefMatches(opts.image, t)));
@@ -388,6 +451,7 @@ async function collect(
       labels,
       revision,
       endpoint: endpoint.host,
+      via: endpoint.via?.name ?? null,
     });
   });
   containers.sort((a, b) => b.started.localeCompare(a.started) || a.id.localeCompare(b.id));

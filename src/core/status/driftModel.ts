@@ -88,7 +88,8 @@ export interface DriftSnapshot {
   head: { sha: string; branch: string | null; detached: boolean; dirty: boolean };
   uncommitted: string[];
   built: (RevisionView & { imageId: string; tags: string[]; created: string }) | null;
-  running: (RevisionView & { containerId: string; name: string; imageId: string; started: string })[];
+  /** `via`: the Docker-in-Docker container whose daemon runs it (null: a direct endpoint). */
+  running: (RevisionView & { containerId: string; name: string; imageId: string; started: string; via: string | null })[];
   /** HEAD versus what runs (or, with no container, what was built). */
   undeployed: {
     against: 'running' | 'built' | null;
@@ -135,6 +136,7 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
     name: c.name,
     imageId: c.imageId,
     started: c.started,
+    via: c.via ?? null,
   }));
   // The deployed reference is the most recently started running container; with none, the build.
   let refIdx = -1;

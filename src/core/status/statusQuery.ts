@@ -12,7 +12,7 @@ import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { catFileBatch, commitsWithFiles, countSides, rangeParents, walkRange, worktreeChanges, type CatFileResult, type RepoInfo } from '../git/queries';
 import { pathspecFilter, unionInputs, type ImageInputs } from '../inputs/imageInputs';
 import { chainIndexOf, ResultCache, resultCacheCounters, walkKeyOf, type ChainIndex, type ResultMemo } from './resultCache';
-import type { DockerState, LabelRevision } from '../types';
+import type { DockerEndpoint, DockerState, LabelRevision } from '../types';
 import {
   analyze,
   dockerfileSpecs,
@@ -62,6 +62,8 @@ export interface TargetStatus {
   inputs: ImageInputs;
   /** Revisions the snapshot compared against, resolved to full SHAs. */
   revisions: string[];
+  /** The endpoints read, Docker-in-Docker daemons found on them included: whose events matter. */
+  dockerEndpoints?: DockerEndpoint[];
 }
 
 export async function computeStatus(ws: Workspace, target: TargetConfig, opts: StatusOptions = {}): Promise<DriftSnapshot> {
@@ -347,6 +349,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
   if (checkedFiles !== files) files.worktreeInputs();
   return {
     snapshot,
+    dockerEndpoints: docker.reachable ? (docker.endpoints ?? [docker.endpoint]) : [docker.endpoint],
     revisions: facts.filter((f) => f.sha).map((f) => f.sha!),
     get inputs() {
       return files.worktreeInputs();

@@ -2,7 +2,7 @@
 // git, read afresh. Also the pieces status and the archaeology share: the verification context of a
 // target and the engine a container or image was found on.
 import type { TargetConfig } from '../config';
-import { connectDocker, parseRevisionLabel } from '../docker/state';
+import { connectDocker, knownNestedEndpoint, parseRevisionLabel } from '../docker/state';
 import { resolveDockerEndpoints } from '../docker/endpoints';
 import { catFileBatch, type CatFileResult, type RepoInfo } from '../git/queries';
 import type { ImageInputs } from '../inputs/imageInputs';
@@ -19,7 +19,7 @@ export function engineFor(target: TargetConfig, host: string): DockerEndpoint {
   } catch {
     /* reported as unreachable by the state read */
   }
-  return eps.find((e) => e.host === host) ?? eps[0] ?? { host, source: 'found' };
+  return eps.find((e) => e.host === host) ?? knownNestedEndpoint(host) ?? eps[0] ?? { host, source: 'found' };
 }
 
 /**

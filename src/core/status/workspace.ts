@@ -8,7 +8,7 @@ import { readDockerState } from '../docker/state';
 import { runGit, traceSpan } from '../git/exec';
 import { findRepo, readHead, readWorktreeFile, type HeadInfo, type RepoInfo } from '../git/queries';
 import { dockerfileCandidatesForImage } from '../inputs/imageInputs';
-import type { DockerState, ImageInfo } from '../types';
+import type { DockerEndpoint, DockerState, ImageInfo } from '../types';
 import { discoverTargets, dockerfileOnlyDiscovery } from './discovery';
 
 export const DOCKERFILE_LABELS = ['com.docker.image.source.entrypoint', 'dev.build-provenance.dockerfile'];
@@ -102,19 +102,47 @@ export async function dockerStateFor(target: TargetConfig, signal?: AbortSignal,
     };
   }
   const traced = traceSpan(`docker state of ${target.image}`);
-  const states = await Promise.all(
-    endpoints.map((ep) => readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal, allContainers: opts.allContainers })),
-  );
+  const read = (ep: DockerEndpoint, onNested?: (n: DockerEndpoint[]) => void) =>
+    readDockerState(ep, { image: target.image, labelKeys: target.revisionLabels, signal, allContainers: opts.allContainers, onNested });
+  // Docker-in-Docker daemons found on a direct endpoint are read as soon as it has listed its
+  // containers (beside its inspects); one named in the configuration is not read twice.
+  const nestedReads: Promise<DockerState>[] = [];
+  const taken = new Set(endpoints.filter((e) => e.via).map((e) => e.via!.name));
+  const discover = target.nested === false ? undefined : (found: DockerEndpoint[]) => {
+    for (const n of found) {
+      if (taken.has(n.via!.name) || taken.has(n.via!.container)) continue;
+      taken.add(n.via!.name);
+      nestedReads.push(read(n));
+    }
+  };
+  const direct = await Promise.all(endpoints.map((ep) => read(ep, ep.via ? undefined : discover)));
+  const states = [...direct, ...(await Promise.all(nestedReads))];
   traced();
+  return mergeDockerStates(states);
+}
+
+/**
+ * States of several endpoints as one: images by ID (the same image on two daemons, e.g. pushed to
+ * a registry and pulled inside a sandbox, is one build with the tags of both), newest first; every
+ * container; the endpoints that did not answer as notes, while one did.
+ */
+export function mergeDockerStates(states: DockerState[]): DockerState {
   const up = states.filter((s): s is Extract<DockerState, { reachable: true }> => s.reachable);
   if (up.length === 0) return states[0];
   const down = states.flatMap((s) => (s.reachable ? [] : [{ endpoint: s.endpoint.host, reason: s.reason, hint: s.hint }]));
+  const byId = new Map<string, ImageInfo>();
+  for (const img of up.flatMap((s) => s.images)) {
+    const seen = byId.get(img.id);
+    if (!seen) byId.set(img.id, img);
+    else byId.set(img.id, { ...seen, tags: [...new Set([...seen.tags, ...img.tags])], created: seen.created > img.created ? seen.created : img.created });
+  }
   return {
     reachable: true,
     endpoint: up[0].endpoint,
-    images: up.flatMap((s) => s.images).sort((a, b) => b.created.localeCompare(a.created)),
+    images: [...byId.values()].sort((a, b) => b.created.localeCompare(a.created)),
     containers: up.flatMap((s) => s.containers),
     ...(down.length ? { unreachable: down } : {}),
+    endpoints: states.map((s) => s.endpoint),
   };
 }
 

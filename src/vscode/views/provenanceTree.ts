@@ -219,8 +219,10 @@ export class ProvenanceTree implements vscode.TreeDataProvider<ProvenanceNode>, 
     if (snap.running.length === 0) return [leaf(id, 'running', 'Running', 'vm-outline', { description: 'no container' })];
     return snap.running.map((r) => {
       const md = new SafeMarkdown().raw('**Running** ').code(r.name).line().raw('Container ').code(r.containerId.slice(0, 12)).raw(`, started ${ago(r.started)} ago`).line();
+      if (r.via) md.raw('In the Docker-in-Docker container ').code(r.via).line();
       revisionTooltip(md, r);
-      return leaf(`${id}/${r.containerId}`, 'running', 'Running', 'vm-running', { description: `${clean(r.name)} @ ${revisionWords(r)} · since ${ago(r.started)}`, tooltip: md.md });
+      const where = r.via ? ` in ${clean(r.via)}` : '';
+      return leaf(`${id}/${r.containerId}`, 'running', 'Running', 'vm-running', { description: `${clean(r.name)} @ ${revisionWords(r)}${where} · since ${ago(r.started)}`, tooltip: md.md });
     });
   }
 

@@ -125,6 +125,7 @@ function appendLevels(m: SafeMarkdown, snap: DriftSnapshot): void {
     m.raw('| Running | ').code(r.name).raw(' @ ');
     if (r.revision) m.code(shortSha(r.revision) + (r.dirty ? '-dirty' : '')).raw(r.revisionSource === 'content' ? ' (by content)' : '');
     else m.raw(r.labelState);
+    if (r.via) m.raw(' in ').code(r.via);
     m.raw(`, since ${ago(r.started)} |\n`);
   }
   if (snap.undeployed.oldestRelevantAgeSeconds !== null) m.raw(`| Waiting | oldest relevant change ${agoSeconds(snap.undeployed.oldestRelevantAgeSeconds)} |\n`);
