@@ -42,11 +42,12 @@ async function histories(c: CommandContext): Promise<{ list: TargetHistory[]; re
   return { list, records: ledger.records.length };
 }
 
-function oneTarget(c: CommandContext, command: string): void {
+/** `command` needs exactly one target; the hint's example repeats the arguments as given. */
+function oneTarget(c: CommandContext, command: string, args: string[] = []): void {
   if (c.ws.targets.length !== 1) {
     throw new ProvenanceError(
       `${command} works on one target; this repository has ${c.ws.targets.length} (${c.ws.targets.map((t) => t.name).join(', ')}).`,
-      `Choose one with --target, e.g. provenance ${command} --target ${c.ws.targets[0]?.name ?? 'NAME'}.`,
+      `Choose one with --target, e.g. provenance ${[command, ...args].join(' ')} --target ${c.ws.targets[0]?.name ?? 'NAME'}.`,
       'usage',
     );
   }
@@ -79,7 +80,7 @@ export async function containsCommand(c: CommandContext, commit: string): Promis
 }
 
 export async function suspectsCommand(c: CommandContext, args: string[]): Promise<number> {
-  oneTarget(c, 'suspects');
+  oneTarget(c, 'suspects', args);
   const { list } = await histories(c);
   const r = await computeSuspects(c.ws, list[0], { good: args[0], bad: args[1] }, { signal: c.signal });
   if (c.json) c.io.out(JSON.stringify(r, null, 2));
@@ -91,7 +92,7 @@ export async function markCommand(c: CommandContext, ref: string, verdict: strin
   if (verdict !== 'good' && verdict !== 'bad') {
     throw new ProvenanceError(`The verdict must be "good" or "bad", not "${verdict}".`, 'provenance mark <image|ledger-id|commit> good|bad', 'usage');
   }
-  oneTarget(c, 'mark');
+  oneTarget(c, 'mark', [ref, verdict]);
   const { list } = await histories(c);
   const r = await markBuild(c.ws, list[0], ref, verdict as Verdict, c.signal);
   for (const w of r.warnings) c.io.err(`warning: ${w}`);

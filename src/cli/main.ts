@@ -232,7 +232,8 @@ export function argumentProblem(err: Error & { code?: string }): string {
   const option = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
   if (!option) return err.message;
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}.`;
-  if (/argument missing/.test(err.message)) return `${option} needs a value, e.g. ${option} ${OPTION_EXAMPLES[option] ?? 'VALUE'}.`;
+  // `--threshold-hours --json`: the next argument is an option, so the value is missing too.
+  if (/argument missing|argument is ambiguous/.test(err.message)) return `${option} needs a value, e.g. ${option} ${OPTION_EXAMPLES[option] ?? 'VALUE'}.`;
   if (/does not take an argument/.test(err.message)) return `${option} takes no value.`;
   return err.message;
 }

@@ -80,7 +80,7 @@ export function discoveryWords(d: TargetDiscovery): string {
   return `${DISCOVERY_RULE_WORDS[d.rule]} (no .provenance.json): ${d.detail}`;
 }
 
-const DISCOVERY_RULE_WORDS: Record<DiscoveryRule, string> = {
+export const DISCOVERY_RULE_WORDS: Record<DiscoveryRule, string> = {
   'revision-label': 'by its revision label',
   'source-label': 'by its source label',
   'dockerfile-label': 'by its Dockerfile label',

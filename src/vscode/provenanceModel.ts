@@ -6,7 +6,7 @@
 import { watch } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CONFIG_FILE, ConfigError, loadConfig, type TargetConfig } from '../core/config';
+import { CONFIG_FILE, ConfigError, loadConfig, type LoadedConfig, type TargetConfig } from '../core/config';
 import { watchDockerEvents, type DockerEvent, type DockerEventWatcher } from '../core/docker/events';
 import { imageRefMatches, isDockerInDockerContainer } from '../core/docker/state';
 import { resolveDockerEndpoints } from '../core/docker/endpoints';
@@ -17,6 +17,7 @@ import { ResultMemo } from '../core/status/resultCache';
 import { computeTargetStatus, type TargetStatus } from '../core/status/statusQuery';
 import { deployedView } from '../core/status/driftModel';
 import { ProvenanceError, type Workspace } from '../core/status/workspace';
+import { DiscoveryMemo, discoverTargets, isDockerfileName } from '../core/status/discovery';
 import type { AffectsResult } from '../core/types';
 import { getGitApi, type GitApi, type GitRepository } from './gitApi';
 
@@ -36,6 +37,16 @@ export interface TargetState {
   readonly refreshedAt?: number;
 }
 
+/**
+ * The target as its settings are now: what .provenance.json says (re-read), or, without one, the
+ * target zero-config discovery found. Undefined when the file no longer names it.
+ */
+export function currentTarget(s: TargetState): { config: LoadedConfig; target: TargetConfig | undefined } {
+  const config = loadConfig(s.repo.root);
+  if (config.file === null && s.target.discovery) return { config: { file: null, targets: [s.target] }, target: s.target };
+  return { config, target: config.targets.find((t) => t.name === s.target.name) };
+}
+
 export interface HeadChange {
   repo: RepoInfo;
   from: string | undefined;
@@ -45,6 +56,11 @@ export interface HeadChange {
 }
 
 const DEBOUNCE_MS = 400;
+
+/** The target of a state that stands for a problem (a broken config, nothing found), not an image. */
+function placeholderTarget(name: string): TargetConfig {
+  return { name, image: '', context: '', buildArgs: {}, revisionLabels: [], include: [], exclude: [], endpoints: [] };
+}
 
 export class ProvenanceModel implements vscode.Disposable {
   private readonly _onDidChange = new vscode.EventEmitter<void>();
@@ -75,6 +91,10 @@ export class ProvenanceModel implements vscode.Disposable {
    * it stands still, the uncommitted changes found last time hold and `git status` is not run.
    */
   private readonly worktreeEpochs = new Map<string, number>();
+
+  /** Zero-config discovery's answers per repository (image IDs, revision SHAs, the Dockerfile list). */
+  private readonly discoveryMemos = new Map<string, DiscoveryMemo>();
+  private rediscovering: Promise<void> | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.disposables.push(
@@ -188,7 +208,7 @@ export class ProvenanceModel implements vscode.Disposable {
 
   private async refreshOne(s: TargetState, signal: AbortSignal): Promise<TargetState> {
     const ws = this.workspaces.find((w) => w.repo.root === s.repo.root);
-    if (!ws) return s;
+    if (!ws || s.target.image === '') return s;
     // In Restricted Mode nothing the workspace configures is used to reach out: its Docker
     // endpoints are ignored (DOCKER_HOST / the docker CLI context still apply).
     const target = this.restricted ? { ...s.target, endpoints: [] } : s.target;
@@ -203,7 +223,7 @@ export class ProvenanceModel implements vscode.Disposable {
       if (isAbortError(err)) throw err;
       const zeroConfig = ws.config.file === null;
       if (err instanceof ProvenanceError) {
-        return { ...s, status: undefined, error: { message: err.message, hint: err.hint }, unconfigured: zeroConfig && err.code === 'no-dockerfile' };
+        return { ...s, status: undefined, error: { message: err.message, hint: err.hint }, unconfigured: zeroConfig && err.code === 'no-dockerfile' && !s.target.discovery };
       }
       if (err instanceof DockerfileError || err instanceof ConfigError) {
         return { ...s, status: undefined, error: { message: err.message, hint: 'Fix the file named in the message; the view refreshes on save.' } };
@@ -228,12 +248,27 @@ export class ProvenanceModel implements vscode.Disposable {
       if (workspaces.some((w) => w.repo.root === repo.root)) continue;
       this.folders.set(repo.root, folder);
       try {
-        const config = loadConfig(repo.root);
+        let config = loadConfig(repo.root);
+        let nothing: ProvenanceError | undefined;
+        if (config.file === null) {
+          // No configuration: this repository's own images, by the rule that found each.
+          try {
+            config = { file: null, targets: await this.zeroConfigTargets(repo) };
+          } catch (err) {
+            if (!(err instanceof ProvenanceError)) throw err;
+            config = { file: null, targets: [] };
+            nothing = err;
+          }
+        }
         workspaces.push({ repo, config, targets: config.targets });
         for (const target of config.targets) {
           const key = `${repo.root}#${target.name}`;
           const prev = this.states.find((s) => s.key === key);
           states.push({ key, repo, folder, target, status: prev?.status, unconfigured: config.file === null ? (prev?.unconfigured ?? false) : false });
+        }
+        if (nothing) {
+          this.log.info(`${repo.root}: ${nothing.message}`);
+          states.push({ key: `${repo.root}#zero-config`, repo, folder, target: placeholderTarget('zero-config'), error: { message: nothing.message, hint: nothing.hint }, unconfigured: true });
         }
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -242,7 +277,7 @@ export class ProvenanceModel implements vscode.Disposable {
           key: `${repo.root}#config`,
           repo,
           folder,
-          target: { name: 'config', image: '', context: '', buildArgs: {}, revisionLabels: [], include: [], exclude: [], endpoints: [] },
+          target: placeholderTarget('config'),
           error: { message, hint: `Fix ${CONFIG_FILE}; the view refreshes on save.` },
         });
       }
@@ -254,8 +289,44 @@ export class ProvenanceModel implements vscode.Disposable {
     await this.refreshNow('discovery');
   }
 
+  private zeroConfigTargets(repo: RepoInfo): Promise<TargetConfig[]> {
+    let memo = this.discoveryMemos.get(repo.root);
+    if (!memo) this.discoveryMemos.set(repo.root, (memo = new DiscoveryMemo()));
+    return discoverTargets(repo, { memo, worktreeKey: String(this.worktreeEpochs.get(repo.root) ?? 0) });
+  }
+
+  /**
+   * Without a configuration, images and Dockerfiles that come and go change the targets: look
+   * again (cheap: cached per image ID and work-tree epoch) and rediscover only when they changed.
+   */
+  private zeroConfigChanged(reason: string): void {
+    if (!this.workspaces.some((w) => w.config.file === null)) return;
+    this.rediscovering ??= (async () => {
+      try {
+        for (const w of this.workspaces) {
+          if (w.config.file !== null) continue;
+          const now = await this.zeroConfigTargets(w.repo).catch((err) => (err instanceof ProvenanceError ? [] : Promise.reject(err)));
+          const key = (ts: readonly TargetConfig[]) => JSON.stringify(ts.map((t) => [t.name, t.image, t.dockerfile, t.discovery]));
+          if (key(now) !== key(w.targets)) {
+            this.log.info(`${w.repo.root}: zero-config targets changed (${reason}): ${now.map((t) => t.name).join(', ') || 'none'}`);
+            this.rediscover();
+            return;
+          }
+        }
+      } catch (err) {
+        this.log.debug(`zero-config discovery failed: ${String(err)}`);
+      } finally {
+        this.rediscovering = undefined;
+      }
+    })();
+  }
+
   private onSaved(uri: vscode.Uri): void {
     if (path.basename(uri.fsPath) === CONFIG_FILE) return; // the file watcher rediscovers
+    if (isDockerfileName(uri.fsPath)) {
+      this.worktreeChanged();
+      this.zeroConfigChanged(`saved ${path.basename(uri.fsPath)}`);
+    }
     const inputOf = [...this.inputsOf(uri).map((x) => x.state), ...this.states.filter((s) => s.status?.snapshot.target.dockerfile && uri.fsPath === path.join(s.repo.root, s.status.snapshot.target.dockerfile))];
     if (inputOf.length > 0) {
       for (const s of inputOf) this.worktreeChanged(s.repo.root);
@@ -335,9 +406,11 @@ export class ProvenanceModel implements vscode.Disposable {
   private watchDocker(): void {
     const hosts = new Map<string, ReturnType<typeof resolveDockerEndpoints>[number]>();
     for (const w of this.workspaces) {
-      for (const t of w.targets) {
+      // Zero-config watches the default engine even before it found a target there.
+      const endpointLists = [...w.targets.map((t) => t.endpoints), ...(w.config.file === null ? [[]] : [])];
+      for (const targetEndpoints of endpointLists) {
         try {
-          for (const ep of resolveDockerEndpoints({ targetEndpoints: this.restricted ? [] : t.endpoints })) hosts.set(ep.host, ep);
+          for (const ep of resolveDockerEndpoints({ targetEndpoints: this.restricted ? [] : targetEndpoints })) hosts.set(ep.host, ep);
         } catch {
           /* a malformed endpoint shows up as docker-unreachable in the snapshot */
         }
@@ -358,6 +431,7 @@ export class ProvenanceModel implements vscode.Disposable {
         host,
         watchDockerEvents(ep, {
           onEvent: (e) => {
+            if (e.type === 'image' && !ep.via) this.zeroConfigChanged(`docker image ${e.action}`);
             if (this.concerns(e)) this.refresh(`docker ${e.type} ${e.action}${ep.via ? ` in ${ep.via.name}` : ''}`);
             else if (!ep.via && e.type === 'container' && e.action === 'start') {
               // A sandbox that starts: read its daemon (only a Docker-in-Docker container matters).
@@ -395,6 +469,7 @@ export class ProvenanceModel implements vscode.Disposable {
     this.poll = setInterval(() => {
       // The fallback covers what events miss, the work tree included.
       this.worktreeChanged();
+      this.zeroConfigChanged('fallback poll');
       this.refresh('fallback poll');
     }, seconds * 1000);
   }

@@ -154,7 +154,8 @@ test('JSON shapes: every per-target object carries target (a name); one target i
     const r = await runCli([...cmd, '--json', '--cwd', cwd]);
     assert.equal(r.code, 2, cmd.join(' '));
     assert.match(r.json().error, new RegExp(`^${cmd[0]} works on one target; this repository has 2 \\(web, api\\)`));
-    assert.match(r.json().hint, /--target web/);
+    // The example is the command as given, with the flag: it works as written.
+    assert.equal(r.json().hint, `Choose one with --target, e.g. provenance ${cmd.join(' ')} --target web.`);
   }
 });
 
@@ -177,11 +178,15 @@ test('argument errors are plain sentences, and {error, hint} on stdout with --js
   const missing = await runCli(['timeline', '--json', '--threshold-hours']);
   assert.equal(missing.code, 2);
   assert.equal(missing.json().error, '--threshold-hours needs a value, e.g. --threshold-hours 4.');
+  // The value missing before another option (Node calls it "ambiguous"): the same sentence.
+  const ambiguous = await runCli(['timeline', '--threshold-hours', '--json']);
+  assert.equal(ambiguous.code, 2);
+  assert.equal(ambiguous.json().error, '--threshold-hours needs a value, e.g. --threshold-hours 4.');
   const human = await runCli(['status', '--cwd']);
   assert.equal(human.code, 2);
   assert.equal(human.out, '');
   assert.match(human.err, /^provenance: --cwd needs a value, e.g. --cwd path\/to\/repo\.\n/);
-  assert.doesNotMatch(bogus.out + missing.out + human.err, /To specify a positional|<value>'/);
+  assert.doesNotMatch(bogus.out + missing.out + ambiguous.out + human.err, /To specify a|<value>'|-XYZ/);
   for (const args of [['help'], ['-h'], ['--help']]) {
     const r = await runCli(args);
     assert.equal(r.code, 0);

@@ -7,12 +7,11 @@ import * as vscode from 'vscode';
 import { showError, showInfo, showWarning } from '../notify';
 import { ACTION_TITLES, taskLabel, type BuildAction, type RunOutcome } from '../../core/build/actions';
 import { BuildRefusedError } from '../../core/build/engine';
-import { loadConfig } from '../../core/config';
 import { runDeploy } from '../../core/build/deploy';
 import { clean, shortSha } from '../../core/humanize';
 import type { ActiveRun, BuildTasks } from './buildTasks';
 import type { Commands } from '../commands';
-import type { ProvenanceModel, TargetState } from '../provenanceModel';
+import { currentTarget, type ProvenanceModel, type TargetState } from '../provenanceModel';
 import { BUILD_COMMANDS } from '../registeredCommands';
 
 export const RUN_SMOKE_COMMAND = 'buildProvenance.runSmokeTest';
@@ -163,7 +162,7 @@ export class BuildCommands implements vscode.Disposable {
    */
   private async afterPassingBuild(o: RunOutcome): Promise<void> {
     const s = this.model.byKey(o.key);
-    const target = s ? loadConfig(s.repo.root).targets.find((t) => t.name === o.target) : undefined;
+    const target = s && s.target.name === o.target ? currentTarget(s).target : undefined;
     const mode = target?.deploy?.mode ?? 'none';
     const setting = vscode.workspace.getConfiguration('buildProvenance', s?.folder.uri).get<RunNewImage>('runNewImage', 'ask');
     if (!s || !target || !o.imageId || mode === 'none' || setting === 'never') {
@@ -182,8 +181,7 @@ export class BuildCommands implements vscode.Disposable {
   private async deploy(s: TargetState, imageId: string): Promise<void> {
     const name = s.target.name;
     try {
-      const config = loadConfig(s.repo.root);
-      const target = config.targets.find((t) => t.name === name);
+      const { config, target } = currentTarget(s);
       if (!target) throw new Error(`the target ${name} is no longer configured`);
       const res = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Running the new image of ${name}`, cancellable: true },

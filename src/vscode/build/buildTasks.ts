@@ -22,10 +22,10 @@ import {
   type RunOutcome,
 } from '../../core/build/actions';
 import { BuildRefusedError, runBuild, runSmokeTest } from '../../core/build/engine';
-import { ConfigError, loadConfig } from '../../core/config';
+import { ConfigError } from '../../core/config';
 import { clean } from '../../core/humanize';
 import { ProvenanceError } from '../../core/status/workspace';
-import type { ProvenanceModel, TargetState } from '../provenanceModel';
+import { currentTarget, type ProvenanceModel, type TargetState } from '../provenanceModel';
 
 /** A run in progress in this window. */
 export interface ActiveRun {
@@ -243,8 +243,7 @@ export class BuildTasks implements vscode.Disposable {
     const refused = (code: string, message: string, hint: string | null) => refusedOutcome(s.key, s.target.name, action, code, message, hint);
     try {
       // Fresh settings: what .provenance.json says now, not at the last refresh.
-      const config = loadConfig(s.repo.root);
-      const target = config.targets.find((t) => t.name === s.target.name);
+      const { config, target } = currentTarget(s);
       if (!target) return refused('target', `The target "${s.target.name}" is no longer in ${config.file ?? '.provenance.json'}.`, null);
       const ws = { repo: s.repo, config, targets: config.targets };
       const opts = { signal, onOutput: line, trusted: vscode.workspace.isTrusted, origin: 'VS Code' };

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { treeItemOf } from './treeItems';
+import { DISCOVERY_RULE_WORDS, discoveryWords } from '../../core/config';
 import type { DriftSnapshot, RevisionView } from '../../core/status/driftModel';
 import { isAbortError } from '../../core/git/exec';
 import { logRange } from '../../core/git/queries';
@@ -180,6 +181,16 @@ export class ProvenanceTree implements vscode.TreeDataProvider<ProvenanceNode>, 
     const nodes: ProvenanceNode[] = [];
     nodes.push(leaf(id('summary'), 'summary', clean(snap.summary), summaryIcon(snap), { tooltip: clean(snap.summary) }));
     if (snap.hint) nodes.push(leaf(id('hint'), 'hint', clean(snap.hint), 'lightbulb', { tooltip: clean(snap.hint) }));
+    const found = s.target.discovery;
+    if (found) {
+      nodes.push(
+        leaf(id('discovery'), 'discovery', `Found ${DISCOVERY_RULE_WORDS[found.rule]}`, 'search', {
+          description: 'no .provenance.json',
+          tooltip: new SafeMarkdown().text(discoveryWords(found)).para().raw('*Configure Target…* writes it down in `.provenance.json`.').md,
+          command: { command: COMMANDS.configure, title: 'Configure Target…' },
+        }),
+      );
+    }
     nodes.push(this.headNode(s, snap), this.builtNode(s, snap), ...this.runningNodes(s, snap));
     const undeployed = this.undeployedNode(s, snap);
     if (undeployed) nodes.push(undeployed);

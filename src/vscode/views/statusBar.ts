@@ -1,6 +1,7 @@
 // The status-bar drift indicator: one item per target in each repository of the workspace.
 import * as vscode from 'vscode';
 import { deployedView, type DriftSnapshot } from '../../core/status/driftModel';
+import { discoveryWords } from '../../core/config';
 import { verdictWords } from '../../core/status/verification';
 import { ago, agoSeconds, shortSha } from '../../core/humanize';
 import { SafeMarkdown } from '../markdown';
@@ -58,6 +59,7 @@ export function presentStatus(s: TargetState, thresholdHours: number, multiRoot:
 export function statusTooltip(s: TargetState, restricted: boolean): vscode.MarkdownString {
   const m = new SafeMarkdown();
   m.raw('**Build Provenance** — ').text(s.target.name).raw(' (').code(s.target.image || '?').raw(')').para();
+  if (s.target.discovery) m.raw('*Found* ').text(discoveryWords(s.target.discovery)).para();
   if (s.error) {
     m.text(s.error.message).para().raw('*What to do:* ').text(s.error.hint);
     return m.md;

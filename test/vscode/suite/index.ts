@@ -26,6 +26,9 @@ export async function run(): Promise<void> {
     await import('./provenance.test.js');
   } else if (suite === 'restricted') {
     await import('./restricted.test.js');
+  } else if (suite === 'zero-config') {
+    // No .provenance.json: discovery, on the fixture of test/vscode/runZeroConfigSuite.ts.
+    await import('./zeroConfig.test.js');
   } else if (suite === 'build') {
     // The build + smoke task on the fixture of test/vscode/runBuildTaskSuite.ts.
     await import('./buildTask.test.js');
