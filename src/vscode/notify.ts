@@ -19,3 +19,11 @@ export function showWarning(message: string, ...items: string[]): Thenable<strin
 export function showError(message: string, ...items: string[]): Thenable<string | undefined> {
   return vscode.window.showErrorMessage(plainText(message), ...items);
 }
+
+const TRUST_COMMAND = 'workbench.trust.manage';
+
+/** A command that writes or runs what the workspace configures, asked for in Restricted Mode: says so and offers trust. */
+export async function askForTrust(message: string): Promise<void> {
+  const pick = await showWarning(`Build Provenance: ${message}`, 'Manage Workspace Trust');
+  if (pick) await vscode.commands.executeCommand(TRUST_COMMAND);
+}

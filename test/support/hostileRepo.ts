@@ -65,7 +65,7 @@ export function makeHostileRepo(opts: HostileOptions = {}): HostileRepo {
   repo.commit('init', {
     '.provenance.json': JSON.stringify(config, null, 2),
     Dockerfile: 'FROM alpine:3.20\nCOPY app/ /app/\nCOPY start.sh /start.sh\nCMD ["/start.sh"]\n',
-    'deep.Dockerfile': `FROM alpine:3.20\nARG A\nENV B=${nestedExpansion(3000)}\nCOPY start.sh /start.sh\n`,
+    'deep.Dockerfile': `FROM alpine:3.20\nARG A\nCOPY ${nestedExpansion(3000)} /x\nCOPY start.sh /start.sh\n`,
     '.dockerignore': `${BACKTRACKING_PATTERN}\n${longPattern}\n`,
     [`app/${LONG_NAME}`]: 'long\n',
     'app/main.py': 'print(1)\n',

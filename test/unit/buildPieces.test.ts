@@ -15,6 +15,8 @@ import { tryLock } from '../../src/core/build/fileLock';
 import { openWorkspace } from '../../src/core/status/workspace';
 import { HELIX_DEFAULT_READY_URL, LogDemuxer, parseExtraArgs, resolveSmokeSettings, SmokeSettingsError } from '../../src/core/build/smoke';
 import { FixtureRepo, tempDir } from '../support/gitFixture';
+import { refuseOtherImages } from '../../src/core/build/deploy';
+import { imageGlobMatches } from '../../src/core/docker/state';
 
 function target(extra: Partial<TargetConfig> = {}): TargetConfig {
   return { ...defaultConfig().targets[0], name: 'app', image: 'app', ...extra };
@@ -46,8 +48,8 @@ test('resolveSmokeSettings: refuses non-loopback URLs, shell strings, bad regexe
 test('parseExtraArgs: a safe subset of docker run flags becomes create options; anything else is refused by name', () => {
   const o = parseExtraArgs([
     '-e', 'A=1', '--env=B=2', '--user', '1000:1000', '-w', '/srv', '--entrypoint', '/bin/busybox', '--label', 'k=v',
-    '-v', '/tmp/x:/x:ro', '--tmpfs', '/run:size=64m', '--read-only', '--init', '--cap-add', 'SYS_ADMIN', '--cap-drop=NET_RAW',
-    '--device', '/dev/dri', '--group-add', 'video', '--shm-size', '2g', '-m', '512m',
+    '-v', '/tmp/x:/x:ro', '--tmpfs', '/run:size=64m', '--read-only', '--init', '--cap-drop=NET_RAW',
+    '--group-add', 'video', '--shm-size', '2g', '-m', '512m',
   ]);
   assert.deepEqual(o.Env, ['A=1', 'B=2']);
   assert.deepEqual([o.User, o.WorkingDir, o.Entrypoint, o.Labels], ['1000:1000', '/srv', ['/bin/busybox'], { k: 'v' }]);
@@ -56,9 +58,7 @@ test('parseExtraArgs: a safe subset of docker run flags becomes create options; 
     Tmpfs: { '/run': 'size=64m' },
     ReadonlyRootfs: true,
     Init: true,
-    CapAdd: ['SYS_ADMIN'],
     CapDrop: ['NET_RAW'],
-    Devices: [{ PathOnHost: '/dev/dri', PathInContainer: '/dev/dri', CgroupPermissions: 'rwm' }],
     GroupAdd: ['video'],
     ShmSize: 2 * 1024 ** 3,
     Memory: 512 * 1024 ** 2,
@@ -67,7 +67,16 @@ test('parseExtraArgs: a safe subset of docker run flags becomes create options; 
     [['--network', 'bridge'], /smoke\.network/],
     [['-p', '80:80'], /no ports need publishing/],
     [['--rm'], /always removed/],
-    [['--pid=host'], /unsupported argument "--pid=host"\. Supported: -e\/--env/],
+    [['--frobnicate'], /unsupported argument "--frobnicate"\. Supported: -e\/--env/],
+    // What gives the container the host is refused even in a trusted workspace (issue 16).
+    [['--privileged'], /--privileged is refused: it gives the smoke container the host/],
+    [['--cap-add', 'SYS_ADMIN'], /--cap-add is refused/],
+    [['--device', '/dev/dri'], /--device is refused/],
+    [['--pid=host'], /--pid=host is refused/],
+    [['--ipc', 'host'], /--ipc is refused/],
+    [['-v', '/:/host'], /-v "\/:\/host" is refused: it gives the smoke container the host \(its root or its Docker socket\)/],
+    [['-v', '//:/host:ro'], /is refused/],
+    [['--volume=/var/run/docker.sock:/var/run/docker.sock'], /is refused/],
     [['$(rm -rf /)'], /unsupported argument/],
     [['-v', 'named:/x'], /must be \/host\/path/],
     [['-e', 'NOVALUE'], /NAME=value/],
@@ -75,6 +84,27 @@ test('parseExtraArgs: a safe subset of docker run flags becomes create options; 
     [['--shm-size', 'lots'], /not a size/],
   ];
   for (const [args, re] of refused) assert.throws(() => parseExtraArgs(args), (e: Error) => e instanceof SmokeSettingsError && re.test(e.message), args.join(' '));
+});
+
+test('deploy replace-container: an image glob that matches containers of other images is refused, naming them', () => {
+  const glob = target({ image: 'team/*', build: { tags: ['team/app:{short}', 'team/app:latest'] } as TargetConfig['build'] });
+  assert.doesNotThrow(() => refuseOtherImages(glob, [{ name: 'app-1', image: 'team/app:latest' }]));
+  assert.throws(
+    () => refuseOtherImages(glob, [{ name: 'app-1', image: 'team/app:latest' }, { name: 'db', image: 'team/postgres:16' }]),
+    (e: Error) => e instanceof BuildRefusedError && /image glob team\/\* matches running containers of other images \(db: team\/postgres:16\)/.test(e.message),
+  );
+  assert.doesNotThrow(() => refuseOtherImages(target({ image: 'team/app' }), [{ name: 'x', image: 'sha256:abc' }]), 'an exact name is not a glob');
+});
+
+test('image globs match without backtracking: a hostile *a*a*a…b answers at once', () => {
+  assert.ok(imageGlobMatches('team/*', 'team/app'));
+  assert.ok(!imageGlobMatches('team/*', 'team/a/b'));
+  assert.ok(imageGlobMatches('team/**', 'team/a/b'));
+  assert.ok(imageGlobMatches('h?lix-*', 'helix-ubuntu'));
+  const t0 = performance.now();
+  assert.ok(!imageGlobMatches('*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(250)));
+  assert.ok(imageGlobMatches('*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(250) + 'b'));
+  assert.ok(performance.now() - t0 < 100, `took ${(performance.now() - t0).toFixed(1)} ms`);
 });
 
 test('LogDemuxer: splits Docker\'s 8-byte framed log stream into lines, across chunk boundaries; raw TTY output too', () => {

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { LONG_NAME, makeHostileRepo, type HostileRepo } from '../support/hostileRepo';
+import { BACKTRACKING_PATTERN, LONG_NAME, makeHostileRepo, type HostileRepo } from '../support/hostileRepo';
 import { applyPolicy, setUntrusted } from '../../src/core/safety/untrustedPolicy';
 import { runGit } from '../../src/core/git/exec';
 import { tsSources } from '../support/sources';
+import { ContextIgnore } from '../../src/core/inputs/dockerignore';
+import { resolveRiskRules } from '../../src/core/rules/riskRules';
 import { appendLedgerRecord, readLedger } from '../../src/core/build/ledger';
 import { appendNoFollow, createExclusive, provenanceDir, readFileNoFollow, realGitDir, UnsafePathError, writeFileAtomic } from '../../src/core/safety/safeFiles';
 
@@ -39,6 +41,9 @@ const COMMANDS: string[][] = [
   ['history', '--target', 'app'],
   ['timeline', '--target', 'app'],
   ['suspects', '--target', 'app'],
+  ['status'],
+  ['status', '--target', 'deep'],
+  ['inputs', '--target', 'deep'],
 ];
 
 for (const links of ['dir', 'files'] as const) {
@@ -59,6 +64,42 @@ for (const links of ['dir', 'files'] as const) {
     assert.deepEqual(h.victimState(), before, 'nothing was written through a link');
   });
 }
+
+test('untrusted CLI: the deep expansion and the backtracking .dockerignore give clear answers', (t) => {
+  const h = makeHostileRepo();
+  t.after(() => h.repo.cleanup());
+  const deep = cli(h, ['inputs', '--target', 'deep', '--untrusted']);
+  assert.equal(deep.code, 2);
+  assert.match(deep.err, /deep\.Dockerfile:3: variable expansion nested deeper than 64 levels/);
+  const aff = cli(h, ['affects', `app/${LONG_NAME}`, '--target', 'app', '--json', '--untrusted']);
+  assert.equal(aff.code, 0, aff.err);
+  assert.equal(JSON.parse(aff.out)[0].affects, true, `${BACKTRACKING_PATTERN} does not match ${LONG_NAME} (no b)`);
+  assert.ok(aff.ms < 3000, `affects answered in ${aff.ms.toFixed(0)} ms`);
+  // The same pattern, and one of a few hundred characters, in the matchers themselves: milliseconds.
+  const long = 'app/' + '*a'.repeat(150) + '*b';
+  const ignore = ContextIgnore.fromText(`${BACKTRACKING_PATTERN}\n${long}\n`);
+  const rules = resolveRiskRules([{ id: 'x', pattern: 'y', files: [BACKTRACKING_PATTERN, long] }]).rules.find((r) => r.id === 'x')!;
+  const t0 = performance.now();
+  for (let n = 40; n <= 400; n += 40) {
+    const name = `app/${'a'.repeat(n)}`;
+    assert.equal(ignore.ignored(name), false);
+    assert.equal(rules.appliesTo(name, ''), false);
+    assert.equal(ignore.ignored(`${name}b`), true);
+  }
+  assert.ok(performance.now() - t0 < 500, `the matchers took ${(performance.now() - t0).toFixed(0)} ms`);
+});
+
+test('untrusted CLI: a Dockerfile over 1 MiB is a clear error at once', (t) => {
+  const h = makeHostileRepo();
+  t.after(() => h.repo.cleanup());
+  h.repo.write('deep.Dockerfile', 'FROM alpine:3.20\n' + `RUN echo ${'x'.repeat(100)}\n`.repeat(60_000));
+  const r = cli(h, ['inputs', '--target', 'deep', '--untrusted']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /deep\.Dockerfile: the file is 6\.3 MiB, larger than the 1 MiB provenance reads of a Dockerfile/);
+  assert.ok(r.ms < 3000, `answered in ${r.ms.toFixed(0)} ms`);
+});
+
+
 
 test('untrusted CLI: build, smoke, deploy and mark are refused', (t) => {
   const h = makeHostileRepo({ links: 'files' });

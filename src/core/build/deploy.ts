@@ -6,7 +6,7 @@ import type { TargetConfig } from '../config';
 import { buildEndpoint, pickImage, record, refuseUntrusted, BuildRefusedError } from './engine';
 import { readLedger } from './ledger';
 import { commandArgv, CommandSpecError, runCommand } from './commandRunner';
-import { connectDocker, parseRevisionLabel } from '../docker/state';
+import { connectDocker, parseRevisionLabel, repositoryOf } from '../docker/state';
 import { isAbortError } from '../git/exec';
 import { dockerStateFor, type Workspace } from '../status/workspace';
 import { TOOL_VERSION } from '../version';
@@ -67,6 +67,7 @@ export async function runDeploy(ws: Workspace, target: TargetConfig, opts: Deplo
       const state = await dockerStateFor(target, opts.signal);
       const running = state.reachable ? state.containers.filter((c) => c.state === 'running' && c.imageId !== image.Id) : [];
       if (!state.reachable) res.error = state.reason;
+      refuseOtherImages(target, running);
       for (const c of running) {
         say(`Replacing ${c.name} (${c.imageId.slice(7, 19)}) with ${image.Id.slice(7, 19)}`);
         res.replaced.push({ name: c.name, oldId: c.id, newId: await replaceContainer(docker, c.id, image) });
@@ -134,6 +135,23 @@ export async function deployImage(
   const res = await runDeploy(ws, target, { ...opts, imageId: image.id });
   const rev = parseRevisionLabel(image.labels, target.revisionLabels);
   return { ...res, target: target.name, imageId: image.id, tags: image.tags, revision: rev.kind === 'sha' ? rev.sha : null, smoke };
+}
+
+/**
+ * replace-container with an image glob (`team/*`): the glob may match containers of images this
+ * target never builds. Only containers of the repositories its build tags name are replaced; one
+ * of any other image refuses the deploy (issue 16), naming it.
+ */
+export function refuseOtherImages(target: TargetConfig, running: { name: string; image: string }[]): void {
+  if (!/[*?]/.test(target.image)) return;
+  const own = new Set((target.build?.tags ?? []).map((t) => repositoryOf(t)));
+  const others = running.filter((c) => !own.has(repositoryOf(c.image)));
+  if (others.length === 0) return;
+  throw new BuildRefusedError(
+    `Refusing to deploy ${target.name}: its image glob ${target.image} matches running containers of other images (${others.map((c) => `${c.name}: ${c.image}`).join(', ')}), which replace-container would recreate from this target's image.`,
+    'Name the image exactly in .provenance.json, or stop the other containers; only containers of the repositories in build.tags are replaced.',
+    'settings',
+  );
 }
 
 /** What a container's config holds only because its old image had it (so the new image's own applies). */

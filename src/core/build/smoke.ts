@@ -9,6 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { hostname } from 'node:os';
+import * as path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { SmokeSettings, TargetConfig } from '../config';
 import { connectDocker, SMOKE_LABEL } from '../docker/state';
@@ -114,7 +115,17 @@ export function resolveSmokeSettings(target: TargetConfig): ResolvedSmoke {
   };
 }
 
-const SUPPORTED_EXTRA = '-e/--env, -u/--user, -w/--workdir, --entrypoint, -l/--label, -v/--volume (absolute host path), --tmpfs, --read-only, --init, --privileged, --cap-add, --cap-drop, --device, --group-add, --shm-size, -m/--memory';
+const SUPPORTED_EXTRA = '-e/--env, -u/--user, -w/--workdir, --entrypoint, -l/--label, -v/--volume (absolute host path), --tmpfs, --read-only, --init, --cap-drop, --group-add, --shm-size, -m/--memory';
+
+/** Host paths a repository's smoke container may not mount: the host's root and the Docker socket (each is the host). */
+const HOST_ROOTS = new Set(['/', '/var/run/docker.sock', '/run/docker.sock', '/var/run', '/run']);
+
+/** smoke.extraArgs that would give the container the host (issue 16): refused even in a trusted workspace. */
+function hostAccess(flag: string, what: string): SmokeSettingsError {
+  return new SmokeSettingsError(
+    `smoke.extraArgs: ${flag}${what} is refused: it gives the smoke container the host (${flag === '-v' || flag === '--volume' ? 'its root or its Docker socket' : 'its devices, capabilities or namespaces'}), and the setting comes from the repository. Test such an image with your own docker run.`,
+  );
+}
 
 /**
  * The `docker run` flags smoke.extraArgs may use, as container-create options. Nothing goes
@@ -170,6 +181,7 @@ export function parseExtraArgs(args: string[]): ExtraCreateOptions {
         if (parts.length < 2 || parts.length > 3 || !parts[0].startsWith('/') || !parts[1].startsWith('/') || (parts[2] !== undefined && !/^(ro|rw)$/.test(parts[2]))) {
           throw new SmokeSettingsError(`smoke.extraArgs: ${flag} "${v}" must be /host/path:/container/path[:ro|rw].`);
         }
+        if (HOST_ROOTS.has(path.posix.normalize(parts[0]).replace(/(.)\/$/, '$1'))) throw hostAccess(flag, ` "${v}"`);
         (hc.Binds ??= []).push(v);
         break;
       }
@@ -188,20 +200,18 @@ export function parseExtraArgs(args: string[]): ExtraCreateOptions {
         hc.Init = true;
         break;
       case '--privileged':
-        noValue();
-        hc.Privileged = true;
-        break;
       case '--cap-add':
-        (hc.CapAdd ??= []).push(value());
-        break;
+      case '--device':
+      case '--pid':
+      case '--ipc':
+      case '--uts':
+      case '--userns':
+      case '--cgroupns':
+      case '--security-opt':
+        throw hostAccess(flag, inline !== undefined ? `=${inline}` : '');
       case '--cap-drop':
         (hc.CapDrop ??= []).push(value());
         break;
-      case '--device': {
-        const [host, container, perms] = value().split(':');
-        (hc.Devices ??= []).push({ PathOnHost: host, PathInContainer: container || host, CgroupPermissions: perms || 'rwm' });
-        break;
-      }
       case '--group-add':
         (hc.GroupAdd ??= []).push(value());
         break;

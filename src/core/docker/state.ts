@@ -87,24 +87,28 @@ function registryHost(repo: string): string | undefined {
   return /[.:]/.test(first) || first === 'localhost' ? first : undefined;
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = '';
+/**
+ * Whether `name` matches the image glob (`*` and `?` within one path segment, `**` across `/`).
+ * Dynamic programming over (pattern, name) positions: time O(pattern × name), never the
+ * backtracking a RegExp of `*a*a*a…b` would take (the pattern comes from the repository's config).
+ */
+export function imageGlobMatches(glob: string, name: string): boolean {
+  // can[j]: the pattern so far matches name.slice(0, j).
+  let can = new Array<boolean>(name.length + 1).fill(false);
+  can[0] = true;
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];
+    const next = new Array<boolean>(name.length + 1).fill(false);
     if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') {
-      re += '[^/]';
+      const any = glob[i + 1] === '*';
+      if (any) i++;
+      for (let j = 0; j <= name.length; j++) next[j] = can[j] || (j > 0 && next[j - 1] && (any || name[j - 1] !== '/'));
     } else {
-      re += c.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+      for (let j = 1; j <= name.length; j++) next[j] = can[j - 1] && (c === '?' ? name[j - 1] !== '/' : name[j - 1] === c);
     }
+    can = next;
   }
-  return new RegExp(`^${re}$`);
+  return can[name.length];
 }
 
 /**
@@ -119,17 +123,16 @@ export function imageRefMatches(pattern: string, repoTag: string): boolean {
   const r = splitRef(repoTag);
   const pr = familiarRepo(p.repo);
   const rr = familiarRepo(r.repo);
-  const re = globToRegExp(pr);
-  if (!re.test(rr)) {
+  if (!imageGlobMatches(pr, rr)) {
     // A pattern without a registry names the image wherever it was pushed: `helix-ubuntu` is
     // also registry:5000/helix-ubuntu (pulled inside a sandbox) and localhost:5000/helix-ubuntu.
     const host = registryHost(rr);
     if (registryHost(pr) !== undefined || host === undefined) return false;
     const path = rr.slice(host.length + 1);
-    if (!re.test(pr.includes('/') ? path : path.slice(path.lastIndexOf('/') + 1))) return false;
+    if (!imageGlobMatches(pr, pr.includes('/') ? path : path.slice(path.lastIndexOf('/') + 1))) return false;
   }
   if (p.tag === undefined) return true;
-  return globToRegExp(p.tag).test(r.tag ?? 'latest');
+  return imageGlobMatches(p.tag, r.tag ?? 'latest');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,6 +111,16 @@ export function splitWords(s: string, escape: string): Word[] {
 
 export type Lookup = (name: string) => string | undefined;
 
+/** The largest Dockerfile provenance reads (a hostile one of megabytes would hold the editor for seconds). */
+export const MAX_DOCKERFILE_BYTES = 1 << 20;
+/** The deepest `${A:-${B:-…}}` nesting expanded (thousands deep would exhaust the stack). */
+export const MAX_EXPANSION_DEPTH = 64;
+
+/** A variable expansion nested deeper than MAX_EXPANSION_DEPTH. */
+export class ExpansionDepthError extends Error {
+  override name = 'ExpansionDepthError';
+}
+
 export interface ExpandOptions {
   escape: string;
   /** Quotes are syntax (shell-form words); false for JSON-array elements. */
@@ -121,7 +131,8 @@ export interface ExpandOptions {
 }
 
 /** Expands `$VAR`, `${VAR}`, `${VAR:-d}`, `${VAR-d}`, `${VAR:+a}`, `${VAR+a}`, `${VAR:?m}` and removes quotes. */
-export function expandWord(word: string, lookup: Lookup, opts: ExpandOptions): string {
+export function expandWord(word: string, lookup: Lookup, opts: ExpandOptions, nesting = 0): string {
+  if (nesting > MAX_EXPANSION_DEPTH) throw new ExpansionDepthError(`variable expansion nested deeper than ${MAX_EXPANSION_DEPTH} levels`);
   let out = '';
   let quote: string | null = null;
   for (let i = 0; i < word.length; i++) {
@@ -184,7 +195,7 @@ export function expandWord(word: string, lookup: Lookup, opts: ExpandOptions): s
     }
     const [, name, op, arg = ''] = m;
     const v = lookup(name);
-    const sub = () => expandWord(arg, lookup, { ...opts, quotes: false });
+    const sub = () => expandWord(arg, lookup, { ...opts, quotes: false }, nesting + 1);
     if (!op) {
       if (v === undefined) opts.onUndefined?.(name);
       out += v ?? '';

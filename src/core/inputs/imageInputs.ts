@@ -6,7 +6,7 @@
 import * as posix from 'node:path/posix';
 import type { AffectsResult, DockerfileProblem, ExternalInput, InputVia } from '../types';
 import { ContextIgnore, IgnoreFileError, patternRegions } from './dockerignore';
-import { expandWord, lexDockerfile, parseCsvFlag, parseFlags, splitWords, type RawInstruction } from './dockerfileSyntax';
+import { expandWord, ExpansionDepthError, lexDockerfile, MAX_DOCKERFILE_BYTES, MAX_EXPANSION_DEPTH, parseCsvFlag, parseFlags, splitWords, type RawInstruction } from './dockerfileSyntax';
 import {
   compileExact,
   compileRegion,
@@ -212,6 +212,13 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
   const ignoreFile = opts.ignoreFile === null ? null : normRepoPath(opts.ignoreFile);
   const ctxSegs = litSegs(context);
   const buildArgs = opts.buildArgs ?? {};
+  const bytes = Buffer.byteLength(opts.dockerfileText, 'utf8');
+  if (bytes > MAX_DOCKERFILE_BYTES) {
+    throw new DockerfileError(
+      `${dockerfile}: the file is ${(bytes / (1 << 20)).toFixed(1)} MiB, larger than the 1 MiB provenance reads of a Dockerfile. Point the configuration at the real Dockerfile.`,
+      1,
+    );
+  }
   const lexed = lexDockerfile(opts.dockerfileText);
   const esc = lexed.escape;
   if (lexed.instructions.length === 0) {
@@ -227,15 +234,24 @@ export function analyzeImageInputs(opts: AnalyzeOptions): ImageInputs {
 
   const lookupIn = (st: Stage | undefined) => (name: string) =>
     st ? (st.env.get(name) ?? st.args.get(name)) : globalArgs.get(name);
-  const expand = (word: string, ins: RawInstruction, problems: DockerfileProblem[], quotes = true, report = true) =>
-    expandWord(word, lookupIn(cur), {
-      escape: esc,
-      quotes,
-      onUndefined: report
-        ? (name) => problems.push({ line: ins.line, message: `\${${name}} is not defined at this point (no ARG/ENV value and no --build-arg); it expands to ''. Declare it with ARG ${name} in this stage or pass a build arg.` })
-        : undefined,
-      onUnsupported: (expr) => problems.push({ line: ins.line, message: `Cannot expand ${expr}; only $VAR, \${VAR}, \${VAR:-default} and \${VAR:+alt} are understood. It expands to ''.` }),
-    });
+  const expand = (word: string, ins: RawInstruction, problems: DockerfileProblem[], quotes = true, report = true) => {
+    try {
+      return expandWord(word, lookupIn(cur), {
+        escape: esc,
+        quotes,
+        onUndefined: report
+          ? (name) => problems.push({ line: ins.line, message: `\${${name}} is not defined at this point (no ARG/ENV value and no --build-arg); it expands to ''. Declare it with ARG ${name} in this stage or pass a build arg.` })
+          : undefined,
+        onUnsupported: (expr) => problems.push({ line: ins.line, message: `Cannot expand ${expr}; only $VAR, \${VAR}, \${VAR:-default} and \${VAR:+alt} are understood. It expands to ''.` }),
+      });
+    } catch (err) {
+      if (!(err instanceof ExpansionDepthError)) throw err;
+      throw new DockerfileError(
+        `${dockerfile}:${ins.line}: variable expansion nested deeper than ${MAX_EXPANSION_DEPTH} levels (\${A:-\${B:-…}}); provenance expands no deeper. Flatten the expression.`,
+        ins.line,
+      );
+    }
+  };
 
   const findStage = (ref: string, before: number): Stage | undefined => {
     const lower = ref.toLowerCase();

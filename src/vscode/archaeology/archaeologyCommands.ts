@@ -2,7 +2,7 @@
 // build ledger), Find Suspects Between Two Builds…, Open Provenance Timeline, and opening a
 // suspect's diff. Each feature's state lives in its own file (suspectsView.ts, timelinePanel.ts).
 import * as vscode from 'vscode';
-import { showError, showInfo, showWarning } from '../notify';
+import { askForTrust, showError, showInfo, showWarning } from '../notify';
 import type { ImageHistoryEntry, TargetHistory } from '../../core/archaeology/imageHistory';
 import { ago, clean, shortSha } from '../../core/humanize';
 import type { Verdict } from '../../core/build/ledger';
@@ -77,6 +77,11 @@ export class ArchaeologyCommands implements vscode.Disposable {
   }
 
   private async mark(verdict: Verdict, key?: string, imageId?: string): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      // A mark writes the build ledger inside the repository's .git, which a workspace not trusted chose.
+      void askForTrust(`Mark Build ${verdict === 'good' ? 'Good' : 'Bad'} needs a trusted workspace: it writes the build ledger in the repository's .git folder, which Build Provenance leaves alone in Restricted Mode.`);
+      return;
+    }
     const s = await this.pickTarget(key);
     if (!s) return;
     const h = await this.history(s);

@@ -4,7 +4,7 @@
 // progress notification. Every finished run — from here or from Run Task — is reported once; a
 // passing build + smoke test offers the target's deploy step, if it has one.
 import * as vscode from 'vscode';
-import { showError, showInfo, showWarning } from '../notify';
+import { askForTrust, showError, showInfo, showWarning } from '../notify';
 import { ACTION_TITLES, taskLabel, type BuildAction, type RunOutcome } from '../../core/build/actions';
 import { BuildRefusedError } from '../../core/build/engine';
 import { runDeploy } from '../../core/build/deploy';
@@ -15,7 +15,6 @@ import { currentTarget, type ProvenanceModel, type TargetState } from '../proven
 import { BUILD_COMMANDS } from '../registeredCommands';
 
 export const RUN_SMOKE_COMMAND = 'buildProvenance.runSmokeTest';
-const TRUST_COMMAND = 'workbench.trust.manage';
 const SHOW_OUTPUT = 'Show Output';
 const RUN_NEW_IMAGE = 'Run the New Image';
 
@@ -51,7 +50,7 @@ export class BuildCommands implements vscode.Disposable {
   async run(action: BuildAction, key?: string): Promise<RunOutcome | undefined> {
     try {
       if (!vscode.workspace.isTrusted) {
-        void this.askForTrust(`${ACTION_TITLES[action]} needs a trusted workspace: the Dockerfile, build and smoke commands come from it, so Build Provenance runs none of them in Restricted Mode.`);
+        void askForTrust(`${ACTION_TITLES[action]} needs a trusted workspace: the Dockerfile, build and smoke commands come from it, so Build Provenance runs none of them in Restricted Mode.`);
         return undefined;
       }
       const s = await this.pickTarget(action, key);
@@ -119,16 +118,12 @@ export class BuildCommands implements vscode.Disposable {
     else if (pick === 'Show Terminal') this.showOutput(busy.action, s.target.name);
   }
 
-  private async askForTrust(message: string): Promise<void> {
-    const pick = await showWarning(`Build Provenance: ${message}`, 'Manage Workspace Trust');
-    if (pick) await vscode.commands.executeCommand(TRUST_COMMAND);
-  }
 
   /** One notification per finished run, whatever started it. */
   private async report(o: RunOutcome): Promise<void> {
     try {
       if (o.result === 'refused') {
-        if (o.refusal === 'untrusted') return this.askForTrust(o.message);
+        if (o.refusal === 'untrusted') return askForTrust(o.message);
         void showWarning(`Build Provenance: ${o.message}${o.hint ? ` ${o.hint}` : ''}`);
         return;
       }
@@ -164,7 +159,10 @@ export class BuildCommands implements vscode.Disposable {
     const s = this.model.byKey(o.key);
     const target = s && s.target.name === o.target ? currentTarget(s).target : undefined;
     const mode = target?.deploy?.mode ?? 'none';
-    const setting = vscode.workspace.getConfiguration('buildProvenance', s?.folder.uri).get<RunNewImage>('runNewImage', 'ask');
+    const cfg = vscode.workspace.getConfiguration('buildProvenance', s?.folder.uri);
+    let setting = cfg.get<RunNewImage>('runNewImage', 'ask');
+    // "always" runs a deploy step unasked: only the user's own (global) settings may say so, never a workspace's.
+    if (setting === 'always' && cfg.inspect<RunNewImage>('runNewImage')?.globalValue !== 'always') setting = 'ask';
     if (!s || !target || !o.imageId || mode === 'none' || setting === 'never') {
       const running = s?.status?.snapshot.running.length ? ' What runs is unchanged until you run the new image.' : '';
       void showInfo(`Build Provenance: ${o.message}${running}`);
