@@ -268,9 +268,11 @@ export function testPayload(server, { extensionDevelopmentPath, extensionTestsPa
 }
 
 /** The workbench URL for a folder, with an optional payload. */
-export function workbenchUrl(server, { folder, payload } = {}) {
+export function workbenchUrl(server, { folder, workspace, payload } = {}) {
   const q = new URLSearchParams();
   if (folder) q.set('folder', path.resolve(folder));
+  // A multi-root workspace: a .code-workspace file.
+  if (workspace) q.set('workspace', path.resolve(workspace));
   if (payload) q.set('payload', JSON.stringify(payload));
   const qs = q.toString();
   return `${server.url}/${qs ? `?${qs}` : ''}`;
@@ -281,6 +283,7 @@ export function workbenchUrl(server, { folder, payload } = {}) {
  * @param {object} server from startCodeServer()
  * @param {object} [o]
  * @param {string} [o.folder] the workspace folder
+ * @param {string} [o.workspace] a .code-workspace file (multi-root), instead of a folder
  * @param {Array<[string,string]>} [o.payload] e.g. testPayload(...)
  * @param {import('playwright-core').Browser} [o.browser] reuse; otherwise one is launched and owned
  * @param {(type: string, args: unknown[]) => void} [o.onLog] window.codeAutomationLog

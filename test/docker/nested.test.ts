@@ -104,6 +104,16 @@ describe('Docker-in-Docker sandboxes', () => {
     assert.deepEqual(s.docker.unreachable, []);
     const human = await runCli(['status', '--cwd', e.repo.dir]);
     assert.match(human.out, new RegExp(`Running {2}ubuntu-external-01 @ ${e.base.slice(0, 12)} in ${e.sandbox.name}, since `));
+    // History: one image, running in the sandbox.
+    const h = await runCli(['history', '--json', '--cwd', e.repo.dir]);
+    assert.equal(h.code, 0, h.err);
+    const images = h.json().targets[0].images.filter((i: { imageId: string }) => i.imageId === e.imageId);
+    assert.equal(images.length, 1, 'the image of both daemons is one entry');
+    assert.deepEqual(
+      images[0].containers.filter((c: { state: string }) => c.state === 'running').map((c: { name: string; endpoint: string }) => [c.name, c.endpoint]),
+      [['ubuntu-external-01', `docker-exec://${e.sandbox.name}`]],
+    );
+    assert.equal(images[0].revision.sha, e.base);
   });
 
   test('events of the inner daemon: a container start shows within a second', async (t) => {
