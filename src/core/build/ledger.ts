@@ -8,7 +8,7 @@ import { createReadStream, existsSync, lstatSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { acquireLock } from './fileLock';
-import { appendNoFollow, checkRealDir, openReadNoFollow, PROVENANCE_DIR, provenanceDir, readFileNoFollow, UnsafePathError, writeFileAtomic } from '../safety/safeFiles';
+import { appendNoFollow, checkRealDir, openReadNoFollowIfExists, PROVENANCE_DIR, provenanceDir, readFileNoFollow, UnsafePathError, writeFileAtomic } from '../safety/safeFiles';
 
 export const LEDGER_DIR = PROVENANCE_DIR;
 export const LEDGER_FILE = 'ledger.jsonl';
@@ -192,13 +192,8 @@ async function readLedgerOnce(commonDir: string): Promise<LedgerRead> {
   const file = ledgerPath(commonDir);
   const out: LedgerRead = { records: [], warnings: [] };
   checkLedgerDir(commonDir);
-  let fd: number;
-  try {
-    fd = openReadNoFollow(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw err;
-  }
+  const fd = openReadNoFollowIfExists(file);
+  if (fd === null) return out;
   const input = createReadStream('', { fd, encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let n = 0;

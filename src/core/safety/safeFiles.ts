@@ -153,13 +153,8 @@ function refuseLink(file: string, err: unknown): never {
 
 /** The file's text, or null when missing. Never through a symlink; only a regular file. */
 export function readFileNoFollow(file: string): string | null {
-  let fd: number;
-  try {
-    fd = openReadNoFollow(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const fd = openReadNoFollowIfExists(file);
+  if (fd === null) return null;
   try {
     return readFileSync(fd, 'utf8');
   } finally {
@@ -168,6 +163,16 @@ export function readFileNoFollow(file: string): string | null {
 }
 
 /** Opens for reading without following a symlink (for streams); a regular file only. ENOENT is thrown as is. */
+/** openReadNoFollow, or null when the file does not exist. */
+export function openReadNoFollowIfExists(file: string): number | null {
+  try {
+    return openReadNoFollow(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 export function openReadNoFollow(file: string): number {
   let fd: number;
   try {
