@@ -119,13 +119,23 @@ export class SshServer {
   stop(): void {
     const pid = this.child?.pid;
     if (pid !== undefined && this.child?.exitCode === null) {
-      for (const p of [pid, ...descendants(pid)]) {
+      // Freeze the whole tree first (a stopped process cannot fork), until no new process shows,
+      // then kill it: a session forked between a scan and a kill would keep the connection open.
+      const signal = (p: number, sig: NodeJS.Signals) => {
         try {
-          process.kill(p, 'SIGKILL');
+          process.kill(p, sig);
         } catch {
           /* gone */
         }
+      };
+      const tree = new Set<number>([pid]);
+      for (let round = 0; round < 20; round++) {
+        for (const p of tree) signal(p, 'SIGSTOP');
+        const before = tree.size;
+        for (const p of [...tree]) for (const c of descendants(p)) tree.add(c);
+        if (tree.size === before) break;
       }
+      for (const p of tree) signal(p, 'SIGKILL');
     }
     this.child = undefined;
   }

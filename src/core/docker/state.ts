@@ -334,8 +334,30 @@ export async function listLocalImages(
   const dl = deadline(opts.signal, timeoutMs);
   try {
     const docker = await dl.race(connect(endpoint, timeoutMs));
-    const raw = await dl.race(docker.listImages({ abortSignal: dl.signal }));
-    const images = raw.map((img) => imageInfoOf(img, endpoint.host, opts.labelKeys)).filter((i) => i.tags.length > 0);
+    const raw = (await dl.race(docker.listImages({ abortSignal: dl.signal }))).filter((img) => (img.RepoTags ?? []).some((t) => !t.startsWith('<none>')));
+    // Builds of one repository within the same second: the precise Created from inspect decides
+    // which is the newest (discovery names it). Only those are inspected.
+    const key = (img: Dockerode.ImageInfo) => `${splitRef((img.RepoTags ?? []).find((t) => !t.startsWith('<none>')) ?? '').repo}\0${img.Created}`;
+    const count = new Map<string, number>();
+    for (const img of raw) count.set(key(img), (count.get(key(img)) ?? 0) + 1);
+    const tied = raw.filter((img) => (count.get(key(img)) ?? 0) > 1).slice(0, 32);
+    const precise = new Map<string, string>();
+    await dl.race(
+      Promise.all(
+        tied.map((img) =>
+          docker
+            .getImage(img.Id)
+            .inspect()
+            .then((d) => d?.Created && precise.set(img.Id, d.Created))
+            .catch(skipIfGone(dl.signal)),
+        ),
+      ),
+    );
+    const images = raw.map((img) => {
+      const info = imageInfoOf(img, endpoint.host, opts.labelKeys);
+      const exact = toIso(precise.get(img.Id));
+      return exact ? { ...info, created: imageBuildTime(img.Labels ?? {}, exact) } : info;
+    });
     images.sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
     return { reachable: true, images };
   } catch (err) {
