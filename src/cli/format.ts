@@ -405,9 +405,14 @@ export function formatHistory(entries: HistoryEntry[], st: Style): string {
       const state = e.present === null ? '?' : e.present ? (e.currentTags.length ? e.currentTags.map(clean).join(',') : 'untagged') : st.dim('gone');
       const img = e.imageId ? `${e.imageId.replace(/^sha256:/, '').slice(0, 12)} [${state}]` : '-';
       const why = e.result === 'failure' && e.error ? ` — ${clean(e.error.split('\n')[0]).slice(0, 100)}` : '';
-      return `${when}  ${clean(e.target)}  ${e.kind.padEnd(5)}  ${rev}  ${img}  ${historyOutcome(e, st)}${why}`;
+      return `${when}  ${clean(e.target)}  ${historyKind(e).padEnd(5)}  ${rev}  ${img}  ${historyOutcome(e, st)}${why}`;
     })
     .join('\n');
+}
+
+/** The kind column: a `mark` without a verdict is a deploy step, so it says `deploy` (the ledger and --json keep `mark`). */
+function historyKind(e: HistoryEntry): string {
+  return e.kind === 'mark' && !e.verdict ? 'deploy' : e.kind;
 }
 
 /** What one ledger record says: a verdict, a deploy, a smoke test, or a build and its smoke test. */

@@ -268,7 +268,7 @@ test('Dockerfiles Docker would refuse are errors, not silence: an unterminated h
   assert.match(o.err, /--image "team\/\/app" is not a Docker image name: it has an empty path segment/);
 });
 
-test('history --ledger: a good and a bad mark, a deploy and a cancelled smoke test each say what they are; --json carries verdict', async (t) => {
+test('history --ledger: a good and a bad mark, a deploy (kind column deploy) and a cancelled smoke test each say what they are; --json carries verdict', async (t) => {
   const repo = FixtureRepo.create();
   t.after(() => repo.cleanup());
   const head = repo.commit('init', { '.provenance.json': JSON.stringify({ targets: [{ image: 'app', dockerfile: 'Dockerfile', docker: { endpoints: DOWN } }] }), Dockerfile: 'FROM scratch\n' });
@@ -283,6 +283,9 @@ test('history --ledger: a good and a bad mark, a deploy and a cancelled smoke te
   assert.equal(h.code, 0, h.err);
   const outcomes = h.out.trim().split('\n').map((l) => l.replace(/^.*\[\?\]\s+/, ''));
   assert.deepEqual(outcomes, ['deployed', 'marked bad', 'marked good', 'smoke cancelled', 'ok  smoke passed']);
+  // The kind column (after the date, time and target): a deploy step says deploy, not mark.
+  const kinds = h.out.trim().split('\n').map((l) => l.split(/\s+/)[3]);
+  assert.deepEqual(kinds, ['deploy', 'mark', 'mark', 'smoke', 'build']);
   const j = (await runCli(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
   assert.deepEqual(j.map((e: { kind: string; verdict: string | null }) => [e.kind, e.verdict]), [['mark', null], ['mark', 'bad'], ['mark', 'good'], ['smoke', null], ['build', null]]);
 });
