@@ -121,6 +121,10 @@ test('discovery: the only Dockerfile and an image named after the folder as comp
   let [s] = await statuses(repo.dir);
   assert.deepEqual([s.target, s.image, s.dockerfile, s.state, s.discovery.rule], [project, project, 'Dockerfile', 'no-image', 'folder-name']);
   assert.match(s.discovery.detail, /Dockerfile is the only Dockerfile here; its image is named after the folder .*\.App, as docker compose names a project \(no local image of it yet\)/);
+  // The hint is for a target zero-config found: no "check the target's image in .provenance.json" that does not exist.
+  const noImage = (await runCli(['status', '--cwd', repo.dir])).out;
+  assert.match(noImage, new RegExp(`Build it \\(provenance build, or docker build -t ${project} -f Dockerfile \\.\\)\\. There is no \\.provenance\\.json: ${project} was found by the folder name; to build another image name or Dockerfile, pin the target with a \\.provenance\\.json`));
+  assert.doesNotMatch(noImage, /check the target's "image"/);
   const img = await buildBusyboxImage({ tags: [`${project}:latest`] });
   [s] = await statuses(repo.dir);
   assert.deepEqual([s.image, s.state, s.discovery.rule], [project, 'unlabeled', 'folder-name']);

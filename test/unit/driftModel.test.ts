@@ -74,7 +74,25 @@ const cases: { name: string; in: Partial<DriftInputs>; state: string; check?: (s
       assert.equal(s.running[0].labelState, 'garbage');
     },
   },
-  { name: 'no image', in: { built: null, builtFacts: null, running: [], runningFacts: [] }, state: 'no-image' },
+  {
+    name: 'no image of a configured target: check its "image" in .provenance.json',
+    in: { built: null, builtFacts: null, running: [], runningFacts: [] },
+    state: 'no-image',
+    check: (s) => assert.equal(s.hint, 'Build it (e.g. docker build -t helix-ubuntu …) or check the target\'s "image" in .provenance.json.'),
+  },
+  {
+    name: 'no image of a discovered target: which rule found it, and how to pin it',
+    in: { target: { name: 'app', image: 'app', dockerfile: 'Dockerfile', discovery: { rule: 'folder-name', detail: 'Dockerfile is the only Dockerfile here' } }, built: null, builtFacts: null, running: [], runningFacts: [] },
+    state: 'no-image',
+    check: (s) => {
+      assert.equal(
+        s.hint,
+        'Build it (provenance build, or docker build -t app -f Dockerfile .). There is no .provenance.json: app was found by the folder name; ' +
+          'to build another image name or Dockerfile, pin the target with a .provenance.json such as {"targets":[{"image":"app","dockerfile":"Dockerfile"}]} (in VS Code: Build Provenance: Configure Target…).',
+      );
+      assert.doesNotMatch(s.hint ?? '', /check the target/);
+    },
+  },
   { name: 'no container', in: { running: [], runningFacts: [], builtFacts: facts({ ahead: 3, relevantCount: 1 }) }, state: 'no-container', check: (s) => assert.equal(s.undeployed.against, 'built') },
   { name: 'docker unreachable', in: { docker: { reachable: false, reason: 'socket not found', hint: 'start dockerd' } }, state: 'docker-unreachable', check: (s) => assert.equal(s.hint, 'start dockerd') },
   {

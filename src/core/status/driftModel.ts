@@ -1,6 +1,6 @@
 // The drift model: a pure function from observed facts (HEAD, the newest built image, the
 // running containers, and git's answers about the ranges between them) to one snapshot.
-import type { TargetDiscovery } from '../config';
+import { DISCOVERY_RULE_WORDS, type TargetDiscovery } from '../config';
 import type { CommitSummary, ContainerInfo, ImageInfo, LabelRevision, UnreachableEndpoint } from '../types';
 import { describeVersion, type Verification } from './verification';
 
@@ -126,6 +126,16 @@ function short(sha: string): string {
   return sha.slice(0, 7);
 }
 
+/** A configured target's image name may be wrong; a discovered one is a name zero-config chose, to build or to pin. */
+function noImageHint(t: DriftInputs['target']): string {
+  if (!t.discovery) return `Build it (e.g. docker build -t ${t.image} …) or check the target's "image" in .provenance.json.`;
+  const file = t.dockerfile ?? 'Dockerfile';
+  return (
+    `Build it (provenance build, or docker build -t ${t.image} -f ${file} .). There is no .provenance.json: ${t.image} was found ${DISCOVERY_RULE_WORDS[t.discovery.rule]}; ` +
+    `to build another image name or Dockerfile, pin the target with a .provenance.json such as {"targets":[{"image":"${t.image}","dockerfile":"${file}"}]} (in VS Code: Build Provenance: Configure Target…).`
+  );
+}
+
 export function computeDrift(i: DriftInputs): DriftSnapshot {
   const built = i.built
     ? { ...view(i.built.revision, i.builtFacts, i.builtVerification ?? null), imageId: i.built.id, tags: i.built.tags, created: i.built.created }
@@ -174,7 +184,7 @@ export function computeDrift(i: DriftInputs): DriftSnapshot {
 
   if (!i.docker.reachable) return out('docker-unreachable', `Docker unreachable: ${i.docker.reason}`, i.docker.hint);
   if (!i.built && i.running.length === 0) {
-    return out('no-image', `No local image matches ${img}.`, `Build it (e.g. docker build -t ${img} …) or check the target's "image" in .provenance.json.`);
+    return out('no-image', `No local image matches ${img}.`, noImageHint(i.target));
   }
   const what = against === 'running' ? `running container ${i.running[refIdx].name}` : `newest image ${built?.tags[0] ?? built?.imageId.slice(7, 19)}`;
   const refView = refIdx >= 0 ? running[refIdx] : built;
