@@ -1,7 +1,7 @@
 // What the editor's build tasks say: task definitions from tasks.json, terminal text, outcomes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildOutcome, definitionProblem, refusedOutcome, smokeOutcome, taskLabel, terminalText } from '../../src/core/build/actions';
+import { buildOutcome, definitionProblem, refusedOutcome, runNewImageChoice, smokeOutcome, taskLabel, terminalText } from '../../src/core/build/actions';
 import type { BuildResult, SmokeRunResult } from '../../src/core/build/engine';
 
 const SHA = 'a'.repeat(40);
@@ -82,4 +82,20 @@ test('smoke and refused outcomes', () => {
   assert.equal(smokeOutcome('/r#app', { ...r, smoke: smoke('cancelled') }, 1).result, 'cancelled');
   const refused = refusedOutcome('/r#app', 'app', 'build', 'busy', 'app is already being built.', 'Wait.');
   assert.deepEqual([refused.ok, refused.result, refused.refusal], [false, 'refused', 'busy']);
+});
+
+test('runNewImage: "always" counts only from user settings; a workspace\'s "always" is "ask" (issue 16)', () => {
+  // (effective value, the user's own value), as VS Code's get() and inspect().globalValue give them.
+  assert.equal(runNewImageChoice('always', 'always'), 'always', 'the user said always');
+  assert.equal(runNewImageChoice('always', undefined), 'ask', 'only the workspace or folder said always');
+  assert.equal(runNewImageChoice('always', 'never'), 'ask', 'the workspace overrode the user\'s never with always');
+  assert.equal(runNewImageChoice('always', 'ask'), 'ask');
+  // The user's always under a workspace that says otherwise: the workspace may be stricter, never laxer.
+  assert.equal(runNewImageChoice('ask', 'always'), 'ask');
+  assert.equal(runNewImageChoice('never', 'always'), 'never');
+  assert.equal(runNewImageChoice('never', undefined), 'never', 'a workspace may always say never');
+  assert.equal(runNewImageChoice('ask', undefined), 'ask');
+  assert.equal(runNewImageChoice(undefined, undefined), 'ask', 'the default');
+  // Settings files are not validated when read: anything else asks, it never deploys unasked.
+  for (const odd of ['yes', 'ALWAYS', true, 1, null, ['always'], { always: true }]) assert.equal(runNewImageChoice(odd, 'always'), 'ask', JSON.stringify(odd));
 });

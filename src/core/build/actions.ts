@@ -45,6 +45,22 @@ export function terminalText(line: string): string {
   return `${line.replace(/\r?\n/g, '\r\n')}\r\n`;
 }
 
+/** `buildProvenance.runNewImage`: what happens after a passing build + smoke test of a target with a deploy step. */
+export type RunNewImage = 'ask' | 'always' | 'never';
+
+/**
+ * The runNewImage choice in force. "always" runs a deploy step unasked, so only the user's own
+ * (global) settings may say so: from workspace or folder settings, which come with the checkout, it
+ * counts as "ask" (issue 16). So does any value that is not one of the three (settings files are
+ * not validated when read). `value` is the effective setting, `userValue` the global one (VS
+ * Code's `get` and `inspect().globalValue`).
+ */
+export function runNewImageChoice(value: unknown, userValue: unknown): RunNewImage {
+  if (value === 'never') return 'never';
+  if (value === 'always' && userValue === 'always') return 'always';
+  return 'ask';
+}
+
 /** How a run ended, as the editor reports it. */
 export interface RunOutcome {
   /** `<repo root>#<target name>` */

@@ -5,7 +5,7 @@
 // passing build + smoke test offers the target's deploy step, if it has one.
 import * as vscode from 'vscode';
 import { askForTrust, showError, showInfo, showWarning } from '../notify';
-import { ACTION_TITLES, taskLabel, type BuildAction, type RunOutcome } from '../../core/build/actions';
+import { ACTION_TITLES, runNewImageChoice, taskLabel, type BuildAction, type RunOutcome } from '../../core/build/actions';
 import { BuildRefusedError } from '../../core/build/engine';
 import { runDeploy } from '../../core/build/deploy';
 import { clean, shortSha } from '../../core/humanize';
@@ -23,9 +23,6 @@ const COMMAND_ACTIONS: [id: string, action: BuildAction, icon: string][] = [
   [BUILD_COMMANDS.rebuildImage, 'build', '$(tools)'],
   [RUN_SMOKE_COMMAND, 'smoke', '$(beaker)'],
 ];
-
-/** `buildProvenance.runNewImage`: what happens after a passing build + smoke test of a target with a deploy step. */
-type RunNewImage = 'ask' | 'always' | 'never';
 
 export class BuildCommands implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -160,9 +157,8 @@ export class BuildCommands implements vscode.Disposable {
     const target = s && s.target.name === o.target ? currentTarget(s).target : undefined;
     const mode = target?.deploy?.mode ?? 'none';
     const cfg = vscode.workspace.getConfiguration('buildProvenance', s?.folder.uri);
-    let setting = cfg.get<RunNewImage>('runNewImage', 'ask');
-    // "always" runs a deploy step unasked: only the user's own (global) settings may say so, never a workspace's.
-    if (setting === 'always' && cfg.inspect<RunNewImage>('runNewImage')?.globalValue !== 'always') setting = 'ask';
+    // "always" counts only from the user's own settings, never from a workspace's.
+    const setting = runNewImageChoice(cfg.get<unknown>('runNewImage', 'ask'), cfg.inspect<unknown>('runNewImage')?.globalValue);
     if (!s || !target || !o.imageId || mode === 'none' || setting === 'never') {
       const running = s?.status?.snapshot.running.length ? ' What runs is unchanged until you run the new image.' : '';
       void showInfo(`Build Provenance: ${o.message}${running}`);
