@@ -283,11 +283,31 @@ interface LiveContainer {
 
 const live = new Map<string, LiveContainer>();
 
-/** Aborts every running smoke test and removes every live smoke container (extension deactivate). */
+/** Every smoke test of this process from its start, by container name: also those still creating their container. */
+const runs = new Map<string, { abort: AbortController; docker: Dockerode | null; settled: Promise<void> }>();
+
+/** How long deactivation waits for a cancelled smoke test to remove its own container. */
+const DISPOSE_WAIT_MS = 10_000;
+
+/**
+ * Aborts every running smoke test and removes every smoke container it made (extension
+ * deactivate), also one whose create call was still on its way: each run is waited for (bounded)
+ * and its container then removed by name.
+ */
 export async function disposeAllSmokeContainers(): Promise<void> {
   const all = [...live.values()];
+  const starting = [...runs.entries()];
   for (const c of all) c.abort.abort();
-  await Promise.all(all.map((c) => removeContainer(c.docker, c.id)));
+  for (const [, r] of starting) r.abort.abort();
+  await Promise.all([
+    ...all.map((c) => removeContainer(c.docker, c.id)),
+    ...starting.map(async ([name, r]) => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([r.settled, new Promise<void>((res) => (timer = setTimeout(res, DISPOSE_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (r.docker) await removeByName(r.docker, name);
+    }),
+  ]);
 }
 
 /** Live smoke containers started by this process (ids). */
@@ -340,7 +360,19 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
     durationMs: Date.now() - started,
   });
 
-  const docker = await connectDocker(opts.endpoint);
+  let settle!: () => void;
+  const run = { abort, docker: null as Dockerode | null, settled: new Promise<void>((res) => (settle = res)) };
+  runs.set(name, run);
+  let docker: Dockerode;
+  try {
+    docker = await connectDocker(opts.endpoint);
+  } catch (err) {
+    runs.delete(name);
+    settle();
+    opts.signal?.removeEventListener('abort', onParentAbort);
+    throw err;
+  }
+  run.docker = docker;
   let containerId: string | null = null;
   let logStream: (NodeJS.ReadableStream & { destroy(): void }) | null = null;
   try {
@@ -426,8 +458,13 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onParentAbort);
     logStream?.destroy();
-    if (containerId) await removeContainer(docker, containerId);
-    else await removeByName(docker, name);
+    try {
+      if (containerId) await removeContainer(docker, containerId);
+      else await removeByName(docker, name);
+    } finally {
+      runs.delete(name);
+      settle();
+    }
     say(`Smoke test: removed ${name}.`);
   }
 }
