@@ -36,8 +36,8 @@ function zeroRepo(files: Record<string, string>, folder?: string) {
   return { repo, base };
 }
 
-async function statuses(dir: string): Promise<{ target: string; image: string; dockerfile: string; state: string; discovery: { rule: string; detail: string } }[]> {
-  const r = await runCli(['status', '--json', '--cwd', dir]);
+async function statuses(dir: string, args: string[] = []): Promise<{ target: string; image: string; dockerfile: string; state: string; discovery: { rule: string; detail: string } }[]> {
+  const r = await runCli(['status', '--json', ...args, '--cwd', dir]);
   assert.equal(r.code, 0, r.err + r.out);
   const j = r.json();
   return Array.isArray(j) ? j : [j];
@@ -110,6 +110,39 @@ test('discovery: a Dockerfile label naming a Dockerfile here, and an image a Doc
     ].sort(),
   );
   assert.match(all.find((s) => s.image === deployer)!.discovery.detail, /its com\.docker\.image\.source\.entrypoint names deploy\/Dockerfile, a Dockerfile here/);
+});
+
+test('discovery: a revision-labelled image among several Dockerfiles and no Dockerfile label: its baked bytes pick the Dockerfile; when they cannot, a clear error names the candidates and how to pick one', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const { repo, base } = zeroRepo({
+    'a/Dockerfile': 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY id.txt /a.txt\nCMD ["/bin/busybox","sleep","3600"]\n',
+    'b/Dockerfile': 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY id.txt /b.txt\nCMD ["/bin/busybox","sleep","3600"]\n',
+  });
+  t.after(() => repo.cleanup());
+  const byBytes = uniqueName('bytesb');
+  const blind = uniqueName('blind');
+  await buildImageFromCommit(repo.dir, base, { dockerfile: 'b/Dockerfile', tags: [`${byBytes}:latest`], labels: { [REV]: base } });
+  // Only busybox baked in: none of the Dockerfiles' files are in it.
+  await buildBusyboxImage({ tags: [`${blind}:latest`], labels: { [REV]: base } });
+
+  const found = await discoverTargets(await findRepo(repo.dir));
+  assert.deepEqual(found.map((x) => [x.image, x.discovery?.rule, x.dockerfile]).sort(), [[blind, 'revision-label', undefined], [byBytes, 'revision-label', 'b/Dockerfile']].sort());
+  const [b] = await statuses(repo.dir, ['--target', byBytes]);
+  assert.equal(b.dockerfile, 'b/Dockerfile');
+  assert.match(b.discovery.detail, /is a commit of this repository; of the 2 Dockerfiles here, its baked files are those b\/Dockerfile copies$/);
+
+  const r = await runCli(['status', '--cwd', repo.dir]);
+  assert.equal(r.code, 2);
+  assert.doesNotMatch(r.err, /unexpected error/);
+  assert.match(r.err, new RegExp(`Cannot tell which Dockerfile builds ${blind}, found by its revision label \\(no \\.provenance\\.json\\): .*; its baked files fit none of the 2 Dockerfiles here: the candidates are a/Dockerfile, b/Dockerfile, and no Dockerfile label of the image \\(com\\.docker\\.image\\.source\\.entrypoint\\) names one`));
+  assert.match(r.err, new RegExp(`→ Pick the one that builds it: pass --target ${blind} --dockerfile a/Dockerfile, or pin it in \\.provenance\\.json with \\{"targets":\\[\\{"image":"${blind}","dockerfile":"a/Dockerfile"\\}\\]\\}`));
+  const j = await runCli(['status', '--json', '--cwd', repo.dir]);
+  assert.equal(j.code, 2);
+  assert.match(j.json().error, /the candidates are a\/Dockerfile, b\/Dockerfile/);
+  assert.match(j.json().hint, /--dockerfile a\/Dockerfile/);
+  // The hint works as written.
+  const [picked] = await statuses(repo.dir, ['--target', blind, '--dockerfile', 'a/Dockerfile']);
+  assert.deepEqual([picked.image, picked.dockerfile], [blind, 'a/Dockerfile']);
 });
 
 test('discovery: the only Dockerfile and an image named after the folder as compose names it; before the image exists, the target is there to build', async (t) => {

@@ -20,6 +20,8 @@ export const SOURCE_LABEL = 'org.opencontainers.image.source';
 export const CONTENT_IMAGES_LIMIT = 4;
 /** …each against at most this many Dockerfiles. */
 const CONTENT_DOCKERFILES_LIMIT = 2;
+/** A target a label found, whose Dockerfile nothing names, is judged by its bytes in a repository of at most this many Dockerfiles. */
+export const FOUND_DOCKERFILES_LIMIT = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Pure pieces
@@ -298,6 +300,8 @@ export async function discoverTargets(repo: RepoInfo, opts: DiscoveryOptions = {
     remotes: (images ?? []).some((i) => i.labels[SOURCE_LABEL]) ? readRemotes(repo) : [],
   };
   let { found, candidates } = cheapDiscovery(facts);
+  // One at a time: each judgement may create a container.
+  for (let k = 0; k < found.length; k++) found[k] = await dockerfileByContent(repo, found[k], facts, memo, signal);
   if (found.length === 0 && candidates.length > 0) found = await contentDiscovery(repo, candidates, memo, signal);
   if (found.length === 0) {
     const alone = dockerfileOnlyDiscovery(facts);
@@ -314,23 +318,47 @@ export async function discoverTargets(repo: RepoInfo, opts: DiscoveryOptions = {
   });
 }
 
+/** Whether an image's baked bytes are this repository's, judged by one Dockerfile: cached per image ID and Dockerfile. */
+async function contentVerdict(repo: RepoInfo, image: ImageInfo, repository: string, dockerfile: string, memo: DiscoveryMemo | undefined, signal?: AbortSignal, why?: string): Promise<ContentVerdict> {
+  const key = `content\0${image.id}\0${dockerfile}`;
+  let verdict = memo?.content.get(key) ?? readCacheEntry(repo, DISCOVERY_CACHE, key, isVerdict);
+  if (!verdict) {
+    const ws = { repo, config: { file: null, targets: [] }, targets: [] };
+    const target = discoveredTarget(repository, dockerfile, { rule: 'content', detail: '' });
+    const { matches, verification: v } = await imageBytesMatchRepository(ws, target, image, { signal });
+    const fits = v?.consistentWith ? ` (consistent with ${short(v.consistentWith.oldest)}..${short(v.consistentWith.newest)})` : '';
+    verdict = { matches, detail: v ? `${image.tags[0]}: ${v.matched} of ${v.checked} files ${dockerfile} bakes in are this repository's${fits}${why ? `; ${why}` : ''}` : '' };
+    writeCacheEntry(repo, DISCOVERY_CACHE, key, verdict, 256);
+  }
+  memo?.content.set(key, verdict);
+  return verdict;
+}
+
+/**
+ * A target a label found, in a repository of several Dockerfiles, whose Dockerfile no label and no
+ * name tells: the one Dockerfile whose baked files the image holds, when exactly one of them fits.
+ * Else it stays without one, and its detail says what the bytes said (resolveDockerfile's error
+ * then names the candidates and how to pick one).
+ */
+async function dockerfileByContent(repo: RepoInfo, x: Found, f: DiscoveryFacts, memo: DiscoveryMemo | undefined, signal?: AbortSignal): Promise<Found> {
+  const image = x.dockerfile === undefined ? f.images?.find((i) => i.id === x.imageId) : undefined;
+  const n = f.dockerfiles.length;
+  if (!image || n < 2) return x;
+  const said = (words: string, dockerfile?: string): Found => ({ ...x, dockerfile, discovery: { ...x.discovery, detail: `${x.discovery.detail}; ${words}` } });
+  if (n > FOUND_DOCKERFILES_LIMIT) return said(`its baked files were not judged against the ${n} Dockerfiles here (more than ${FOUND_DOCKERFILES_LIMIT})`);
+  const fits: string[] = [];
+  for (const d of f.dockerfiles) if ((await contentVerdict(repo, image, x.image, d, memo, signal)).matches) fits.push(d);
+  if (fits.length === 1) return said(`of the ${n} Dockerfiles here, its baked files are those ${fits[0]} copies`, fits[0]);
+  return said(fits.length === 0 ? `its baked files fit none of the ${n} Dockerfiles here` : `its baked files fit ${fits.length} of the ${n} Dockerfiles here (${fits.join(', ')})`);
+}
+
 /** The bytes rule: the newest few candidates, each against its Dockerfiles, cached per image ID. */
 async function contentDiscovery(repo: RepoInfo, candidates: ContentCandidate[], memo: DiscoveryMemo | undefined, signal?: AbortSignal): Promise<Found[]> {
   const found = new Map<string, Found>();
-  const ws = { repo, config: { file: null, targets: [] }, targets: [] };
   for (const c of candidates.slice(0, CONTENT_IMAGES_LIMIT)) {
     if (found.has(c.repository)) continue;
     for (const dockerfile of c.dockerfiles) {
-      const key = `content\0${c.image.id}\0${dockerfile}`;
-      let verdict = memo?.content.get(key) ?? readCacheEntry(repo, DISCOVERY_CACHE, key, isVerdict);
-      if (!verdict) {
-        const target = discoveredTarget(c.repository, dockerfile, { rule: 'content', detail: '' });
-        const { matches, verification: v } = await imageBytesMatchRepository(ws, target, c.image, { signal });
-        const fits = v?.consistentWith ? ` (consistent with ${short(v.consistentWith.oldest)}..${short(v.consistentWith.newest)})` : '';
-        verdict = { matches, detail: v ? `${c.image.tags[0]}: ${v.matched} of ${v.checked} files ${dockerfile} bakes in are this repository's${fits}${c.why ? `; ${c.why}` : ''}` : '' };
-        writeCacheEntry(repo, DISCOVERY_CACHE, key, verdict, 256);
-      }
-      memo?.content.set(key, verdict);
+      const verdict = await contentVerdict(repo, c.image, c.repository, dockerfile, memo, signal, c.why);
       if (verdict.matches) {
         found.set(c.repository, { image: c.repository, dockerfile, imageId: c.image.id, discovery: { rule: 'content', detail: verdict.detail } });
         break;

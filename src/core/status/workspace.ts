@@ -2,14 +2,14 @@
 // target, and which Dockerfile builds it.
 import { statSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { discoveredTarget, loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from '../config';
+import { discoveredTarget, discoveryWords, loadConfig, selectTargets, type LoadedConfig, type TargetConfig, type TargetOverrides } from '../config';
 import { DockerEndpointError, resolveDockerEndpoints } from '../docker/endpoints';
 import { readDockerState } from '../docker/state';
 import { runGit, traceSpan } from '../git/exec';
 import { findRepo, readHead, readWorktreeFile, type HeadInfo, type RepoInfo } from '../git/queries';
 import { dockerfileCandidatesForImage } from '../inputs/imageInputs';
 import type { DockerEndpoint, DockerState, ImageInfo } from '../types';
-import { discoverTargets, dockerfileOnlyDiscovery } from './discovery';
+import { discoverTargets, dockerfileOnlyDiscovery, isDockerfileName } from './discovery';
 
 export const DOCKERFILE_LABELS = ['com.docker.image.source.entrypoint', 'dev.build-provenance.dockerfile'];
 
@@ -208,10 +208,27 @@ export async function resolveDockerfile(
   const files = stdout.split('\0').filter(Boolean);
   const found = dockerfileCandidatesForImage(target.image, files);
   if (found.length > 0) return found[0];
+  if (target.discovery) throw undecidedDockerfile(target, files.filter(isDockerfileName));
   throw new ProvenanceError(
     `Cannot tell which Dockerfile builds ${target.image}.`,
     `Create .provenance.json with {"targets":[{"image":"${target.image}","dockerfile":"path/to/Dockerfile"}]}, ` +
       'or pass --dockerfile, or name the file Dockerfile.<image> / <image>.Dockerfile.',
+    'no-dockerfile',
+  );
+}
+
+/** A discovered target whose Dockerfile nothing tells: how it was found, the candidates, and how to pick one. */
+function undecidedDockerfile(target: TargetConfig, candidates: string[]): ProvenanceError {
+  const list = `${candidates.slice(0, 6).join(', ')}${candidates.length > 6 ? ', …' : ''}`;
+  const why =
+    candidates.length === 0
+      ? 'there is no Dockerfile here'
+      : `the candidates are ${list}, and no Dockerfile label of the image (${DOCKERFILE_LABELS[0]}) names one, nor is one named after ${target.image}`;
+  const pick = candidates[0] ?? 'path/to/Dockerfile';
+  return new ProvenanceError(
+    `Cannot tell which Dockerfile builds ${target.image}, found ${discoveryWords(target.discovery!)}: ${why}.`,
+    `Pick the one that builds it: pass --target ${target.name} --dockerfile ${pick}, or pin it in .provenance.json with {"targets":[{"image":"${target.image}","dockerfile":"${pick}"}]} ` +
+      `(in VS Code: Build Provenance: Configure Target…). Building with --label ${DOCKERFILE_LABELS[0]}=${pick} (or BUILDX_GIT_LABELS=full) lets zero-config tell.`,
     'no-dockerfile',
   );
 }
