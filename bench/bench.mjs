@@ -1,7 +1,7 @@
 // Benchmarks of the `provenance` CLI against raw git, measured in the same run.
 //
 //   npm run bench                       (builds dist/ first)
-//   node bench/bench.mjs [--runs N] [--no-docker] [--fake-inputs] [--helix DIR [--helix-behind N]]
+//   node --import tsx bench/bench.mjs [--runs N] [--no-docker] [--fake-inputs] [--nested-only] [--helix DIR [--helix-behind N]]
 //   PROVENANCE_CLI=/path/to/cli.js node bench/bench.mjs
 //
 // --helix DIR (or PROVENANCE_BENCH_HELIX=DIR): also bench `status` on a checkout of the helix
@@ -34,6 +34,8 @@ const flag = (name) => argv.includes(name);
 const RUNS = Math.max(1, Number(argv[argv.indexOf('--runs') + 1]) || 7);
 const FAKE = flag('--fake-inputs');
 const NO_DOCKER = flag('--no-docker');
+// --nested-only: only the Docker-in-Docker comparison (issue 13's goal), nothing else.
+const NESTED_ONLY = flag('--nested-only');
 
 // Hand-written pathspecs equivalent to the generator's Dockerfile + ignore file. Used for
 // --fake-inputs and as a reference row: what raw git costs with a minimal pathspec set.
@@ -190,6 +192,13 @@ async function main() {
     throw new Error(`${CLI} is missing. Run \`npm run build\` first (npm run bench does), or pass --fake-inputs for the raw-git side only.`);
   }
 
+  if (NESTED_ONLY) {
+    const info = await ensureRepo({ log: console.log });
+    results.nested = await benchNested({ dir: info.dir, R: info.shas[COMMITS - RANGE] });
+    printTable();
+    return;
+  }
+
   // 1. Repository -------------------------------------------------------------------------------
   const repoInfo = await ensureRepo({ log: console.log });
   const repo = repoInfo.dir;
@@ -307,8 +316,11 @@ async function main() {
   results.status = FAKE ? { skipped: 'fake inputs' } : await benchStatus(repo, repoInfo, inputs);
   results.verify = FAKE || results.status.skipped ? { skipped: results.status.skipped ?? 'fake inputs' } : await benchVerify(repo, repoInfo);
   results.helix = FAKE ? { skipped: 'fake inputs' } : await benchHelix();
+  results.nested = FAKE ? { skipped: 'fake inputs' } : await benchNested({ dir: repo, R: repoInfo.shas[COMMITS - RANGE] });
+  printTable();
+}
 
-  // Table
+function printTable() {
   console.log('');
   const head = ['', 'median', 'min', ''];
   const w = [0, 1, 2].map((i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
@@ -507,6 +519,133 @@ async function benchHelix() {
   const out = await statusRounds(clone, { R, inputs, name, total: behind, label: 'helix', extraArgs });
   cleanupDocker();
   return out;
+}
+
+/**
+ * Docker-in-Docker (issue 13): `status` of a target whose container runs inside a sandbox (a
+ * container on the test daemon holding a second dockerd's socket and a volume at
+ * /var/lib/docker, reached by `docker system dial-stdio` exec'd in it) against the same status
+ * with the container on the host daemon and nested discovery off, in one interleaved run. Two
+ * clones of one small repository, the same deployed revision and the same range, so git costs
+ * the same on both sides and the ratio is what the nested daemon adds. Goal: at most 1.25x.
+ */
+async function benchNested(big) {
+  const skipped = dockerSkip();
+  if (skipped) return skipped;
+  // The sandbox helpers of the tests (TypeScript; `npm run bench` runs node with tsx).
+  let sup;
+  try {
+    sup = await import('../test/support/innerDaemon.ts');
+  } catch (err) {
+    console.log(`\nnested: not measured (the test helpers need tsx: run it as npm run bench): ${err.message}`);
+    return { skipped: 'tsx missing' };
+  }
+  const problem = sup.innerProblem();
+  if (problem) {
+    console.log(`\nnested: not measured (${problem})`);
+    return { skipped: problem };
+  }
+  const { buildBusyboxImage, uniqueName } = await import('../test/support/dockerFixtures.ts');
+  const { FixtureRepo } = await import('../test/support/gitFixture.ts');
+  const sandboxName = uniqueName('bench-sandbox');
+  const containers = [];
+  const images = [];
+  const dirs = [];
+  let inner;
+  try {
+    inner = await sup.InnerDaemon.start();
+    const sandboxImage = await sup.buildSandboxImage(true);
+    images.push(sandboxImage);
+    await sup.runSandbox(sandboxImage, inner, sandboxName);
+    // Each case: a repository, its deployed revision R and its Dockerfile; two clones of it (same
+    // commits), one whose target runs in the sandbox, one whose target runs on the host.
+    const cases = [];
+    const small = FixtureRepo.create('bp-bench-nested-');
+    dirs.push(small.dir);
+    const R0 = small.commit('init', { Dockerfile: 'FROM scratch\nCOPY app/ /app/\n', 'app/run': 'v0\n', 'docs/readme.md': 'x\n' });
+    for (let i = 1; i <= 200; i++) small.commit(`commit ${i}`, i % 4 === 0 ? { 'app/run': `v${i}\n` } : { 'docs/readme.md': `x${i}\n` });
+    cases.push({ label: 'small repo, 200 behind (Docker-bound)', dir: small.dir, R: R0, dockerfile: 'Dockerfile' });
+    if (big) cases.push({ label: `bench repo, ${RANGE} behind`, dir: big.dir, R: big.R, dockerfile: DOCKERFILE });
+    let k = 0;
+    for (const c of cases) {
+      k++;
+      const clone = (side) => {
+        const d = mkdtempSync(join(tmpdir(), `bp-bench-nested-${side}-`));
+        dirs.push(d);
+        return d;
+      };
+      c.nestedDir = clone('in');
+      c.hostDir = clone('host');
+      await must('git', ['clone', '-q', '--shared', c.dir, c.nestedDir]);
+      await must('git', ['clone', '-q', '--shared', c.dir, c.hostDir]);
+      const image = uniqueName('helix-ubuntu');
+      const img = await buildBusyboxImage({ tags: [`${image}:latest`], labels: { 'org.opencontainers.image.revision': c.R } });
+      images.push(`${image}:latest`);
+      await sup.copyImageInto(inner, img.id);
+      const tag = img.id.replace(/^sha256:/, '').slice(0, 6);
+      await inner.cli(['tag', img.id, `registry:5000/${image}:${tag}`]);
+      c.nestedName = `ubuntu-external-0${k}`;
+      await inner.cli(['run', '-d', '--network', 'host', '--name', c.nestedName, `registry:5000/${image}:${tag}`]);
+      // The host side: another build (its own image ID, or the nested side would count it as
+      // running too) of the same revision, run on the host daemon, nested discovery off.
+      const hostImage = uniqueName('helix-host');
+      await buildBusyboxImage({ tags: [`${hostImage}:latest`], labels: { 'org.opencontainers.image.revision': c.R, 'bench.side': 'host' } });
+      images.push(`${hostImage}:latest`);
+      const hostContainer = uniqueName('bench-host');
+      containers.push(hostContainer);
+      await must('docker', ['run', '-d', '--network', 'host', '--name', hostContainer, `${hostImage}:latest`]);
+      writeFileSync(join(c.nestedDir, '.provenance.json'), JSON.stringify({ targets: [{ name: 'desktop', image, dockerfile: c.dockerfile }] }));
+      writeFileSync(join(c.hostDir, '.provenance.json'), JSON.stringify({ targets: [{ name: 'desktop', image: hostImage, dockerfile: c.dockerfile, docker: { nested: false } }] }));
+    }
+    console.log(`\nnested: status of a container in sandbox ${sandboxName} (a second dockerd) against one on the host daemon`);
+    const snapOf = async (dir) => {
+      const r = await cli(dir, ['status']);
+      if (r.status !== 0 && r.status !== 1) throw new Error(`status exited ${r.status}: ${r.stderr.slice(0, 500)}`);
+      const j = JSON.parse(r.stdout);
+      return Array.isArray(j) ? j[0] : j;
+    };
+    const jobs = {};
+    for (const c of cases) {
+      const n = await snapOf(c.nestedDir);
+      const h = await snapOf(c.hostDir);
+      const nRun = n.running?.[0];
+      check(n.running?.length === 1 && nRun?.via === sandboxName && nRun?.name?.includes(c.nestedName), `nested (${c.label}): the one running container is found via the sandbox`, JSON.stringify(n.running ?? n).slice(0, 400));
+      check(h.running?.length === 1 && h.running[0].via === null, `nested (${c.label}): the host container is direct (via null)`, JSON.stringify(h.running ?? h).slice(0, 400));
+      check(JSON.stringify(n.undeployed?.relevant) === JSON.stringify(h.undeployed?.relevant) && n.undeployed?.total === h.undeployed?.total && n.undeployed?.total > 0,
+        `nested (${c.label}): both sides see the same ${n.undeployed?.total} undeployed commits`, `nested ${n.undeployed?.total}/${n.undeployed?.relevantCount}, host ${h.undeployed?.total}/${h.undeployed?.relevantCount}`);
+      jobs[`${c.label}|host`] = () => cli(c.hostDir, ['status']);
+      jobs[`${c.label}|nested`] = () => cli(c.nestedDir, ['status']);
+    }
+    // And cold (no result cache): the walk of the range runs beside the Docker reads.
+    const coldCase = cases[cases.length - 1];
+    jobs.coldHost = () => cli(coldCase.hostDir, ['status'], { PROVENANCE_NO_CACHE: '1' });
+    jobs.coldNested = () => cli(coldCase.nestedDir, ['status'], { PROVENANCE_NO_CACHE: '1' });
+    const st = await timeInterleaved(jobs);
+    const out = {};
+    for (const c of cases) {
+      const h = st[`${c.label}|host`];
+      const n = st[`${c.label}|nested`];
+      const r = n.median / h.median;
+      row(`status, ${c.label}: the container on the host daemon`, h);
+      row('  the same, the container inside a Docker-in-Docker sandbox', n, `ratio ${r.toFixed(2)} (goal <= 1.25) ${r <= 1.25 ? 'ok' : 'OVER GOAL'}; ratio of mins ${(n.min / h.min).toFixed(2)}`);
+      out[c.label] = { host: h, nested: n, ratio: r, goal: 1.25 };
+    }
+    const rc = st.coldNested.median / st.coldHost.median;
+    row(`status, ${coldCase.label}, cold (PROVENANCE_NO_CACHE=1): on the host daemon`, st.coldHost);
+    row('  the same, inside the sandbox', st.coldNested, `ratio ${rc.toFixed(2)} (goal <= 1.25) ${rc <= 1.25 ? 'ok' : 'OVER GOAL'}; ratio of mins ${(st.coldNested.min / st.coldHost.min).toFixed(2)}`);
+    out[`${coldCase.label}, cold`] = { host: st.coldHost, nested: st.coldNested, ratio: rc, goal: 1.25 };
+    // What the sandbox adds at least: one exec of `docker system dial-stdio` (runc starts a process in it).
+    const ex = await timeInterleaved({ exec: () => run('docker', ['exec', sandboxName, '/bin/busybox', 'true']), version: () => run('docker', ['version']) });
+    row('  for reference: docker exec <sandbox> true', ex.exec, `docker version (the CLI's own start) ${fmtMs(ex.version.median)}`);
+    out.execFloor = { exec: ex.exec, version: ex.version };
+    return out;
+  } finally {
+    await sup.removeSandbox(sandboxName);
+    if (containers.length) spawnSync('docker', ['rm', '-f', ...containers], { stdio: 'ignore' });
+    if (images.length) spawnSync('docker', ['rmi', '-f', ...images], { stdio: 'ignore' });
+    await inner?.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -230,7 +230,7 @@ export function connectDocker(endpoint: DockerEndpoint, timeoutMs?: number): Pro
 
 async function connect(endpoint: DockerEndpoint, timeoutMs: number | undefined): Promise<Dockerode> {
   const Docker = await loadDockerode();
-  const options = { ...(endpoint.via ? nestedOptions(endpoint.via) : dockerodeOptions(endpoint)), timeout: timeoutMs };
+  const options = { ...(endpoint.via ? nestedOptions(endpoint.via, timeoutMs === undefined) : dockerodeOptions(endpoint)), timeout: timeoutMs };
   // docker-modem merges defaults from process.env.DOCKER_HOST underneath explicit options, reads
   // DOCKER_CERT_PATH files for it and throws on a malformed one, although the endpoint is already
   // resolved (docker-modem lib/modem.js, defaultOpts). Hide it for the synchronous constructor call.
@@ -247,7 +247,24 @@ async function connect(endpoint: DockerEndpoint, timeoutMs: number | undefined):
  * dockerode options for a daemon inside a container: each connection is `docker system
  * dial-stdio` (fixed argv) exec'd in it through the outer daemon, stdin and stdout hijacked.
  */
-function nestedOptions(via: NonNullable<DockerEndpoint['via']>): Dockerode.DockerOptions {
+function nestedOptions(via: NonNullable<DockerEndpoint['via']>, streams: boolean): Dockerode.DockerOptions {
+  // Queries of one sandbox (the state read, the content verification, image history) share one
+  // agent for the process, so its kept-alive connection serves them all instead of a new exec
+  // (~100 ms) each. A client without a timeout holds its connection for a stream (events, a
+  // build): it gets its own, or every query would queue behind it (one connection per agent).
+  const key = `${via.outer.host}\0${via.container}`;
+  let agent = streams ? undefined : nestedAgents.get(key);
+  if (!agent && streams) agent = nestedAgent(via);
+  if (!agent) {
+    agent = nestedAgent(via);
+    nestedAgents.set(key, agent);
+  }
+  return { socketPath: undefined, host: undefined, port: undefined, protocol: 'http', agent } as Dockerode.DockerOptions;
+}
+
+const nestedAgents = new Map<string, import('node:http').Agent>();
+
+function nestedAgent(via: NonNullable<DockerEndpoint['via']>): import('node:http').Agent {
   let outer: Promise<Dockerode> | undefined;
   const start = async (): Promise<ExecStream> => {
     // No timeout on the outer client: the hijacked stream lives as long as the connection.
@@ -258,7 +275,7 @@ function nestedOptions(via: NonNullable<DockerEndpoint['via']>): Dockerode.Docke
     return { socket };
   };
   const what = `docker system dial-stdio in ${via.name}`;
-  return { socketPath: undefined, host: undefined, port: undefined, protocol: 'http', agent: dialAgent(() => dialExec(start, what)) } as Dockerode.DockerOptions;
+  return dialAgent(() => dialExec(start, what));
 }
 
 /** Whether a container (say, one that just started) is a running Docker-in-Docker host. Never throws. */
