@@ -2,7 +2,7 @@
 // its disposables.
 import * as vscode from 'vscode';
 import type { BuildAction, RunOutcome } from './core/build/actions';
-import { gitSpawnCount, recentGitSpawns } from './core/git/exec';
+import { gitSpawnCount, recentGitSpawns, recentGitSpawnsIn } from './core/git/exec';
 import { setUntrusted } from './core/safety/untrustedPolicy';
 import { BuildCommands } from './vscode/build/buildCommands';
 import { BuildTasks, type ActiveRun } from './vscode/build/buildTasks';
@@ -62,6 +62,8 @@ export interface BuildProvenanceApi {
   gitSpawnCount: () => number;
   /** The last git command lines started (diagnostics for the test above). */
   recentGitSpawns: () => string[];
+  /** The same with the folder each ran in (multi-root: a refresh of one folder walks nothing in another). */
+  recentGitSpawnsIn: () => { command: string; cwd: string }[];
   /** Build tasks: run one as a task and get its outcome (after the model refreshed), or watch runs from anywhere. */
   builds: {
     run(targetKey: string, action: BuildAction): Promise<RunOutcome>;
@@ -137,7 +139,7 @@ export function activate(context: vscode.ExtensionContext): BuildProvenanceApi {
   const activationMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuStarted);
   const activationCpuMs = (cpu.user + cpu.system) / 1000;
-  const api = { model, statusBar, verifyImage, gitSpawnCount, recentGitSpawns, builds, activationMs, activationBreakdown: breakdown, activationCpuMs } as BuildProvenanceApi;
+  const api = { model, statusBar, verifyImage, gitSpawnCount, recentGitSpawns, recentGitSpawnsIn, builds, activationMs, activationBreakdown: breakdown, activationCpuMs } as BuildProvenanceApi;
   // The rest of the API builds what it names, if that has not happened yet.
   const later: Record<string, () => unknown> = {
     suspects: () => suspects.get(),

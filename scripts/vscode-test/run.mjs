@@ -102,7 +102,8 @@ async function runWithCodeServer() {
     let reported;
     const reportedP = new Promise((resolve) => (reported = resolve));
     wb = await openWorkbench(server, {
-      folder: workspace,
+      // A .code-workspace file opens as a multi-root workspace, a folder as one folder.
+      ...(workspace.endsWith('.code-workspace') ? { workspace } : { folder: workspace }),
       payload: testPayload(server, { extensionDevelopmentPath: extension, extensionTestsPath: tests }),
       onLog: (type, args) => suiteRunning && printLog(type, args),
       onExit: (exitCode) => reported({ exitCode }),

@@ -5,11 +5,11 @@
 //   npm run build && node scripts/vscode-test/build-suite.mjs && node --import tsx test/vscode/runZeroConfigSuite.ts
 //
 // Exit code: the suite's (0/1), or 2 when Docker or busybox is missing (never a silent pass).
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BUSYBOX, buildBusyboxImage, cleanupDocker, docker, TEST_PREFIX, uniqueName } from '../support/dockerFixtures';
+import { runSuiteIn, suiteProblem } from './suiteProcess';
 import { FixtureRepo } from '../support/gitFixture';
 
 export interface ZeroConfigFixture {
@@ -23,28 +23,10 @@ export interface ZeroConfigFixture {
   prefix: string;
 }
 
-const repoRoot = path.resolve(__dirname, '../..');
-
-function runSuite(fixtureFile: string, workspace: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'scripts/vscode-test/run.mjs'), '--workspace', workspace, '--tests', path.join(repoRoot, 'out/test/vscode/suite/index.js'), '--trust', ...process.argv.slice(2)],
-      { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, BP_SUITE: 'zero-config', BP_ZERO_FIXTURE: fixtureFile } },
-    );
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 2 : 1)));
-  });
-}
-
 async function main(): Promise<number> {
-  if (!existsSync(BUSYBOX)) {
-    console.error(`zero-config suite: ${BUSYBOX} is missing: apt-get install -y busybox-static`);
-    return 2;
-  }
-  try {
-    await docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000 });
-  } catch (err) {
-    console.error(`zero-config suite: Docker is not reachable: ${(err as Error).message.split('\n')[0]}`);
+  const problem = await suiteProblem();
+  if (problem) {
+    console.error(`zero-config suite: ${problem}`);
     return 2;
   }
   const repo = FixtureRepo.create('bp-vscode-zero-');
@@ -63,7 +45,7 @@ async function main(): Promise<number> {
     const fixtureFile = path.join(repo.dir, '.git', 'bp-zero-fixture.json');
     writeFileSync(fixtureFile, JSON.stringify(fx, null, 2));
     console.log(`zero-config suite: fixture ${repo.dir} (images ${image}, ${second})`);
-    return await runSuite(fixtureFile, repo.dir);
+    return await runSuiteIn('zero-config', repo.dir, { BP_ZERO_FIXTURE: fixtureFile });
   } finally {
     const ids = (await docker(['images', '-q', '--no-trunc', second]).catch(() => '')).split('\n').filter(Boolean);
     if (ids.length) await docker(['rmi', '-f', ...new Set(ids)]).catch(() => undefined);

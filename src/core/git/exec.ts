@@ -73,7 +73,7 @@ function filterDrivers(cwd: string): Promise<string[]> {
   const drivers = new Promise<string[]>((resolve) => {
     // Reading config starts no program; this process runs under the policy without drivers.
     const run = applyPolicy(currentPolicy(), ['config', '--name-only', '--get-regexp', '^filter\\.'], gitEnv);
-    noteGitSpawn(run.args);
+    noteGitSpawn(run.args, cwd);
     const child = spawn('git', run.args, { cwd, env: run.env, stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true });
     let out = '';
     child.stdout!.setEncoding('utf8');
@@ -95,6 +95,8 @@ function filterDrivers(cwd: string): Promise<string[]> {
 
 let spawned = 0;
 const recent: string[] = [];
+/** The folder each of `recent` ran in ('' when not known). */
+const recentDirs: string[] = [];
 
 /** How many git processes this process has started (tests and benchmarks count them). */
 export function gitSpawnCount(): number {
@@ -106,11 +108,20 @@ export function recentGitSpawns(): string[] {
   return [...recent];
 }
 
+/** The same, with the folder each ran in (tests check that a refresh of one repository starts nothing in another). */
+export function recentGitSpawnsIn(): { command: string; cwd: string }[] {
+  return recent.map((command, i) => ({ command, cwd: recentDirs[i] ?? '' }));
+}
+
 /** For process layers that need raw bytes (cat-file) but must still be counted. */
-export function noteGitSpawn(args: readonly string[] = ['cat-file', '--batch']): (() => void) {
+export function noteGitSpawn(args: readonly string[] = ['cat-file', '--batch'], cwd = ''): (() => void) {
   spawned++;
   recent.push(args.slice(0, 6).join(' '));
-  if (recent.length > 30) recent.shift();
+  recentDirs.push(cwd);
+  if (recent.length > 60) {
+    recent.shift();
+    recentDirs.shift();
+  }
   return traceSpan(`git ${args.slice(0, 4).join(' ')}`);
 }
 
@@ -150,7 +161,7 @@ export function streamGit(
       reject(abortError());
       return;
     }
-    const traced = noteGitSpawn(args);
+    const traced = noteGitSpawn(args, opts.cwd);
     let stderr = '';
     let settled = false;
     const finish = (fn: () => void) => {

@@ -300,7 +300,7 @@ async function catFileOnce(root: string, specs: string[], signal?: AbortSignal):
   const chunks: Buffer[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
     // cat-file sizes are in bytes, so this collects raw bytes rather than using streamGit.
-    const traced = noteGitSpawn();
+    const traced = noteGitSpawn(['cat-file', '--batch'], root);
     void spawnGit(['cat-file', '--batch'], root, ['pipe', 'pipe', 'ignore']).then((child) => run(child), reject);
     const run = (child: import('node:child_process').ChildProcess) => {
       const onAbort = () => child.kill('SIGTERM');

@@ -34,10 +34,12 @@ export class RiskDiagnostics implements vscode.Disposable {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private rules: RiskRule[] = [];
   private lastWarnings = '';
-  /** Files found by the workspace listing (not open), by URI string. */
-  private listed = new Set<string>();
-  private listingKey = '';
-  private listing: AbortController | undefined;
+  /**
+   * Per repository: the files its listing found (by URI string), the key it was listed for (HEAD
+   * and the input pathspecs), and the listing in flight. A refresh of one folder re-lists only
+   * that folder; the others' keys did not change.
+   */
+  private readonly listings = new Map<string, { key: string; files: Set<string>; ctl: AbortController }>();
   private pending: Promise<void> = Promise.resolve();
 
   constructor(
@@ -111,7 +113,7 @@ export class RiskDiagnostics implements vscode.Disposable {
     clearTimeout(this.timers.get(doc.uri.toString()));
     this.timers.delete(doc.uri.toString());
     // A listed input keeps its diagnostics (from disk); others leave the Problems panel.
-    if (this.listed.has(doc.uri.toString())) this.track(this.scanFile(doc.uri));
+    if ([...this.listings.values()].some((l) => l.files.has(doc.uri.toString()))) this.track(this.scanFile(doc.uri));
     else this.collection.delete(doc.uri);
   }
 
@@ -167,39 +169,46 @@ export class RiskDiagnostics implements vscode.Disposable {
   /** Open documents now; input files on disk when HEAD or the inputs changed (or `force`). */
   private rescanAll(force: boolean): void {
     for (const doc of vscode.workspace.textDocuments) this.scanDocument(doc);
-    const targets = this.model.targets.filter((s) => s.status);
-    const key = targets.map((s) => `${s.repo.root}|${s.status!.snapshot.head.sha}|${s.status!.inputs.pathspecs.join('\0')}`).join('\n');
-    if (!force && key === this.listingKey) return;
-    this.listingKey = key;
-    this.listing?.abort();
-    const ctl = new AbortController();
-    this.listing = ctl;
-    this.track(this.scanWorkspace(ctl.signal));
-  }
-
-  private async scanWorkspace(signal: AbortSignal): Promise<void> {
-    const found = new Set<string>();
-    const byRepo = new Map<string, { specs: string[]; inputs: ImageInputs[] }>();
+    const byRepo = new Map<string, { specs: string[]; inputs: ImageInputs[]; key: string }>();
     for (const s of this.model.targets) {
       if (!s.status) continue;
-      const r = byRepo.get(s.repo.root) ?? { specs: [], inputs: [] };
+      const r = byRepo.get(s.repo.root) ?? { specs: [], inputs: [], key: '' };
       r.specs.push(...s.status.inputs.pathspecs);
       r.inputs.push(s.status.inputs);
+      r.key += `${s.status.snapshot.head.sha}|${s.status.inputs.pathspecs.join('\0')}\n`;
       byRepo.set(s.repo.root, r);
     }
-    for (const [root, { specs, inputs }] of byRepo) {
-      // Where some target's pathspecs are only a superset, the analyses judge (for exact ones they
-      // agree with the pathspecs anyway).
-      const keep = inputs.some((i) => pathspecFilter(i)) ? (f: string) => inputs.some((i) => i.affects(f).affects) : undefined;
-      const files = await filesMatching(root, [...new Set(specs)], { limit: MAX_FILES, signal, keep });
-      for (const f of files) found.add(vscode.Uri.file(path.join(root, f)).toString());
-    }
-    if (signal.aborted) return;
     const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
-    for (const old of this.listed) {
+    for (const [root, l] of this.listings) {
+      if (byRepo.has(root)) continue;
+      l.ctl.abort();
+      for (const u of l.files) if (!open.has(u)) this.collection.delete(vscode.Uri.parse(u));
+      this.listings.delete(root);
+    }
+    for (const [root, r] of byRepo) {
+      const prev = this.listings.get(root);
+      if (!force && prev?.key === r.key) continue;
+      prev?.ctl.abort();
+      const ctl = new AbortController();
+      this.listings.set(root, { key: r.key, files: prev?.files ?? new Set(), ctl });
+      this.track(this.scanRepo(root, r.specs, r.inputs, ctl.signal));
+    }
+  }
+
+  /** Lists one repository's input files and scans those not open. */
+  private async scanRepo(root: string, specs: string[], inputs: ImageInputs[], signal: AbortSignal): Promise<void> {
+    // Where some target's pathspecs are only a superset, the analyses judge (for exact ones they
+    // agree with the pathspecs anyway).
+    const keep = inputs.some((i) => pathspecFilter(i)) ? (f: string) => inputs.some((i) => i.affects(f).affects) : undefined;
+    const files = await filesMatching(root, [...new Set(specs)], { limit: MAX_FILES, signal, keep });
+    const found = new Set(files.map((f) => vscode.Uri.file(path.join(root, f)).toString()));
+    const entry = this.listings.get(root);
+    if (signal.aborted || !entry) return;
+    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
+    for (const old of entry.files) {
       if (!found.has(old) && !open.has(old)) this.collection.delete(vscode.Uri.parse(old));
     }
-    this.listed = found;
+    entry.files = found;
     for (const u of found) {
       if (signal.aborted) return;
       if (!open.has(u)) await this.scanFile(vscode.Uri.parse(u));
@@ -226,7 +235,7 @@ export class RiskDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.listing?.abort();
+    for (const l of this.listings.values()) l.ctl.abort();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const d of this.disposables) d.dispose();

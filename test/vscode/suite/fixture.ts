@@ -47,6 +47,15 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
+/** Resolves once the extension has started no git process for 2 s. */
+export function gitQuiet(a: BuildProvenanceApi): Promise<true> {
+  return waitFor('no git process for 2 s', async () => {
+    const c = a.gitSpawnCount();
+    await new Promise((r) => setTimeout(r, 2000));
+    return a.gitSpawnCount() === c;
+  }, 60_000);
+}
+
 export function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, {
     cwd: dir,

@@ -29,6 +29,9 @@ export async function run(): Promise<void> {
   } else if (suite === 'zero-config') {
     // No .provenance.json: discovery, on the fixture of test/vscode/runZeroConfigSuite.ts.
     await import('./zeroConfig.test.js');
+  } else if (suite === 'multi-root') {
+    // Two folders, two repositories, on the .code-workspace of test/vscode/runMultiRootSuite.ts.
+    await import('./multiRoot.test.js');
   } else if (suite === 'build') {
     // The build + smoke task on the fixture of test/vscode/runBuildTaskSuite.ts.
     await import('./buildTask.test.js');

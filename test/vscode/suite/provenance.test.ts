@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BuildProvenanceApi } from '../../../src/extension';
-import { api, DockerProxy, fixture, git, presentation, uri, waitFor, type Fixture } from './fixture';
+import { api, DockerProxy, fixture, git, gitQuiet, presentation, uri, waitFor, type Fixture } from './fixture';
 
 const SCRIPT = 'desktop/shared/detect-render-node.sh';
 const LARGE = 'desktop/ubuntu-config/large.sh';
@@ -102,12 +102,7 @@ describe('Build Provenance in the editor (trusted)', function () {
 
   it('a refresh with nothing changed walks nothing (the HEAD check only, or no git at all); after a commit only the new commit is walked', async function () {
     this.timeout(120_000);
-    const quiet = () =>
-      waitFor('quiet', async () => {
-        const c = a.gitSpawnCount();
-        await new Promise((r) => setTimeout(r, 2000));
-        return a.gitSpawnCount() === c;
-      }, 60_000);
+    const quiet = () => gitQuiet(a);
     const spawnedDuring = async (fn: () => Promise<unknown>) => {
       await quiet();
       const before = a.gitSpawnCount();
