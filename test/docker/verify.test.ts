@@ -11,6 +11,8 @@ import { archiveRequestCount, readFiles, VERIFY_LABEL, VERIFY_OWNER_LABEL } from
 import { computeStatus } from '../../src/core/status/statusQuery';
 import { dockerStateFor, openWorkspace } from '../../src/core/status/workspace';
 import { createdContainerReasons } from '../../src/core/status/verification';
+import { ResultMemo } from '../../src/core/status/resultCache';
+import { gitSpawnCount, recentGitSpawns } from '../../src/core/git/exec';
 
 after(() => cleanupDocker());
 
@@ -396,4 +398,28 @@ test('verify: an image or container that does not exist is bad input (exit 2, wi
   assert.equal(u.code, 2);
   assert.equal(u.v.state, 'unverifiable');
   assert.match(u.v.reason, /None of the 4 files the Dockerfile copies is in the image/);
+});
+
+test('the refresh after a commit lists each tree once: an image and its running container with the same label share one ls-tree', async (t) => {
+  const ready = await setup(t);
+  if (!ready) return;
+  const { image, h } = ready;
+  await buildImageFromCommit(h.repo.dir, h.c3, { tags: [`${image}:latest`], labels: { [REV]: h.c3 } });
+  await runContainer({ image: `${image}:latest` });
+  // As the editor refreshes: one workspace, one memo kept across refreshes.
+  const ws = await openWorkspace(h.repo.dir, { target: 'desk' });
+  const memo = new ResultMemo();
+  const first = await computeStatus(ws, ws.targets[0], { memo });
+  assert.equal(first.running[0].verification?.state, 'verified', first.summary);
+  h.repo.commit('docs: a note', { 'docs/notes.md': 'still not an input\n' });
+  const before = gitSpawnCount();
+  const s = await computeStatus(ws, ws.targets[0], { memo });
+  const n = gitSpawnCount() - before;
+  const commands = recentGitSpawns().slice(-n);
+  assert.equal(s.running[0].verification?.state, 'verified', s.summary);
+  assert.equal(s.built!.verification!.state, 'verified', s.summary);
+  const trees = commands.filter((c) => / ls-tree /.test(` ${c} `));
+  assert.equal(new Set(trees).size, trees.length, `a tree listed twice in one refresh: ${commands.join(' | ')}`);
+  const twice = commands.filter((c, k) => !c.startsWith('cat-file') && commands.indexOf(c) !== k);
+  assert.deepEqual(twice, [], `the same git command twice in one refresh: ${commands.join(' | ')}`);
 });

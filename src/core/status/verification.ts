@@ -132,7 +132,7 @@ class VerifyCaches {
 const RESULT_VERSION = 1;
 
 class VerificationRun {
-  private headTreeP?: Promise<TreeEntry[]>;
+  private readonly trees = new Map<string, Promise<TreeEntry[]>>();
   private readonly imageFacts = new Map<string, Promise<Map<string, FileFact>>>();
   private readonly changes = new Map<string, Promise<Map<string, 0 | 1 | 2> | null>>();
   private readonly format;
@@ -148,7 +148,22 @@ class VerificationRun {
   }
 
   private headTree(): Promise<TreeEntry[]> {
-    return (this.headTreeP ??= listTree(this.ctx.repo.root, this.ctx.head, verifiablePrefixes(this.ctx.headInputs().verifiable!), this.ctx.signal));
+    return this.treeAt(this.ctx.head, verifiablePrefixes(this.ctx.headInputs().verifiable!));
+  }
+
+  /**
+   * `ls-tree` of a commit, once per run: an image and its running container usually carry the
+   * same label, and a commit's tree never changes.
+   */
+  private treeAt(rev: string, prefixes: string[]): Promise<TreeEntry[]> {
+    const key = `${rev}\0${prefixes.join('\0')}`;
+    let p = this.trees.get(key);
+    if (!p) {
+      p = listTree(this.ctx.repo.root, rev, prefixes, this.ctx.signal);
+      p.catch(() => undefined);
+      this.trees.set(key, p);
+    }
+    return p;
   }
 
   async run(): Promise<Verification[]> {
@@ -352,7 +367,7 @@ class VerificationRun {
     if (label && label !== ctx.head) {
       inputs = await ctx.inputsAt(label);
       if (!inputs.verifiable) inputs = ctx.headInputs();
-      tree = await listTree(ctx.repo.root, label, verifiablePrefixes(inputs.verifiable!), ctx.signal);
+      tree = await this.treeAt(label, verifiablePrefixes(inputs.verifiable!));
     } else {
       tree = await this.headTree();
     }
