@@ -1,5 +1,6 @@
 // `provenance`: a thin shell over src/core. Human output by default, --json for machines.
 // Exit codes: 0 ok, 1 drift found (check) or failure, 2 usage/environment errors.
+import { clean } from '../core/humanize';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../core/config';
 import { GitError, GitNotFoundError, isAbortError, traceSpan } from '../core/git/exec';
@@ -292,7 +293,8 @@ function reportError(err: unknown, io: Io, json: boolean): number {
     hint = 'This is a bug in provenance; please report it with the command you ran.';
   }
   if (json) io.out(JSON.stringify({ error: message, hint: hint || null }, null, 2));
-  io.err(`provenance: ${message}${hint ? `\n  → ${hint}` : ''}`);
+  // Messages quote repository text (file names, refs, labels): no terminal escapes from it.
+  io.err(`provenance: ${clean(message)}${hint ? `\n  → ${clean(hint)}` : ''}`);
   return 2;
 }
 

@@ -268,7 +268,18 @@ export function selectTargets(cfg: LoadedConfig, name: string | undefined, overr
     }
   }
   if (overrides.image || overrides.dockerfile || overrides.context) {
-    if (targets.length > 1 && !name) targets = [targets[0]];
+    if (targets.length > 1 && !name) {
+      // Without a configuration, --image names the one target to look at; otherwise a flag that
+      // changes a target must say which (it used to change the first one silently).
+      if (cfg.file || !overrides.image) {
+        const flags = (['image', 'dockerfile', 'context'] as const).filter((k) => overrides[k] !== undefined).map((k) => `--${k}`).join(' and ');
+        throw new ConfigError(
+          `${flags} change${flags.includes(' and ') ? '' : 's'} one target, and there are ${targets.length} (${targets.map((t) => t.name).join(', ')}). Say which with --target NAME, e.g. --target ${targets[0].name} ${flags.split(' and ')[0]} …`,
+          cfg.file,
+        );
+      }
+      targets = [targets[0]];
+    }
     targets = targets.map((t) => ({
       ...t,
       image: overrides.image !== undefined ? checkedImage(overrides.image, '--image', null) : t.image,

@@ -313,3 +313,12 @@ test('check exit codes per state (checkExitCode): 0 nothing relevant missing, 1 
   }
   assert.equal(checkExitCode(snap('no-container', { relevantCount: 2 })), 1, 'relevant commits since the build');
 });
+
+test('an error that quotes repository text prints no terminal escapes from it', async (t) => {
+  const repo = appRepo(t);
+  const evil = 'x\x1b]0;pwned\x07\x1b[31m';
+  const r = await runCli(['status', '--target', evil, '--cwd', repo.dir], undefined, NO_DOCKER);
+  assert.equal(r.code, 2, r.err);
+  assert.doesNotMatch(r.err, /\x1b|\x07/);
+  assert.match(r.err, /No target named "x\?\]0;pwned\?\?\[31m"/);
+});

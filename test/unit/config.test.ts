@@ -61,6 +61,12 @@ test('config: selectTargets by name, unknown name lists the known ones, override
   assert.equal(o.dockerfile, 'other/Dockerfile');
   assert.equal(o.context, 'other');
   assert.equal(o.image, 'b');
+  // Several targets and no --target: a flag that changes one must say which (no silent first).
+  assert.throws(() => selectTargets(cfg, undefined, { dockerfile: 'other/Dockerfile' }), /--dockerfile changes one target, and there are 2 \(a, b\)\. Say which with --target NAME, e\.g\. --target a --dockerfile/);
+  const filed = { ...cfg, file: '/r/.provenance.json' };
+  assert.throws(() => selectTargets(filed, undefined, { image: 'x', context: 'c' }), /--image and --context change one target, and there are 2/);
+  // Without a configuration, --image names the one target to look at.
+  assert.deepEqual(selectTargets(cfg, undefined, { image: 'other-app' }).map((t) => t.image), ['other-app']);
 });
 
 test('config: loadConfig reads the committed file, or falls back to zero-config', (t) => {
