@@ -163,13 +163,34 @@ export async function main(argv: string[], io: Io): Promise<number> {
     switch (command) {
       case 'status':
       case 'check': {
-        const snaps = await Promise.all(ws.targets.map((t) => computeStatus(ws, t, { signal, restricted: untrusted })));
+        // With several targets, one that cannot be told (no Dockerfile found, …) is an error of its
+        // own: the others are still reported. With one, it is the command's error.
+        const several = ws.targets.length > 1;
+        const outcomes = await Promise.all(
+          ws.targets.map((t) =>
+            computeStatus(ws, t, { signal, restricted: untrusted }).then(
+              (snap) => ({ snap }),
+              (err: unknown) => {
+                if (!several || !(err instanceof ProvenanceError)) throw err;
+                return { target: t.name, error: err };
+              },
+            ),
+          ),
+        );
+        const snaps = outcomes.flatMap((o) => ('snap' in o ? [o.snap] : []));
+        const failed = outcomes.flatMap((o) => ('error' in o ? [o] : []));
+        const errorJson = (f: (typeof failed)[number]) => ({ target: f.target, error: f.error.message, hint: f.error.hint || null });
+        if (!json) for (const f of failed) io.err(`provenance: ${f.target}: ${clean(f.error.message)}${f.error.hint ? `\n  → ${clean(f.error.hint)}` : ''}`);
         if (command === 'status') {
-          if (json) io.out(perTarget(snaps.map(statusJson)));
-          else io.out(snaps.map((s) => formatStatus(s, style)).join('\n\n'));
-          return 0;
+          if (json) {
+            const list = outcomes.map((o) => ('snap' in o ? statusJson(o.snap) : errorJson(o)));
+            io.out(JSON.stringify(list.length === 1 ? list[0] : list, null, 2));
+          }
+          else if (snaps.length) io.out(snaps.map((s) => formatStatus(s, style)).join('\n\n'));
+          return failed.length ? 2 : 0;
         }
-        return checkExit(snaps, io, style, json);
+        if (!several) return checkExit(snaps, io, style, json);
+        return Math.max(failed.length ? 2 : 0, checkExit(snaps, io, style, json, failed.map(errorJson)));
       }
       case 'diff': {
         const results = await Promise.all(ws.targets.map((t) => computeDiff(ws, t, args[0], args[1], { signal })));
@@ -250,10 +271,11 @@ const OPTION_EXAMPLES: Record<string, string> = {
 };
 
 /** `check`: the status of each target, then the highest exit code among them (checkExitCode). */
-function checkExit(snaps: DriftSnapshot[], io: Io, style: ReturnType<typeof makeStyle>, json: boolean): number {
+function checkExit(snaps: DriftSnapshot[], io: Io, style: ReturnType<typeof makeStyle>, json: boolean, errors: { target: string; error: string; hint: string | null }[] = []): number {
   const codes = snaps.map(checkExitCode);
   if (json) {
-    io.out(perTarget(snaps.map((s, k) => ({ ...statusJson(s), exitCode: codes[k] }))));
+    const objects = snaps.map((s, k) => ({ ...statusJson(s), exitCode: codes[k] }));
+    io.out(errors.length ? JSON.stringify([...objects, ...errors.map((e) => ({ ...e, exitCode: 2 }))], null, 2) : perTarget(objects));
   } else {
     snaps.forEach((s, k) => {
       if (codes[k] === 2) io.err(`${s.target.name}: cannot check: ${s.summary}${s.hint ? `\n  → ${s.hint}` : ''}`);

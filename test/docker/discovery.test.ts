@@ -131,15 +131,30 @@ test('discovery: a revision-labelled image among several Dockerfiles and no Dock
   assert.equal(b.dockerfile, 'b/Dockerfile');
   assert.match(b.discovery.detail, /is a commit of this repository; of the 2 Dockerfiles here, its baked files are those b\/Dockerfile copies$/);
 
+  // The target that can be told is still reported; the other is an error of its own (exit 2).
   const r = await runCli(['status', '--cwd', repo.dir]);
   assert.equal(r.code, 2);
   assert.doesNotMatch(r.err, /unexpected error/);
-  assert.match(r.err, new RegExp(`Cannot tell which Dockerfile builds ${blind}, found by its revision label \\(no \\.provenance\\.json\\): .*; its baked files fit none of the 2 Dockerfiles here: the candidates are a/Dockerfile, b/Dockerfile, and no Dockerfile label of the image \\(com\\.docker\\.image\\.source\\.entrypoint\\) names one`));
+  assert.match(r.out, new RegExp(`${byBytes}`));
+  assert.match(r.err, new RegExp(`provenance: ${blind}: Cannot tell which Dockerfile builds ${blind}, found by its revision label \\(no \\.provenance\\.json\\): .*; its baked files fit none of the 2 Dockerfiles here: the candidates are a/Dockerfile, b/Dockerfile, and no Dockerfile label of the image \\(com\\.docker\\.image\\.source\\.entrypoint\\) names one`));
   assert.match(r.err, new RegExp(`→ Pick the one that builds it: pass --target ${blind} --dockerfile a/Dockerfile, or pin it in \\.provenance\\.json with \\{"targets":\\[\\{"image":"${blind}","dockerfile":"a/Dockerfile"\\}\\]\\}`));
   const j = await runCli(['status', '--json', '--cwd', repo.dir]);
   assert.equal(j.code, 2);
-  assert.match(j.json().error, /the candidates are a\/Dockerfile, b\/Dockerfile/);
-  assert.match(j.json().hint, /--dockerfile a\/Dockerfile/);
+  const list = j.json() as { target: string; image?: string; error?: string; hint?: string }[];
+  assert.equal(list.length, 2);
+  const failed = list.find((x) => x.error)!;
+  assert.equal(failed.target, blind);
+  assert.match(failed.error!, /the candidates are a\/Dockerfile, b\/Dockerfile/);
+  assert.match(failed.hint!, /--dockerfile a\/Dockerfile/);
+  assert.equal(list.find((x) => !x.error)!.image, byBytes);
+  // check: the error counts as "cannot tell" (2), beside the other target's answer.
+  const c = await runCli(['check', '--json', '--cwd', repo.dir]);
+  assert.equal(c.code, 2);
+  assert.deepEqual((c.json() as { target: string; exitCode: number }[]).map((x) => x.exitCode !== undefined).sort(), [true, true]);
+  // One target named: its error is the command's error, as before.
+  const one = await runCli(['status', '--json', '--target', blind, '--cwd', repo.dir]);
+  assert.equal(one.code, 2);
+  assert.match(one.json().error, /Cannot tell which Dockerfile builds/);
   // The hint works as written.
   const [picked] = await statuses(repo.dir, ['--target', blind, '--dockerfile', 'a/Dockerfile']);
   assert.deepEqual([picked.image, picked.dockerfile], [blind, 'a/Dockerfile']);
