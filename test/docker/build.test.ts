@@ -548,6 +548,24 @@ test('smoke: a log probe on a container that prints its ready line and exits 0 p
   assert.deepEqual(await smokeContainers(name), []);
 });
 
+test('smoke: a ready.log pattern that backtracks for ever on a log line is stopped: the smoke test fails with why, at once', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const hostile = `export ${'a'.repeat(40)} !`;
+  const { repo, name } = fixture({
+    target: { smoke: { command: ['/bin/busybox', 'sh', '-c', `echo starting; echo '${hostile}'; sleep 60`], network: 'none', ready: { log: 'export (\\w+\\s?)+;' }, timeoutSeconds: 30 } },
+  });
+  t.after(() => repo.cleanup());
+  const started = Date.now();
+  const r = await run(['build', '--smoke', '--json', '--cwd', repo.dir]);
+  assert.equal(r.code, 1, r.err + r.out);
+  const smoke = r.json().smoke;
+  assert.equal(smoke.result, 'failed');
+  assert.equal(smoke.failure, 'probe');
+  assert.match(smoke.reason, /^smoke\.ready\.log: the regular expression \/export \(\\w\+\\s\?\)\+;\/ ran longer than 50 ms and was stopped/);
+  assert.ok(Date.now() - started < 25_000, 'failed at once, not at the 30 s timeout');
+  assert.deepEqual(await smokeContainers(name), []);
+});
+
 test('smoke: a probe port the running deployment already holds is refused before anything is built, naming the container', async (t) => {
   if (!(await requireDocker(t))) return;
   const port = await freePort();

@@ -14,6 +14,7 @@ import type Dockerode from 'dockerode';
 import type { SmokeSettings, TargetConfig } from '../config';
 import { connectDocker, SMOKE_LABEL } from '../docker/state';
 import { removeQuietly, removeStrayContainers } from '../docker/strayContainers';
+import { BoundedRegex, RegexTimeoutError } from '../safety/boundedRegex';
 import type { DockerEndpoint } from '../types';
 
 /** Defined beside the Docker reader, which leaves smoke containers out of what runs. */
@@ -341,12 +342,11 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
   opts.signal?.addEventListener('abort', onParentAbort, { once: true });
   const say = (l: string) => opts.onOutput?.(l);
   const tail: string[] = [];
-  let logMatched = false;
-  const logRe = s.ready.log !== undefined ? new RegExp(s.ready.log) : null;
+  const readyLog = s.ready.log !== undefined ? new ReadyLogMatcher(s.ready.log) : null;
   const onLog = (line: string) => {
     tail.push(line);
     if (tail.length > LOG_TAIL_LINES) tail.shift();
-    if (logRe?.test(line)) logMatched = true;
+    readyLog?.push(line);
     say(`  | ${line}`);
   };
   const name = `bp-smoke-${opts.target.replace(/[^A-Za-z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
@@ -413,9 +413,10 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
         // The log stream ends when the container stops; its last lines may still be on the way.
         await Promise.race([logsDone, sleep(3000, abort.signal)]);
         const code = state.ExitCode;
+        if (readyLog?.check() === 'stopped') return result('failed', 'probe', readyLog.error);
         // A container that printed its ready line and exited 0 between two polls was ready: a log
         // probe is the only one that can still be judged once it has stopped.
-        if (code === 0 && logMatched && [...pending].every((k) => k === 'log')) {
+        if (code === 0 && readyLog?.check() === 'matched' && [...pending].every((k) => k === 'log')) {
           say(`Smoke test passed in ${((Date.now() - started) / 1000).toFixed(1)} s (the container printed its ready line and exited 0).`);
           return result('passed', null, null);
         }
@@ -433,7 +434,9 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
         else last.tcp = r.message;
       }
       if (pending.has('log')) {
-        if (logMatched) pending.delete('log');
+        const r = readyLog!.check();
+        if (r === 'matched') pending.delete('log');
+        else if (r === 'stopped') return result('failed', 'probe', readyLog!.error);
         else last.log = `no log line matched /${s.ready.log}/`;
       }
       if (pending.has('exec') && Date.now() - lastExec >= 1000) {
@@ -484,6 +487,47 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * The `smoke.ready.log` probe: whether a log line matched. The pattern comes from .provenance.json
+ * and the lines from the image, both the repository's, so the lines that arrived together (one
+ * chunk of the log stream) are tested in one call bounded by REGEX_BUDGET_MS (safety/boundedRegex);
+ * a pattern stopped there ends the probe ('stopped', with `error` saying why), never the editor.
+ */
+export class ReadyLogMatcher {
+  private readonly re: BoundedRegex;
+  private queue: string[] = [];
+  private state: 'waiting' | 'matched' | 'stopped' = 'waiting';
+  /** Why the probe was stopped (set with 'stopped'). */
+  error = '';
+
+  constructor(pattern: string, budgetMs?: number) {
+    this.re = new BoundedRegex(pattern, '', budgetMs);
+  }
+
+  /** A log line; lines pushed in one go are tested together, after the current task. */
+  push(line: string): void {
+    if (this.state !== 'waiting') return;
+    this.queue.push(line);
+    if (this.queue.length === 1) queueMicrotask(() => this.check());
+  }
+
+  /** Tests the lines not yet tested; the probe's state. */
+  check(): 'waiting' | 'matched' | 'stopped' {
+    if (this.state !== 'waiting' || this.queue.length === 0) return this.state;
+    const lines = this.queue;
+    this.queue = [];
+    try {
+      if (this.re.testAny(lines)) this.state = 'matched';
+    } catch (err) {
+      // Stopped past its budget (or failed some other way, e.g. out of stack): no answer either way.
+      this.state = 'stopped';
+      const why = err instanceof RegexTimeoutError ? err.message : `the regular expression /${this.re.source}/ failed: ${(err as Error).message}`;
+      this.error = `smoke.ready.log: ${why} (on the container's log lines, so the log probe cannot tell when it is ready)`;
+    }
+    return this.state;
+  }
 }
 
 /** Splits Docker's multiplexed log stream (8-byte frame headers; raw when the container has a TTY) into lines. */

@@ -1,8 +1,10 @@
 // Risky patterns in files baked into an image. The built-in rule finds global exports of
 // graphics-stack overrides (the incident: `export MESA_GL_VERSION_OVERRIDE=4.5` in a script that
-// every process in the container sources). User rules are per-line regular expressions.
+// every process in the container sources). User rules are per-line regular expressions, each
+// file's scan bounded in time (safety/boundedRegex: a runaway pattern is stopped, and reported).
 // Pure: no `vscode`, no git, no file system; the editor and tests feed text in.
 import { compileExact, parseGlob } from '../inputs/pathGlob';
+import { BoundedRegex } from '../safety/boundedRegex';
 
 export type RiskSeverity = 'error' | 'warning' | 'information' | 'hint';
 const SEVERITIES: readonly RiskSeverity[] = ['error', 'warning', 'information', 'hint'];
@@ -455,7 +457,7 @@ function compileFileGlobs(globs: readonly string[]): { match: (p: string) => boo
   return { match: (p) => matchers.some((m) => m(p)), invalid };
 }
 
-function regexRule(id: string, re: RegExp, message: string, severity: RiskSeverity, files: string[] | null, builtin: boolean): RiskRule {
+function regexRule(id: string, re: BoundedRegex, message: string, severity: RiskSeverity, files: string[] | null, builtin: boolean): RiskRule {
   const matchFiles = files ? compileFileGlobs(files).match : null;
   return {
     id,
@@ -471,25 +473,13 @@ function regexRule(id: string, re: RegExp, message: string, severity: RiskSeveri
 const MAX_LINE = 20_000;
 const MAX_PER_LINE = 20;
 
-function scanRegex(text: string, re: RegExp): RawMatch[] {
-  const out: RawMatch[] = [];
-  const g = new RegExp(re.source, re.flags.replace(/[gy]/g, '') + 'g');
-  let offset = 0;
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/\r$/, '');
-    if (line.length <= MAX_LINE) {
-      g.lastIndex = 0;
-      let count = 0;
-      for (let m = g.exec(line); m && count < MAX_PER_LINE; m = g.exec(line), count++) {
-        if (m[0].length === 0) g.lastIndex++;
-        const vars: Record<string, string> = { match: m[0], value: '…', var: m[0], how: '' };
-        m.slice(1).forEach((v, k) => (vars[String(k + 1)] = v ?? ''));
-        out.push({ start: offset + m.index, end: offset + m.index + Math.max(1, m[0].length), vars });
-      }
-    }
-    offset += rawLine.length + 1;
-  }
-  return out;
+/** Throws RegexTimeoutError when the pattern runs past its budget on this text (scanForRisks reports it). */
+function scanRegex(text: string, re: BoundedRegex): RawMatch[] {
+  return re.scanLines(text, MAX_LINE, MAX_PER_LINE).map(({ index, groups: [match, ...rest] }) => {
+    const vars: Record<string, string> = { match, value: '…', var: match, how: '' };
+    rest.forEach((v, k) => (vars[String(k + 1)] = v));
+    return { start: index, end: index + Math.max(1, match.length), vars };
+  });
 }
 
 /**
@@ -545,13 +535,13 @@ export function resolveRiskRules(setting: unknown): { rules: RiskRule[]; warning
     }
     if (e.message !== undefined && typeof e.message !== 'string') warnings.push(`${where} ("${id}"): "message" must be a string; ignored.`);
     const message = typeof e.message === 'string' && e.message.trim() ? e.message : undefined;
-    let re: RegExp | undefined;
+    let re: BoundedRegex | undefined;
     if (e.pattern !== undefined) {
       if (typeof e.pattern !== 'string' || e.pattern === '') {
         warnings.push(`${where} ("${id}"): "pattern" must be a non-empty string (a JavaScript regular expression).`);
       } else {
         try {
-          re = new RegExp(e.pattern);
+          re = new BoundedRegex(e.pattern);
         } catch (err) {
           warnings.push(`${where} ("${id}"): invalid regular expression ${JSON.stringify(e.pattern)}: ${err instanceof Error ? err.message : String(err)}. The rule is off until it is fixed.`);
           if (!base) rules.delete(id);
@@ -580,7 +570,8 @@ const MAX_FINDINGS = 500;
 
 /**
  * Findings of every rule that applies to the file. `context.image` names the image(s) the file is
- * baked into for the messages. A rule that throws is reported through `onRuleError` and skipped.
+ * baked into for the messages. A rule that throws, or whose pattern ran past its time budget on
+ * this text (RegexTimeoutError), is reported through `onRuleError` and skipped for this file.
  */
 export function scanForRisks(
   text: string,

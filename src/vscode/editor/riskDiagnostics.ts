@@ -134,7 +134,7 @@ export class RiskDiagnostics implements vscode.Disposable {
     }
     const findings = scanForRisks(text, where.rel, this.rules, {
       image: where.images,
-      onRuleError: (rule, err) => this.log.error(`Risk rule "${rule.id}" failed on ${where.rel}: ${String(err)}`),
+      onRuleError: (rule, err) => this.log.error(`Risk rule "${rule.id}" failed on ${where.rel} and is skipped for it: ${err instanceof Error ? err.message : String(err)}`),
     });
     this.collection.set(uri, findings.map((f) => this.toDiagnostic(f, where.related)));
     this._onDidUpdate.fire(uri);
