@@ -12,7 +12,7 @@ import { checkExitCode, type DriftSnapshot } from '../core/status/driftModel';
 import { openWorkspace, ProvenanceError, type Workspace } from '../core/status/workspace';
 import { BuildRefusedError } from '../core/build/refused';
 import { setUntrusted, untrustedFromEnv } from '../core/safety/untrustedPolicy';
-import { UnsafePathError } from '../core/safety/safeFiles';
+import { UNSAFE_PATH_HINT, UnsafePathError } from '../core/safety/safeFiles';
 // The build and archaeology commands load on use: status/diff/affects start faster without them.
 const archaeology = () => import('./archaeologyCommands.js');
 const builds = () => import('./buildCommands.js');
@@ -302,7 +302,7 @@ function reportError(err: unknown, io: Io, json: boolean): number {
     message = err.message;
   } else if (err instanceof UnsafePathError) {
     message = err.message;
-    hint = 'The repository planted a link or a folder that is not yours inside its .git; remove it (provenance makes its own) if you trust the checkout.';
+    hint = UNSAFE_PATH_HINT;
   } else if (err instanceof DockerfileError) {
     message = `${err.message}`;
   } else if (err instanceof GitError) {

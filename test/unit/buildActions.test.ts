@@ -1,7 +1,13 @@
 // What the editor's build tasks say: task definitions from tasks.json, terminal text, outcomes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildOutcome, definitionProblem, refusedOutcome, runNewImageChoice, smokeOutcome, taskLabel, terminalText } from '../../src/core/build/actions';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildOutcome, definitionProblem, engineRefusal, refusedOutcome, runNewImageChoice, smokeOutcome, taskLabel, terminalText } from '../../src/core/build/actions';
+import { BuildRefusedError } from '../../src/core/build/refused';
+import { ConfigError } from '../../src/core/config';
+import { provenanceDir, UNSAFE_PATH_HINT, UnsafePathError } from '../../src/core/safety/safeFiles';
 import type { BuildResult, SmokeRunResult } from '../../src/core/build/engine';
 
 const SHA = 'a'.repeat(40);
@@ -98,4 +104,33 @@ test('runNewImage: "always" counts only from user settings; a workspace\'s "alwa
   assert.equal(runNewImageChoice(undefined, undefined), 'ask', 'the default');
   // Settings files are not validated when read: anything else asks, it never deploys unasked.
   for (const odd of ['yes', 'ALWAYS', true, 1, null, ['always'], { always: true }]) assert.equal(runNewImageChoice(odd, 'always'), 'ask', JSON.stringify(odd));
+});
+
+test('engineRefusal: a refused path in the git dir is a refusal that says what, why and what to do; unknown errors are not refusals', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bp-refusal-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const gitDir = path.join(dir, '.git');
+  mkdirSync(path.join(gitDir, 'objects'), { recursive: true });
+  writeFileSync(path.join(gitDir, 'HEAD'), 'ref: refs/heads/main\n');
+  mkdirSync(path.join(gitDir, 'build-provenance'));
+  mkdirSync(path.join(dir, 'elsewhere'));
+  symlinkSync(path.join(dir, 'elsewhere'), path.join(gitDir, 'build-provenance', 'locks'));
+  let planted: unknown;
+  try {
+    provenanceDir(gitDir, 'locks'); // what the build lock does first
+  } catch (err) {
+    planted = err;
+  }
+  assert.ok(planted instanceof UnsafePathError);
+  const r = engineRefusal(planted, 'build+smoke', 'web');
+  assert.ok(r);
+  assert.equal(r.code, 'unsafe-path');
+  assert.match(r.message, /^Build \+ Smoke Test of web did not start: Refusing to use .*\/\.git\/build-provenance\/locks: it is a symbolic link, and provenance writes only into real folders inside the git dir\.$/);
+  assert.equal(r.hint, UNSAFE_PATH_HINT);
+  assert.match(r.hint!, /remove it/);
+
+  assert.deepEqual(engineRefusal(new BuildRefusedError('busy.', 'Wait.', 'busy'), 'build', 'web'), { code: 'busy', message: 'busy.', hint: 'Wait.' });
+  assert.deepEqual(engineRefusal(new ConfigError('bad json', null), 'smoke', 'web'), { code: 'settings', message: 'bad json', hint: 'Fix .provenance.json.' });
+  assert.equal(engineRefusal(new Error('boom'), 'build', 'web'), null);
+  assert.equal(engineRefusal('a string', 'build', 'web'), null);
 });

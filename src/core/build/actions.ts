@@ -1,7 +1,11 @@
 // What the editor's build tasks say: the actions, their task definitions, terminal text and the
 // one-line outcome of a run. Pure (no vscode), so unit tests check it without an editor.
 import type { BuildResult, SmokeRunResult } from './engine';
+import { BuildRefusedError } from './refused';
+import { ConfigError } from '../config';
 import { clean, shortSha } from '../humanize';
+import { UNSAFE_PATH_HINT, UnsafePathError } from '../safety/safeFiles';
+import { ProvenanceError } from '../status/workspace';
 
 export const BUILD_TASK_TYPE = 'buildProvenance';
 export const BUILD_ACTIONS = ['build+smoke', 'build', 'smoke'] as const;
@@ -142,6 +146,18 @@ export function smokeOutcome(key: string, r: SmokeRunResult, durationMs: number)
     smoke: r,
     durationMs,
   };
+}
+
+/**
+ * The refusal that an error of the engine stands for (it stopped before running anything: bad
+ * settings, a busy target, a refused path in the git dir), or null for an error it does not know.
+ */
+export function engineRefusal(err: unknown, action: BuildAction, target: string): { code: string; message: string; hint: string | null } | null {
+  if (err instanceof BuildRefusedError) return { code: err.code, message: err.message, hint: err.hint };
+  if (err instanceof ProvenanceError) return { code: 'settings', message: err.message, hint: err.hint };
+  if (err instanceof ConfigError) return { code: 'settings', message: err.message, hint: 'Fix .provenance.json.' };
+  if (err instanceof UnsafePathError) return { code: 'unsafe-path', message: `${ACTION_TITLES[action]} of ${target} did not start: ${err.message}`, hint: UNSAFE_PATH_HINT };
+  return null;
 }
 
 export function refusedOutcome(key: string, target: string, action: BuildAction, refusal: string, message: string, hint: string | null): RunOutcome {

@@ -33,6 +33,10 @@ import * as path from 'node:path';
 export const PROVENANCE_DIR = 'build-provenance';
 
 /** A path a repository planted (a link, a foreign owner, not a folder): refused, with why. */
+/** What to do about a refused path (the CLI's and the editor's hint). */
+export const UNSAFE_PATH_HINT =
+  'The repository planted a link or a folder that is not yours inside its .git; remove it (provenance makes its own) if you trust the checkout.';
+
 export class UnsafePathError extends Error {
   constructor(
     message: string,

@@ -13,6 +13,7 @@ import {
   BUILD_TASK_TYPE,
   buildOutcome,
   definitionProblem,
+  engineRefusal,
   refusedOutcome,
   smokeOutcome,
   taskLabel,
@@ -21,10 +22,8 @@ import {
   type BuildTaskDefinition,
   type RunOutcome,
 } from '../../core/build/actions';
-import { BuildRefusedError, runBuild, runSmokeTest } from '../../core/build/engine';
-import { ConfigError } from '../../core/config';
+import { runBuild, runSmokeTest } from '../../core/build/engine';
 import { clean } from '../../core/humanize';
-import { ProvenanceError } from '../../core/status/workspace';
 import { currentTarget, type ProvenanceModel, type TargetState } from '../provenanceModel';
 
 /** A run in progress in this window. */
@@ -250,9 +249,8 @@ export class BuildTasks implements vscode.Disposable {
       if (action === 'smoke') return smokeOutcome(s.key, await runSmokeTest(ws, target, opts), Date.now() - started);
       return buildOutcome(s.key, action, await runBuild(ws, target, { ...opts, smoke: action === 'build+smoke' }), Date.now() - started);
     } catch (err) {
-      if (err instanceof BuildRefusedError) return refused(err.code, err.message, err.hint);
-      if (err instanceof ProvenanceError) return refused('settings', err.message, err.hint);
-      if (err instanceof ConfigError) return refused('settings', err.message, 'Fix .provenance.json.');
+      const r = engineRefusal(err, action, s.target.name);
+      if (r) return refused(r.code, r.message, r.hint);
       if (signal.aborted) return { ...refused('cancelled', `${ACTION_TITLES[action]} of ${s.target.name} was cancelled.`, null), result: 'cancelled' };
       throw err;
     }

@@ -4,8 +4,9 @@
 // an old labelled image's container runs, and HEAD has an undeployed change to an image input.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunOutcome } from '../../../src/core/build/actions';
@@ -152,6 +153,35 @@ if (!restricted) describe('build task (real Docker)', function () {
       assert.equal(api.builds.activeRuns().length, 0);
     } finally {
       await writeFile(configFile, original);
+    }
+  });
+
+  it('a refused path in the git dir (a planted link for the build locks) is a clear refusal, not a crash', async () => {
+    const locks = path.join(fx.root, '.git', 'build-provenance', 'locks');
+    const kept = `${locks}.kept`;
+    const elsewhere = await mkdtemp(path.join(tmpdir(), 'bp-elsewhere-'));
+    if (existsSync(locks)) await rename(locks, kept);
+    await symlink(elsewhere, locks);
+    try {
+      const exitCode = new Promise<number | undefined>((resolve) => {
+        const d = vscode.tasks.onDidEndTaskProcess((e) => {
+          if (e.execution.task.definition.target === fx.target) {
+            d.dispose();
+            resolve(e.exitCode);
+          }
+        });
+      });
+      const o = await api.builds.run(key, 'build');
+      assert.equal(o.result, 'refused', o.message);
+      assert.equal(o.refusal, 'unsafe-path');
+      assert.match(o.message, /^Rebuild Image of .* did not start: Refusing to use .*build-provenance\/locks: it is a symbolic link/);
+      assert.match(o.hint ?? '', /remove it \(provenance makes its own\) if you trust the checkout/);
+      assert.equal(await exitCode, 1, 'the task ends with exit code 1');
+      assert.deepEqual(await readdir(elsewhere), [], 'nothing was written through the link');
+    } finally {
+      await rm(locks, { force: true });
+      if (existsSync(kept)) await rename(kept, locks);
+      await rm(elsewhere, { recursive: true, force: true });
     }
   });
 });
