@@ -74,6 +74,7 @@ export async function deployCommand(c: CommandContext, image: string | undefined
       },
     });
     results.push(r);
+    if (r.ledgerError) c.io.err(`warning: ${r.ledgerError}`);
     if (!c.json) c.io.out(formatDeploy(r, c.style));
     if (r.error === 'cancelled') break;
   }

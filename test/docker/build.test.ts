@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../support/cli';
@@ -624,6 +624,24 @@ test('deploy (CLI): runs the deploy step for the newest image, warns when it was
   const again = await run(['deploy', '--cwd', repo.dir]);
   assert.equal(again.code, 0, again.err);
   assert.match(again.out, /deployed [0-9a-f]{12} \([0-9a-f]{12}\): no running container to replace/);
+  // A deploy whose ledger write is refused (a planted link) still deploys, and says it was not recorded.
+  const ledgerFile = path.join(repo.dir, '.git', 'build-provenance', 'ledger.jsonl');
+  const outside = path.join(repo.dir, '..', `${path.basename(repo.dir)}-outside.jsonl`);
+  writeFileSync(outside, '');
+  renameSync(ledgerFile, `${ledgerFile}.kept`);
+  symlinkSync(outside, ledgerFile);
+  try {
+    const unrecorded = await run(['deploy', '--json', '--cwd', repo.dir]);
+    assert.equal(unrecorded.code, 0, unrecorded.err);
+    assert.equal(unrecorded.json().ok, true);
+    assert.equal(unrecorded.json().ledgerId, null);
+    assert.match(unrecorded.err, /^warning: Could not write the build ledger: Refusing to open .*ledger\.jsonl: it is a symbolic link\.$/m);
+    assert.equal(readFileSync(outside, 'utf8'), '', 'nothing was written through the link');
+  } finally {
+    rmSync(ledgerFile, { force: true });
+    renameSync(`${ledgerFile}.kept`, ledgerFile);
+    rmSync(outside, { force: true });
+  }
   await docker(['rm', '-f', ctr.name]);
   const missing = await run(['deploy', '--image', 'sha256:' + '0'.repeat(64), '--cwd', repo.dir]);
   assert.equal(missing.code, 2);

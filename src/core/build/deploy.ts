@@ -26,12 +26,14 @@ export interface DeployResult {
   replaced: { name: string; oldId: string; newId: string }[];
   error: string | null;
   ledgerId: string | null;
+  /** Set when the deploy could not be recorded (the deploy itself still counts), as for builds and smoke tests. */
+  ledgerError: string | null;
 }
 
 /** Runs the target's deploy step for `imageId` and records it in the ledger (kind `mark`). */
 export async function runDeploy(ws: Workspace, target: TargetConfig, opts: DeployOptions): Promise<DeployResult> {
   const mode = target.deploy?.mode ?? 'none';
-  const res: DeployResult = { ok: true, mode, replaced: [], error: null, ledgerId: null };
+  const res: DeployResult = { ok: true, mode, replaced: [], error: null, ledgerId: null, ledgerError: null };
   if (mode === 'none') return res;
   refuseUntrusted(opts, `deploy ${target.name}`);
   const say = (l: string) => opts.onOutput?.(l);
@@ -98,6 +100,7 @@ export async function runDeploy(ws: Workspace, target: TargetConfig, opts: Deplo
     tool: TOOL_VERSION,
   });
   res.ledgerId = rec.id;
+  res.ledgerError = rec.error;
   return res;
 }
 

@@ -191,14 +191,18 @@ export class BuildCommands implements vscode.Disposable {
         },
       );
       await this.model.refreshNow('deployed');
+      // A deploy that could not be recorded still counts; say so, as after a build or smoke test.
+      if (res.ledgerError) this.log.warn(`deploy of ${name}: ${res.ledgerError}`);
+      const notRecorded = res.ledgerError ? ` Warning: ${clean(res.ledgerError)}` : '';
       if (res.ok) {
         const what = res.replaced.length ? `replaced ${res.replaced.map((r) => r.name).join(', ')}` : res.mode === 'command' ? 'the deploy command finished' : 'no running container to replace';
-        void showInfo(`Build Provenance: ${name} now runs image ${shortSha(imageId.replace(/^sha256:/, ''))} (${clean(what)}).`);
+        const message = `Build Provenance: ${name} now runs image ${shortSha(imageId.replace(/^sha256:/, ''))} (${clean(what)}).${notRecorded}`;
+        void (res.ledgerError ? showWarning(message) : showInfo(message));
         return;
       }
       this.log.warn(`deploy of ${name} failed: ${res.error}`);
       if (res.error === 'cancelled') return;
-      const pick = await showError(`Build Provenance: running the new image of ${name} failed: ${clean(res.error ?? 'unknown error')}`, SHOW_OUTPUT);
+      const pick = await showError(`Build Provenance: running the new image of ${name} failed: ${clean(res.error ?? 'unknown error')}${notRecorded}`, SHOW_OUTPUT);
       if (pick) this.log.show(true);
     } catch (err) {
       if (err instanceof BuildRefusedError) {

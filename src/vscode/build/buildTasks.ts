@@ -246,8 +246,20 @@ export class BuildTasks implements vscode.Disposable {
       if (!target) return refused('target', `The target "${s.target.name}" is no longer in ${config.file ?? '.provenance.json'}.`, null);
       const ws = { repo: s.repo, config, targets: config.targets };
       const opts = { signal, onOutput: line, trusted: vscode.workspace.isTrusted, origin: 'VS Code' };
-      if (action === 'smoke') return smokeOutcome(s.key, await runSmokeTest(ws, target, opts), Date.now() - started);
-      return buildOutcome(s.key, action, await runBuild(ws, target, { ...opts, smoke: action === 'build+smoke' }), Date.now() - started);
+      // A run that could not be recorded still counts; the terminal and the log say so, as the CLI does.
+      const warnLedger = (r: { ledgerError: string | null }) => {
+        if (!r.ledgerError) return;
+        line(`warning: ${r.ledgerError}`);
+        this.log.warn(`${ACTION_TITLES[action]} of ${s.key}: ${r.ledgerError}`);
+      };
+      if (action === 'smoke') {
+        const r = await runSmokeTest(ws, target, opts);
+        warnLedger(r);
+        return smokeOutcome(s.key, r, Date.now() - started);
+      }
+      const r = await runBuild(ws, target, { ...opts, smoke: action === 'build+smoke' });
+      warnLedger(r);
+      return buildOutcome(s.key, action, r, Date.now() - started);
     } catch (err) {
       const r = engineRefusal(err, action, s.target.name);
       if (r) return refused(r.code, r.message, r.hint);
