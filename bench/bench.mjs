@@ -1,7 +1,7 @@
 // Benchmarks of the `provenance` CLI against raw git, measured in the same run.
 //
 //   npm run bench                       (builds dist/ first)
-//   node --import tsx bench/bench.mjs [--runs N] [--no-docker] [--fake-inputs] [--nested-only] [--helix DIR [--helix-behind N]]
+//   node --import tsx bench/bench.mjs [--runs N] [--no-docker] [--fake-inputs] [--nested-only] [--status-only] [--helix DIR [--helix-behind N]]
 //   PROVENANCE_CLI=/path/to/cli.js node bench/bench.mjs
 //
 // --helix DIR (or PROVENANCE_BENCH_HELIX=DIR): also bench `status` on a checkout of the helix
@@ -36,6 +36,8 @@ const FAKE = flag('--fake-inputs');
 const NO_DOCKER = flag('--no-docker');
 // --nested-only: only the Docker-in-Docker comparison (issue 13's goal), nothing else.
 const NESTED_ONLY = flag('--nested-only');
+// --status-only: only the status rounds on the generated repo (cold, repeated, one new commit).
+const STATUS_ONLY = flag('--status-only');
 
 // Hand-written pathspecs equivalent to the generator's Dockerfile + ignore file. Used for
 // --fake-inputs and as a reference row: what raw git costs with a minimal pathspec set.
@@ -195,6 +197,15 @@ async function main() {
   if (NESTED_ONLY) {
     const info = await ensureRepo({ log: console.log });
     results.nested = await benchNested({ dir: info.dir, R: info.shas[COMMITS - RANGE] });
+    printTable();
+    return;
+  }
+  if (STATUS_ONLY) {
+    const info = await ensureRepo({ log: console.log });
+    const base = await timeInterleaved({ startup: () => runCli(['--version']) });
+    row('provenance --version (CLI startup floor)', base.startup);
+    results.startup = base.startup;
+    results.status = await benchStatus(info.dir, info, await cliJson(info.dir, ['inputs']));
     printTable();
     return;
   }

@@ -144,8 +144,8 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
           const extendable = FULL_SHA.test(label.sha) && results.hasCandidates(label.sha, headSha);
           const fullLabel = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(label.sha);
           const labelSpecs = [`${label.sha}^{commit}`, ...dockerfileSpecs(target, dockerfile, label.sha)];
-          const batchesP = Promise.all([fullLabel ? batchAt(labelSpecs, walkSignal) : catFileBatch(repo.root, labelSpecs, walkSignal), headBatch(dockerfile, headSha)]);
-          // The range's shape does not depend on the Dockerfile: list it beside cat-file.
+          // The range's shape does not depend on the Dockerfile: list it beside cat-file, first
+          // (the walk waits for both, and the listing takes longer).
           let parentsP: Promise<string[]> | undefined;
           const parents = (from: string) => {
             if (!parentsP) {
@@ -155,6 +155,7 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
             return parentsP;
           };
           if (!extendable) parents(label.sha);
+          const batchesP = Promise.all([fullLabel ? batchAt(labelSpecs, walkSignal) : catFileBatch(repo.root, labelSpecs, walkSignal), headBatch(dockerfile, headSha)]);
           const walk = (oid: string, pathspecs: string[], walkSignal2?: AbortSignal, keep?: (p: string) => boolean) =>
             revisionFacts(repo, oid, headSha, pathspecs, keep, label, walkSignal2, parents(oid), {
               midHint: cache?.mids?.[oid],
@@ -300,7 +301,10 @@ export async function computeTargetStatus(ws: Workspace, target: TargetConfig, o
       return subjects.map((sub) => unverifiable(reason, sub.kind));
     }
   };
-  const [uncommitted, verifications] = await Promise.all([uncommittedFor(dockerfile, head.sha), verifyAll()]);
+  // After the label walks have started: reading and judging the bytes runs in this thread, and
+  // would hold back the spawn of the walk (the longest part) while git waits for nothing.
+  const verificationsP = Promise.all(walkStarted).then(verifyAll);
+  const [uncommitted, verifications] = await Promise.all([uncommittedFor(dockerfile, head.sha), verificationsP]);
   const builtVerification = built ? (verifications[0] ?? null) : null;
   const runningVerification = containers.map((_, k) => verifications[(built ? 1 : 0) + k] ?? null);
 
