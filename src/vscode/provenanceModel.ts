@@ -17,7 +17,8 @@ import { ResultMemo } from '../core/status/resultCache';
 import { computeTargetStatus, type TargetStatus } from '../core/status/statusQuery';
 import { deployedView } from '../core/status/driftModel';
 import { ProvenanceError, type Workspace } from '../core/status/workspace';
-import { DiscoveryMemo, discoverTargets, isDockerfileName } from '../core/status/discovery';
+import { DiscoveryMemo, discoverTargets } from '../core/status/discovery';
+import { isDockerfileName } from '../core/inputs/imageInputs';
 import type { AffectsResult } from '../core/types';
 import { getGitApi, type GitApi, type GitRepository } from './gitApi';
 

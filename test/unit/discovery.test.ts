@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normaliseRemoteUrl, remoteUrlsOfConfig } from '../../src/core/git/remotes';
-import { cheapDiscovery, composeProjectName, dockerfileOnlyDiscovery, isDockerfileName, nothingFound, type DiscoveryFacts } from '../../src/core/status/discovery';
+import { cheapDiscovery, composeProjectName, dockerfileOnlyDiscovery, nothingFound, type DiscoveryFacts } from '../../src/core/status/discovery';
+import { isDockerfileName } from '../../src/core/inputs/imageInputs';
 import { parseRevisionLabel } from '../../src/core/docker/state';
 import type { ImageInfo } from '../../src/core/types';
 

@@ -846,6 +846,13 @@ function dedupe<T>(items: T[], key: (t: T) => string): T[] {
   });
 }
 
+/** A Dockerfile by Docker's naming (Dockerfile, Dockerfile.x, x.Dockerfile, Containerfile…), never an ignore file of one. */
+export function isDockerfileName(p: string): boolean {
+  const base = p.slice(p.lastIndexOf('/') + 1).toLowerCase();
+  if (base.endsWith('.dockerignore')) return false;
+  return /^(docker|container)file$/.test(base) || /^(docker|container)file[.-]./.test(base) || /.\.(docker|container)file$/.test(base);
+}
+
 /**
  * Zero-config discovery: Dockerfiles whose name tokens match the image name, best first.
  * `helix-ubuntu` matches `Dockerfile.ubuntu-helix`, `ubuntu_helix.Dockerfile`, `helix-ubuntu/Dockerfile`.

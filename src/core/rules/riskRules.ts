@@ -4,6 +4,7 @@
 // file's scan bounded in time (safety/boundedRegex: a runaway pattern is stopped, and reported).
 // Pure: no `vscode`, no git, no file system; the editor and tests feed text in.
 import { compileExact, parseGlob } from '../inputs/pathGlob';
+import { isDockerfileName } from '../inputs/imageInputs';
 import { BoundedRegex } from '../safety/boundedRegex';
 
 export type RiskSeverity = 'error' | 'warning' | 'information' | 'hint';
@@ -92,11 +93,6 @@ const GRAPHICS_MESSAGE =
 const SHELL_EXT = /\.(sh|bash|zsh|ksh|dash|ash|profile|bashrc|bash_profile|zshrc|zprofile|zshenv|envrc)$/i;
 const SHELL_NAMES = /^(\.?profile|\.?bashrc|bash\.bashrc|\.?bash_profile|\.?zshrc|\.?zshenv|\.?zprofile|\.?xprofile|\.?xsessionrc|\.?xinitrc)$/i;
 const SHEBANG = /^#![ \t]*\S*\/(?:env[ \t]+(?:-\S+[ \t]+)*)?(?:ba|da|z|k|a|mk)?sh\b/;
-
-export function isDockerfileName(p: string): boolean {
-  const base = p.slice(p.lastIndexOf('/') + 1);
-  return /^(Dockerfile|Containerfile)([.-].*)?$/i.test(base) || /\.(Dockerfile|Containerfile)$/i.test(base);
-}
 
 /** A shell script by name or shebang (profile.d snippets are sourced, so they count by folder). */
 export function isShellScript(p: string, text: string): boolean {

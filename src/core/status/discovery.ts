@@ -9,7 +9,7 @@ import { listLocalImages, repositoryOf } from '../docker/state';
 import { readCacheEntry, writeCacheEntry } from '../git/dirCache';
 import { runGit } from '../git/exec';
 import { readHead, resolveCommits, type RepoInfo } from '../git/queries';
-import { dockerfileCandidatesForImage } from '../inputs/imageInputs';
+import { dockerfileCandidatesForImage, isDockerfileName } from '../inputs/imageInputs';
 import { normaliseRemoteUrl, readRemotes, stripCredentials } from '../git/remotes';
 import type { DockerEndpoint, ImageInfo } from '../types';
 import { imageBytesMatchRepository } from './verifyQuery';
@@ -35,13 +35,6 @@ export function composeProjectName(folder: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9_-]/g, '')
     .replace(/^[_-]+/, '');
-}
-
-/** Whether a repo path is a Dockerfile by its name (not an ignore file next to one). */
-export function isDockerfileName(p: string): boolean {
-  const base = path.posix.basename(p).toLowerCase();
-  if (base.endsWith('.dockerignore')) return false;
-  return /^(docker|container)file$/.test(base) || /^(docker|container)file[.-]./.test(base) || /.\.(docker|container)file$/.test(base);
 }
 
 /** A plain `Dockerfile` at some folder: the name says nothing about which project built an image. */
