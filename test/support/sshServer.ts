@@ -136,6 +136,18 @@ export class SshServer {
         if (tree.size === before) break;
       }
       for (const p of tree) signal(p, 'SIGKILL');
+      // Gone means its sockets are closed: until then the kernel still completes handshakes on the
+      // listener's backlog, and a client sees a reset instead of "connection refused".
+      const until = Date.now() + 3000;
+      const alive = (p: number) => {
+        try {
+          const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+        } catch {
+          return false;
+        }
+      };
+      while ([...tree].some(alive) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
     }
     this.child = undefined;
   }
