@@ -180,7 +180,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const snaps = outcomes.flatMap((o) => ('snap' in o ? [o.snap] : []));
         const failed = outcomes.flatMap((o) => ('error' in o ? [o] : []));
         const errorJson = (f: (typeof failed)[number]) => ({ target: f.target, error: f.error.message, hint: f.error.hint || null });
-        if (!json) for (const f of failed) io.err(`provenance: ${f.target}: ${clean(f.error.message)}${f.error.hint ? `\n  → ${clean(f.error.hint)}` : ''}`);
+        if (!json) for (const f of failed) io.err(errorLine(`${f.target}: ${f.error.message}`, f.error.hint));
         if (command === 'status') {
           if (json) {
             const list = outcomes.map((o) => ('snap' in o ? statusJson(o.snap) : errorJson(o)));
@@ -315,9 +315,13 @@ function reportError(err: unknown, io: Io, json: boolean): number {
     hint = 'This is a bug in provenance; please report it with the command you ran.';
   }
   if (json) io.out(JSON.stringify({ error: message, hint: hint || null }, null, 2));
-  // Messages quote repository text (file names, refs, labels): no terminal escapes from it.
-  io.err(`provenance: ${clean(message)}${hint ? `\n  → ${clean(hint)}` : ''}`);
+  io.err(errorLine(message, hint));
   return 2;
+}
+
+/** An error on stderr. Messages quote repository text (file names, refs, labels): no terminal escapes from it. */
+function errorLine(message: string, hint: string | undefined): string {
+  return `provenance: ${clean(message)}${hint ? `\n  → ${clean(hint)}` : ''}`;
 }
 
 /** Runs the CLI as the process (the `provenance` executable, dist/cli.js, calls this). */

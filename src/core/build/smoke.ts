@@ -276,44 +276,38 @@ export interface RunSmokeOptions {
   onOutput?: (line: string) => void;
 }
 
-interface LiveContainer {
-  docker: Dockerode;
-  id: string;
+/**
+ * Every smoke test of this process from its start, by container name: its container's ID once the
+ * create call returned (null before: it may still be on its way).
+ */
+interface SmokeRun {
   abort: AbortController;
+  docker: Dockerode | null;
+  id: string | null;
+  settled: Promise<void>;
 }
-
-const live = new Map<string, LiveContainer>();
-
-/** Every smoke test of this process from its start, by container name: also those still creating their container. */
-const runs = new Map<string, { abort: AbortController; docker: Dockerode | null; settled: Promise<void> }>();
+const runs = new Map<string, SmokeRun>();
 
 /** How long deactivation waits for a cancelled smoke test to remove its own container. */
 const DISPOSE_WAIT_MS = 10_000;
 
 /**
  * Aborts every running smoke test and removes every smoke container it made (extension
- * deactivate), also one whose create call was still on its way: each run is waited for (bounded)
- * and its container then removed by name.
+ * deactivate): a container it has is removed at once; a run whose create call was still on its
+ * way is waited for (bounded) and its container then removed by name.
  */
 export async function disposeAllSmokeContainers(): Promise<void> {
-  const all = [...live.values()];
-  const starting = [...runs.entries()];
-  for (const c of all) c.abort.abort();
-  for (const [, r] of starting) r.abort.abort();
-  await Promise.all([
-    ...all.map((c) => removeContainer(c.docker, c.id)),
-    ...starting.map(async ([name, r]) => {
+  const all = [...runs.entries()];
+  for (const [, r] of all) r.abort.abort();
+  await Promise.all(
+    all.map(async ([name, r]) => {
+      if (r.docker && r.id) return removeQuietly(r.docker, r.id);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([r.settled, new Promise<void>((res) => (timer = setTimeout(res, DISPOSE_WAIT_MS)))]);
       clearTimeout(timer);
       if (r.docker) await removeByName(r.docker, name);
     }),
-  ]);
-}
-
-/** Live smoke containers started by this process (ids). */
-export function liveSmokeContainers(): string[] {
-  return [...live.keys()];
+  );
 }
 
 /**
@@ -322,15 +316,7 @@ export function liveSmokeContainers(): string[] {
  * and so are those of other hosts, whose processes cannot be checked.
  */
 export function removeStraySmokeContainers(endpoint: DockerEndpoint): Promise<string[]> {
-  return removeStrayContainers(endpoint, { label: SMOKE_LABEL, ownerLabel: SMOKE_OWNER_LABEL }, (id) => live.has(id));
-}
-
-async function removeContainer(docker: Dockerode, id: string): Promise<void> {
-  try {
-    await removeQuietly(docker, id);
-  } finally {
-    live.delete(id);
-  }
+  return removeStrayContainers(endpoint, { label: SMOKE_LABEL, ownerLabel: SMOKE_OWNER_LABEL }, (id) => [...runs.values()].some((r) => r.id === id));
 }
 
 export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
@@ -361,7 +347,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
   });
 
   let settle!: () => void;
-  const run = { abort, docker: null as Dockerode | null, settled: new Promise<void>((res) => (settle = res)) };
+  const run: SmokeRun = { abort, docker: null, id: null, settled: new Promise<void>((res) => (settle = res)) };
   runs.set(name, run);
   let docker: Dockerode;
   try {
@@ -373,7 +359,6 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
     throw err;
   }
   run.docker = docker;
-  let containerId: string | null = null;
   let logStream: (NodeJS.ReadableStream & { destroy(): void }) | null = null;
   try {
     if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container started');
@@ -391,8 +376,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
       Labels: { ...s.create.Labels, [SMOKE_LABEL]: '1', [SMOKE_TARGET_LABEL]: opts.target, [SMOKE_OWNER_LABEL]: `${hostname()}:${process.pid}` },
       HostConfig: { ...s.create.HostConfig, NetworkMode: s.network, AutoRemove: false },
     });
-    containerId = container.id;
-    live.set(container.id, { docker, id: container.id, abort });
+    run.id = container.id;
     if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container started');
     try {
       await container.start();
@@ -462,7 +446,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
     opts.signal?.removeEventListener('abort', onParentAbort);
     logStream?.destroy();
     try {
-      if (containerId) await removeContainer(docker, containerId);
+      if (run.id) await removeQuietly(docker, run.id);
       else await removeByName(docker, name);
     } finally {
       runs.delete(name);
@@ -474,7 +458,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
 
 /** A create that was cancelled half-way may still have made the container: remove it by name. */
 async function removeByName(docker: Dockerode, name: string): Promise<void> {
-  await removeContainer(docker, name).catch(() => undefined);
+  await removeQuietly(docker, name).catch(() => undefined);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -253,8 +253,7 @@ function nestedOptions(via: NonNullable<DockerEndpoint['via']>, streams: boolean
   // (~100 ms) each. A client without a timeout holds its connection for a stream (events, a
   // build): it gets its own, or every query would queue behind it (one connection per agent).
   const key = `${via.outer.host}\0${via.container}`;
-  let agent = streams ? undefined : nestedAgents.get(key);
-  if (!agent && streams) agent = nestedAgent(via);
+  let agent = streams ? nestedAgent(via) : nestedAgents.get(key);
   if (!agent) {
     agent = nestedAgent(via);
     nestedAgents.set(key, agent);
@@ -326,13 +325,16 @@ export async function readDockerState(endpoint: DockerEndpoint, opts: ReadDocker
   }
 }
 
-/** An image of the engine's list call (no inspect) as the core sees it. */
-export function imageInfoOf(img: Dockerode.ImageInfo, endpoint: string, labelKeys: string[]): ImageInfo {
+/**
+ * An image of the engine's list call as the core sees it; `exactCreated` is inspect's Created
+ * when it was read (the list's is whole seconds).
+ */
+export function imageInfoOf(img: Dockerode.ImageInfo, endpoint: string, labelKeys: string[], exactCreated?: string): ImageInfo {
   const labels = img.Labels ?? {};
   return {
     id: img.Id,
     tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
-    created: imageBuildTime(labels, new Date(img.Created * 1000).toISOString()),
+    created: imageBuildTime(labels, toIso(exactCreated) ?? new Date(img.Created * 1000).toISOString()),
     labels,
     revision: parseRevisionLabel(labels, labelKeys),
     endpoint,
@@ -352,29 +354,10 @@ export async function listLocalImages(
   try {
     const docker = await dl.race(connect(endpoint, timeoutMs));
     const raw = (await dl.race(docker.listImages({ abortSignal: dl.signal }))).filter((img) => (img.RepoTags ?? []).some((t) => !t.startsWith('<none>')));
-    // Builds of one repository within the same second: the precise Created from inspect decides
-    // which is the newest (discovery names it). Only those are inspected.
-    const key = (img: Dockerode.ImageInfo) => `${splitRef((img.RepoTags ?? []).find((t) => !t.startsWith('<none>')) ?? '').repo}\0${img.Created}`;
-    const count = new Map<string, number>();
-    for (const img of raw) count.set(key(img), (count.get(key(img)) ?? 0) + 1);
-    const tied = raw.filter((img) => (count.get(key(img)) ?? 0) > 1).slice(0, 32);
-    const precise = new Map<string, string>();
-    await dl.race(
-      Promise.all(
-        tied.map((img) =>
-          docker
-            .getImage(img.Id)
-            .inspect()
-            .then((d) => d?.Created && precise.set(img.Id, d.Created))
-            .catch(skipIfGone(dl.signal)),
-        ),
-      ),
-    );
-    const images = raw.map((img) => {
-      const info = imageInfoOf(img, endpoint.host, opts.labelKeys);
-      const exact = toIso(precise.get(img.Id));
-      return exact ? { ...info, created: imageBuildTime(img.Labels ?? {}, exact) } : info;
-    });
+    // Builds of one repository within the same second: which is the newest decides what discovery names.
+    const repoOf = (img: Dockerode.ImageInfo) => splitRef((img.RepoTags ?? []).find((t) => !t.startsWith('<none>')) ?? '').repo;
+    const precise = await dl.race(exactCreatedOfTies(docker, raw, repoOf, dl.signal, 32));
+    const images = raw.map((img) => imageInfoOf(img, endpoint.host, opts.labelKeys, precise.get(img.Id)));
     images.sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
     return { reachable: true, images };
   } catch (err) {
@@ -426,35 +409,15 @@ async function collect(
   );
 
   // Image inspect takes no abort signal in dockerode 5; the caller's deadline race still bounds it.
-  // Images built within the same second need the precise Created from inspect to sort.
-  const createdCount = new Map<number, number>();
-  for (const i of matched) createdCount.set(i.Created, (createdCount.get(i.Created) ?? 0) + 1);
-  const tied = matched.filter((i) => (createdCount.get(i.Created) ?? 0) > 1);
   const foreignImageIds = [...new Set(candidates.map((c) => c.ImageID).filter((id) => !matchedIds.has(id)))];
 
-  const [containerDetails, tiedDetails, foreignDetails] = await Promise.all([
+  const [containerDetails, preciseCreated, foreignDetails] = await Promise.all([
     Promise.all(candidates.map((c) => docker.getContainer(c.Id).inspect({ abortSignal: signal }).catch(skipIfGone(signal)))),
-    Promise.all(tied.map((i) => docker.getImage(i.Id).inspect().catch(skipIfGone(signal)))),
+    exactCreatedOfTies(docker, matched, () => '', signal),
     Promise.all(foreignImageIds.map((id) => docker.getImage(id).inspect().catch(skipIfGone(signal)))),
   ]);
 
-  const preciseCreated = new Map<string, string>();
-  tied.forEach((img, n) => {
-    const d = tiedDetails[n];
-    if (d?.Created) preciseCreated.set(img.Id, d.Created);
-  });
-
-  const images: ImageInfo[] = matched.map((img) => {
-    const labels = img.Labels ?? {};
-    return {
-      id: img.Id,
-      tags: (img.RepoTags ?? []).filter((t) => !t.startsWith('<none>')),
-      created: imageBuildTime(labels, toIso(preciseCreated.get(img.Id)) ?? new Date(img.Created * 1000).toISOString()),
-      labels,
-      revision: parseRevisionLabel(labels, opts.labelKeys),
-      endpoint: endpoint.host,
-    };
-  });
+  const images: ImageInfo[] = matched.map((img) => imageInfoOf(img, endpoint.host, opts.labelKeys, preciseCreated.get(img.Id)));
   images.sort((a, b) => b.created.localeCompare(a.created) || a.id.localeCompare(b.id));
 
   const imageLabels = new Map<string, Record<string, string>>(images.map((i) => [i.id, i.labels]));
@@ -501,6 +464,31 @@ async function collect(
 }
 
 /** For per-item inspects: a container or image removed since the list call gives undefined. */
+/**
+ * Images built within the same second in one group (`group`: all one, or per repository) tie on
+ * the list's whole-second Created: inspect's exact Created of those (at most `limit`), by ID, so
+ * that they sort newest first. Others are not inspected.
+ */
+async function exactCreatedOfTies(
+  docker: Dockerode,
+  images: Dockerode.ImageInfo[],
+  group: (img: Dockerode.ImageInfo) => string,
+  signal: AbortSignal,
+  limit = Infinity,
+): Promise<Map<string, string>> {
+  const key = (img: Dockerode.ImageInfo) => `${group(img)}\0${img.Created}`;
+  const count = new Map<string, number>();
+  for (const img of images) count.set(key(img), (count.get(key(img)) ?? 0) + 1);
+  const tied = images.filter((img) => (count.get(key(img)) ?? 0) > 1).slice(0, limit);
+  const details = await Promise.all(tied.map((img) => docker.getImage(img.Id).inspect().catch(skipIfGone(signal))));
+  const exact = new Map<string, string>();
+  tied.forEach((img, n) => {
+    const created = details[n]?.Created;
+    if (created) exact.set(img.Id, created);
+  });
+  return exact;
+}
+
 function skipIfGone(signal: AbortSignal) {
   return (err: unknown): undefined => {
     if (signal.aborted) throw err;

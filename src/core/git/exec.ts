@@ -94,9 +94,8 @@ function filterDrivers(cwd: string): Promise<string[]> {
 }
 
 let spawned = 0;
-const recent: string[] = [];
-/** The folder each of `recent` ran in ('' when not known). */
-const recentDirs: string[] = [];
+/** The last git commands started, with the folder each ran in ('' when not known). */
+const recent: { command: string; cwd: string }[] = [];
 
 /** How many git processes this process has started (tests and benchmarks count them). */
 export function gitSpawnCount(): number {
@@ -105,23 +104,19 @@ export function gitSpawnCount(): number {
 
 /** The last few git command lines started, newest last (for diagnosing unexpected spawns). */
 export function recentGitSpawns(): string[] {
-  return [...recent];
+  return recent.map((r) => r.command);
 }
 
 /** The same, with the folder each ran in (tests check that a refresh of one repository starts nothing in another). */
 export function recentGitSpawnsIn(): { command: string; cwd: string }[] {
-  return recent.map((command, i) => ({ command, cwd: recentDirs[i] ?? '' }));
+  return recent.map((r) => ({ ...r }));
 }
 
 /** For process layers that need raw bytes (cat-file) but must still be counted. */
 export function noteGitSpawn(args: readonly string[] = ['cat-file', '--batch'], cwd = ''): (() => void) {
   spawned++;
-  recent.push(args.slice(0, 6).join(' '));
-  recentDirs.push(cwd);
-  if (recent.length > 60) {
-    recent.shift();
-    recentDirs.shift();
-  }
+  recent.push({ command: args.slice(0, 6).join(' '), cwd });
+  if (recent.length > 60) recent.shift();
   return traceSpan(`git ${args.slice(0, 4).join(' ')}`);
 }
 

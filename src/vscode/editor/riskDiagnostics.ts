@@ -178,11 +178,10 @@ export class RiskDiagnostics implements vscode.Disposable {
       r.key += `${s.status.snapshot.head.sha}|${s.status.inputs.pathspecs.join('\0')}\n`;
       byRepo.set(s.repo.root, r);
     }
-    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
     for (const [root, l] of this.listings) {
       if (byRepo.has(root)) continue;
       l.ctl.abort();
-      for (const u of l.files) if (!open.has(u)) this.collection.delete(vscode.Uri.parse(u));
+      this.forgetListed(l.files, new Set());
       this.listings.delete(root);
     }
     for (const [root, r] of byRepo) {
@@ -204,15 +203,19 @@ export class RiskDiagnostics implements vscode.Disposable {
     const found = new Set(files.map((f) => vscode.Uri.file(path.join(root, f)).toString()));
     const entry = this.listings.get(root);
     if (signal.aborted || !entry) return;
-    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
-    for (const old of entry.files) {
-      if (!found.has(old) && !open.has(old)) this.collection.delete(vscode.Uri.parse(old));
-    }
+    const open = this.forgetListed(entry.files, found);
     entry.files = found;
     for (const u of found) {
       if (signal.aborted) return;
       if (!open.has(u)) await this.scanFile(vscode.Uri.parse(u));
     }
+  }
+
+  /** Drops the diagnostics of listed files that are neither still listed (`kept`) nor open; returns the open ones. */
+  private forgetListed(files: Iterable<string>, kept: Set<string>): Set<string> {
+    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
+    for (const u of files) if (!kept.has(u) && !open.has(u)) this.collection.delete(vscode.Uri.parse(u));
+    return open;
   }
 
   private async scanFile(uri: vscode.Uri): Promise<void> {
