@@ -122,6 +122,8 @@ export class BuildTasks implements vscode.Disposable {
    */
   async execute(s: TargetState, action: BuildAction, onStart?: (run: ActiveRun) => void): Promise<RunOutcome> {
     const disposables: vscode.Disposable[] = [];
+    // A task of this target and action that was still ending (a cancelled run) is not this one.
+    const earlier = new Set(vscode.tasks.taskExecutions);
     try {
       const started = new Promise<ActiveRun | undefined>((resolve) => {
         disposables.push(
@@ -132,6 +134,7 @@ export class BuildTasks implements vscode.Disposable {
           // chose not to restart it); then no run ever starts.
           vscode.tasks.onDidEndTask((e) => {
             const d = e.execution.task.definition as Partial<BuildTaskDefinition>;
+            if (earlier.has(e.execution)) return;
             if (d.type === BUILD_TASK_TYPE && d.target === s.target.name && d.action === action && !this.active.has(s.key)) resolve(undefined);
           }),
         );
