@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { watchDockerEvents } from '../../src/core/docker/events';
-import { nestedEndpoint } from '../../src/core/docker/state';
+import { nestedAgentContainers, nestedEndpoint, readDockerState } from '../../src/core/docker/state';
+import type { DockerEndpoint } from '../../src/core/types';
 import { runCli } from '../support/cli';
 import { buildBusyboxImage, cleanupDocker, requireDocker, testEndpoint, uniqueName } from '../support/dockerFixtures';
 import { FixtureRepo } from '../support/gitFixture';
@@ -193,6 +194,28 @@ describe('Docker-in-Docker sandboxes', () => {
     } finally {
       await removeSandbox(nocli.name);
     }
+  });
+
+  test('a long-lived process drops the connection of a sandbox that no longer runs', async (t) => {
+    const e = await setup(t);
+    if (!e) return;
+    const extra = await runSandbox(await buildSandboxImage(true), e.inner, uniqueName('dind-gone'));
+    sandboxes.push(extra.name);
+    const outer = testEndpoint();
+    const readAll = async () => {
+      let nested: DockerEndpoint[] = [];
+      const s = await readDockerState(outer, { image: e.image, labelKeys: [REV], onNested: (n) => (nested = n) });
+      assert.ok(s.reachable, JSON.stringify(s));
+      for (const n of nested) assert.ok((await readDockerState(n, { image: e.image, labelKeys: [REV] })).reachable, n.host);
+      return nested.map((n) => n.via?.name);
+    };
+    assert.ok((await readAll()).includes(extra.name));
+    assert.ok(nestedAgentContainers().includes(extra.id), 'one shared agent per sandbox read');
+    assert.ok(nestedAgentContainers().includes(e.sandbox.id));
+    await removeSandbox(extra.name);
+    assert.ok(!(await readAll()).includes(extra.name));
+    assert.ok(nestedAgentContainers().includes(e.sandbox.id), 'the running sandbox keeps its agent');
+    assert.ok(!nestedAgentContainers().includes(extra.id), 'the removed sandbox\'s agent is gone');
   });
 
   test('"nested": false turns discovery off; docker-exec://NAME names one explicitly', async (t) => {

@@ -115,9 +115,13 @@ export class DialSocket extends Duplex {
     cb(err);
   }
 
+  /** As net.Socket's: a callback is added once, and `setTimeout(0, cb)` takes it off again (the HTTP client does both per request on a kept-alive connection). */
   setTimeout(ms: number, cb?: () => void): this {
     this.timeout = ms;
-    if (cb) this.once('timeout', cb);
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
     this.touch();
     return this;
   }

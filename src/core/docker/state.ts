@@ -263,6 +263,27 @@ function nestedOptions(via: NonNullable<DockerEndpoint['via']>, streams: boolean
 
 const nestedAgents = new Map<string, import('node:http').Agent>();
 
+const CONTAINER_ID_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * Drops the shared agents of sandboxes found on `outerHost` (by container ID) that no longer run
+ * there, closing their idle connections: a long-lived editor would otherwise keep one per sandbox
+ * ever seen. Agents of configured `docker-exec://` endpoints (by name) stay.
+ */
+function forgetNestedAgentsExcept(outerHost: string, runningIds: ReadonlySet<string>): void {
+  for (const [key, agent] of nestedAgents) {
+    const [host, container] = key.split('\0');
+    if (host !== outerHost || !CONTAINER_ID_RE.test(container) || runningIds.has(container)) continue;
+    nestedAgents.delete(key);
+    agent.destroy();
+  }
+}
+
+/** The containers whose shared nested agents this process holds (tests). */
+export function nestedAgentContainers(): string[] {
+  return [...nestedAgents.keys()].map((k) => k.slice(k.indexOf('\0') + 1));
+}
+
 function nestedAgent(via: NonNullable<DockerEndpoint['via']>): import('node:http').Agent {
   let outer: Promise<Dockerode> | undefined;
   const start = async (): Promise<ExecStream> => {
@@ -391,7 +412,9 @@ async function collect(
     docker.listContainers({ ...(opts.allContainers ? { all: true } : {}), abortSignal: signal }).then((list) => {
       // Nested daemons are one level deep: a sandbox's own sandboxes are not looked into.
       if (opts.onNested && !endpoint.via) {
-        opts.onNested(list.filter(isDockerInDocker).map((c) => nestedEndpoint(endpoint, c.Id, (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''))));
+        const dind = list.filter(isDockerInDocker);
+        forgetNestedAgentsExcept(endpoint.host, new Set(dind.map((c) => c.Id)));
+        opts.onNested(dind.map((c) => nestedEndpoint(endpoint, c.Id, (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''))));
       }
       return list;
     }),
