@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReadyLogMatcher } from '../../src/core/build/smoke';
-import { resolveRiskRules, scanForRisks, type RiskRule } from '../../src/core/rules/riskRules';
+import { RULE_TIMEOUTS_BEFORE_OFF, RuleTurnedOffError, resolveRiskRules, scanForRisks, type RiskRule } from '../../src/core/rules/riskRules';
 import { BoundedRegex, REGEX_BUDGET_MS, RegexTimeoutError } from '../../src/core/safety/boundedRegex';
 
 // Measured without a budget: 160 ms at 24 characters, doubling with each one more.
@@ -64,6 +64,28 @@ test('risk rules: a catastrophic pattern is skipped for that file and reported; 
   // The same rule on a file it does not blow up on: matches, with its groups.
   const ok = scanForRisks('export a b;\n', 'other.sh', rules);
   assert.deepEqual(ok.map((f) => [f.ruleId, f.message]), [['runaway', 'Matches risky pattern "runaway": export a b;']]);
+});
+
+test('risk rules: a pattern that keeps timing out is turned off after a few files, until the rules are resolved again', () => {
+  const setting = [{ id: 'runaway', pattern: CATASTROPHIC }, { id: 'todo', pattern: 'TODO' }];
+  const { rules } = resolveRiskRules(setting);
+  const errors: unknown[] = [];
+  const scan = (file: string) => scanForRisks(`TODO\n${HOSTILE}\n`, file, rules, { onRuleError: (_r, err) => errors.push(err) });
+  const { ms } = timed(() => {
+    for (let i = 0; i < 20; i++) assert.deepEqual(scan(`f${i}.sh`).map((f) => f.ruleId), ['todo'], 'the other rule keeps matching');
+  });
+  assert.equal(RULE_TIMEOUTS_BEFORE_OFF, 3);
+  assert.equal(errors.length, RULE_TIMEOUTS_BEFORE_OFF, 'reported each time until it is off, then never again');
+  assert.ok(errors.slice(0, -1).every((e) => e instanceof RegexTimeoutError && !(e instanceof RuleTurnedOffError)));
+  const last = errors.at(-1);
+  assert.ok(last instanceof RuleTurnedOffError, String(last));
+  assert.match(last.message, /ran longer than 50 ms and was stopped .*after 3 such timeouts the rule is off until buildProvenance\.riskRules changes/);
+  // 20 files cost about 3 budgets, not 20.
+  assert.ok(ms < BOUND_MS, `took ${ms} ms`);
+  assert.deepEqual(scanForRisks('export a b;\n', 'y.sh', rules).map((f) => f.ruleId), [], 'off: not even a harmless file is scanned');
+  // Resolved again (the setting changed): the rule is back.
+  const again = resolveRiskRules(setting).rules;
+  assert.deepEqual(scanForRisks('export a b;\n', 'x.sh', again).map((f) => f.ruleId), ['runaway']);
 });
 
 test('smoke ready.log: lines are tested in batches; a catastrophic pattern stops the probe with a reason', async () => {

@@ -5,7 +5,7 @@
 // Pure: no `vscode`, no git, no file system; the editor and tests feed text in.
 import { compileExact, parseGlob } from '../inputs/pathGlob';
 import { isDockerfileName } from '../inputs/imageInputs';
-import { BoundedRegex } from '../safety/boundedRegex';
+import { BoundedRegex, RegexTimeoutError } from '../safety/boundedRegex';
 
 export type RiskSeverity = 'error' | 'warning' | 'information' | 'hint';
 const SEVERITIES: readonly RiskSeverity[] = ['error', 'warning', 'information', 'hint'];
@@ -453,16 +453,38 @@ function compileFileGlobs(globs: readonly string[]): { match: (p: string) => boo
   return { match: (p) => matchers.some((m) => m(p)), invalid };
 }
 
+/** Timeouts after which a user pattern is turned off until the rules are resolved again (the setting changes). */
+export const RULE_TIMEOUTS_BEFORE_OFF = 3;
+
+/** A rule's pattern ran past its budget too often: it is off until the setting changes. */
+export class RuleTurnedOffError extends Error {
+  override name = 'RuleTurnedOffError';
+  constructor(readonly last: RegexTimeoutError) {
+    super(`${last.message}; after ${RULE_TIMEOUTS_BEFORE_OFF} such timeouts the rule is off until buildProvenance.riskRules changes`);
+  }
+}
+
 function regexRule(id: string, re: BoundedRegex, message: string, severity: RiskSeverity, files: string[] | null, builtin: boolean): RiskRule {
   const matchFiles = files ? compileFileGlobs(files).match : null;
+  // A pattern that backtracks for ever costs its whole budget on every file of every rescan;
+  // after a few timeouts it is turned off, so a runaway rule costs at most a few budgets.
+  let timeouts = 0;
   return {
     id,
     message,
     severity,
     builtin,
     files,
-    appliesTo: (p) => (matchFiles ? matchFiles(p) : true),
-    scan: (text) => scanRegex(text, re),
+    appliesTo: (p) => timeouts < RULE_TIMEOUTS_BEFORE_OFF && (matchFiles ? matchFiles(p) : true),
+    scan: (text) => {
+      try {
+        return scanRegex(text, re);
+      } catch (err) {
+        if (!(err instanceof RegexTimeoutError)) throw err;
+        if (++timeouts >= RULE_TIMEOUTS_BEFORE_OFF) throw new RuleTurnedOffError(err);
+        throw err;
+      }
+    },
   };
 }
 
@@ -567,7 +589,9 @@ const MAX_FINDINGS = 500;
 /**
  * Findings of every rule that applies to the file. `context.image` names the image(s) the file is
  * baked into for the messages. A rule that throws, or whose pattern ran past its time budget on
- * this text (RegexTimeoutError), is reported through `onRuleError` and skipped for this file.
+ * this text (RegexTimeoutError), is reported through `onRuleError` and skipped for this file; a
+ * user pattern that did so RULE_TIMEOUTS_BEFORE_OFF times is off from then on (RuleTurnedOffError,
+ * reported once) until the rules are resolved again.
  */
 export function scanForRisks(
   text: string,

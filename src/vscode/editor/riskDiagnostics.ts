@@ -9,7 +9,7 @@ import { isAbortError } from '../../core/git/exec';
 import { filesMatching } from '../../core/git/historyQueries';
 import { clean } from '../../core/humanize';
 import { pathspecFilter, type ImageInputs } from '../../core/inputs/imageInputs';
-import { resolveRiskRules, scanForRisks, type RiskFinding, type RiskRule, type RiskSeverity } from '../../core/rules/riskRules';
+import { RuleTurnedOffError, resolveRiskRules, scanForRisks, type RiskFinding, type RiskRule, type RiskSeverity } from '../../core/rules/riskRules';
 import type { ProvenanceModel } from '../provenanceModel';
 
 export const DIAGNOSTIC_SOURCE = 'Build Provenance';
@@ -134,7 +134,12 @@ export class RiskDiagnostics implements vscode.Disposable {
     }
     const findings = scanForRisks(text, where.rel, this.rules, {
       image: where.images,
-      onRuleError: (rule, err) => this.log.error(`Risk rule "${rule.id}" failed on ${where.rel} and is skipped for it: ${err instanceof Error ? err.message : String(err)}`),
+      onRuleError: (rule, err) =>
+        this.log.error(
+          err instanceof RuleTurnedOffError
+            ? `Risk rule "${rule.id}" is turned off: on ${where.rel}, ${err.message}`
+            : `Risk rule "${rule.id}" failed on ${where.rel} and is skipped for it: ${err instanceof Error ? err.message : String(err)}`,
+        ),
     });
     this.collection.set(uri, findings.map((f) => this.toDiagnostic(f, where.related)));
     this._onDidUpdate.fire(uri);
