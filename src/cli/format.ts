@@ -302,17 +302,18 @@ export function buildJson(r: BuildResult) {
     guidance: r.guidance,
     smoke: smokeJson(r.smoke),
     ledgerId: r.ledgerId,
+    ledgerError: r.ledgerError,
   };
 }
 
 /** The stable `smoke --json` shape. */
 export function smokeRunJson(r: SmokeRunResult) {
-  return { target: r.target, ok: r.ok, imageId: r.imageId, revision: r.revision, dirty: r.dirty, smoke: smokeJson(r.smoke), ledgerId: r.ledgerId };
+  return { target: r.target, ok: r.ok, imageId: r.imageId, revision: r.revision, dirty: r.dirty, smoke: smokeJson(r.smoke), ledgerId: r.ledgerId, ledgerError: r.ledgerError };
 }
 
 /** The stable `deploy --json` shape. */
 export function deployJson(r: DeployImageResult) {
-  return { target: r.target, ok: r.ok, mode: r.mode, imageId: r.imageId, tags: r.tags, revision: r.revision, smoke: r.smoke, replaced: r.replaced, error: r.error, ledgerId: r.ledgerId };
+  return { target: r.target, ok: r.ok, mode: r.mode, imageId: r.imageId, tags: r.tags, revision: r.revision, smoke: r.smoke, replaced: r.replaced, error: r.error, ledgerId: r.ledgerId, ledgerError: r.ledgerError };
 }
 
 export function formatDeploy(r: DeployImageResult, st: Style): string {
@@ -405,7 +406,7 @@ export function formatHistory(entries: HistoryEntry[], st: Style): string {
       const state = e.present === null ? '?' : e.present ? (e.currentTags.length ? e.currentTags.map(clean).join(',') : 'untagged') : st.dim('gone');
       const img = e.imageId ? `${e.imageId.replace(/^sha256:/, '').slice(0, 12)} [${state}]` : '-';
       const why = e.result === 'failure' && e.error ? ` — ${clean(e.error.split('\n')[0]).slice(0, 100)}` : '';
-      return `${when}  ${clean(e.target)}  ${historyKind(e).padEnd(5)}  ${rev}  ${img}  ${historyOutcome(e, st)}${why}`;
+      return `${when}  ${clean(e.target)}  ${historyKind(e).padEnd(6)}  ${rev}  ${img}  ${historyOutcome(e, st)}${why}`;
     })
     .join('\n');
 }

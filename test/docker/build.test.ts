@@ -619,6 +619,7 @@ test('deploy (CLI): runs the deploy step for the newest image, warns when it was
   assert.deepEqual([j.ok, j.mode, j.imageId, j.revision, j.smoke, j.error], [true, 'replace-container', built.imageId, head, null, null]);
   assert.deepEqual(j.replaced.map((x: { name: string }) => x.name), [ctr.name]);
   assert.match(j.ledgerId, /^\d{8}-/);
+  assert.equal(j.ledgerError, null);
   assert.match(d.err, /warning: .*was never smoke-tested/);
   assert.equal((await run(['status', '--json', '--cwd', repo.dir])).json().state, 'in-sync');
   const again = await run(['deploy', '--cwd', repo.dir]);
@@ -635,6 +636,7 @@ test('deploy (CLI): runs the deploy step for the newest image, warns when it was
     assert.equal(unrecorded.code, 0, unrecorded.err);
     assert.equal(unrecorded.json().ok, true);
     assert.equal(unrecorded.json().ledgerId, null);
+    assert.match(unrecorded.json().ledgerError, /^Could not write the build ledger: Refusing to open .*ledger\.jsonl: it is a symbolic link\.$/);
     assert.match(unrecorded.err, /^warning: Could not write the build ledger: Refusing to open .*ledger\.jsonl: it is a symbolic link\.$/m);
     assert.equal(readFileSync(outside, 'utf8'), '', 'nothing was written through the link');
   } finally {

@@ -286,6 +286,8 @@ test('history --ledger: a good and a bad mark, a deploy (kind column deploy) and
   // The kind column (after the date, time and target): a deploy step says deploy, not mark.
   const kinds = h.out.trim().split('\n').map((l) => l.split(/\s+/)[3]);
   assert.deepEqual(kinds, ['deploy', 'mark', 'mark', 'smoke', 'build']);
+  const revColumn = h.out.trim().split('\n').map((l) => l.search(/\b(unlabeled|[0-9a-f]{12})\b/));
+  assert.equal(new Set(revColumn).size, 1, `the revision column lines up after the kind column:\n${h.out}`);
   const j = (await runCli(['history', '--ledger', '--json', '--cwd', repo.dir])).json();
   assert.deepEqual(j.map((e: { kind: string; verdict: string | null }) => [e.kind, e.verdict]), [['mark', null], ['mark', 'bad'], ['mark', 'good'], ['smoke', null], ['build', null]]);
 });
