@@ -276,6 +276,13 @@ test('git: walkRange with exclude pathspecs gives what git gives with them (spli
     assert.equal(newest.newestWithFiles, 5);
     assert.deepEqual(newest.commits.slice(0, 5), one.slice(0, 5));
   }
+  // Eager (the walk starts beside the listing): the same answer whether the listing agrees (short
+  // and linear) or not (longer than minSplit: stopped, walked in halves).
+  for (const minSplit of [1000, 4]) {
+    const eager = await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: true, minSplit, eager: true });
+    assert.deepEqual(eager.commits, one, `eager, minSplit ${minSplit}`);
+    assert.equal(eager.mid === null, minSplit === 1000, `eager, minSplit ${minSplit}: split only when long`);
+  }
   // A merge: git's history simplification decides, with the full pathspecs.
   r.git('checkout', '-q', '-b', 'side', base);
   r.commit('side test only', { 'app/side_test.go': '1' });
@@ -283,6 +290,17 @@ test('git: walkRange with exclude pathspecs gives what git gives with them (spli
   r.git('merge', '-q', '--no-edit', 'side');
   const merged = await logRange(r.dir, { from: base, to: 'HEAD' }, specs, { withFiles: true });
   assert.deepEqual((await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: true, minSplit: 4 })).commits, merged);
+  // A merge of two sides that both changed inputs: git lists the merge (no files of its own);
+  // the early walk, which drops commits left without input files, would not.
+  const fork = r.head();
+  r.git('checkout', '-q', '-b', 'side2', fork);
+  r.commit('side input', { 'app/s2.go': '1' });
+  r.git('checkout', '-q', 'main');
+  r.commit('main input', { 'app/m2.go': '1' });
+  r.git('merge', '-q', '--no-edit', 'side2');
+  const both = await logRange(r.dir, { from: base, to: 'HEAD' }, specs, { withFiles: true });
+  assert.ok(both.some((c) => c.sha === r.head()), 'git lists the merge');
+  assert.deepEqual((await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: true, eager: true })).commits, both, 'eager over merges: the early linear walk is dropped');
   assert.equal((await walkRange(r.dir, { from: base, to: r.head() }, specs, { withFiles: false, filesOfNewest: 5 })).newestWithFiles, 0, 'git walked without files: none to reuse');
 });
 

@@ -482,6 +482,12 @@ export interface WalkOptions {
    * git pathspecs cannot express): the walk lists files and keeps those this says are inputs.
    */
   keep?: (path: string) => boolean;
+  /**
+   * The range is expected to be short and linear (HEAD moved on by a commit or a pull): the
+   * single walk starts at once, beside the listing, and is used when the listing agrees (linear,
+   * shorter than `minSplit`); otherwise it is stopped and the range is walked as usual.
+   */
+  eager?: boolean;
 }
 
 /**
@@ -550,6 +556,27 @@ export async function walkRange(
       opts.signal?.removeEventListener('abort', onAbort);
     }
     return walkRange(root, range, pathspecs, { ...opts, midHint: undefined }, listing);
+  }
+
+  if (opts.eager) {
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const early = walk(range, ctl.signal, true);
+    early.catch(() => undefined);
+    opts.onWalking?.();
+    try {
+      const lines = await listing;
+      const { total, linear } = shape(lines);
+      if (linear && total < minSplit) {
+        const list = await early;
+        return { commits: list, total, mid: null, newestWithFiles: withFilesCount(list, true) };
+      }
+      ctl.abort(); // merges came in, or a long pull: walked below as any range
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    return walkRange(root, range, pathspecs, { ...opts, eager: false }, listing);
   }
 
   const lines = await listing;

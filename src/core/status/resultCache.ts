@@ -228,12 +228,10 @@ export class ResultCache {
     // HEAD moved on: walk oldHEAD..HEAD, put it in front.
     for (const e of entries) {
       if (e.from !== from || (e.facts.ahead === 0 && e.facts.behind > 0)) continue;
-      const linesP = chainAbove(this.repo.root, e.to, to, opts.signal);
-      opts.onWalking?.(); // git is at work: what waits for that (loading the Docker client) may go
-      const lines = await linesP;
-      if (!lines) continue;
+      const above = await this.walkAbove(e.to, to, pathspecs, opts);
+      if (!above) continue;
+      const { lines, delta } = above;
       const shas = lines.map((l) => l.slice(0, l.indexOf(' ')));
-      const delta = await walkRange(this.repo.root, { from: e.to, to }, pathspecs, { ...opts.walk, withFiles: true, signal: opts.signal }, Promise.resolve(lines));
       const at = new Map(shas.map((s, i) => [s, i]));
       const n = shas.length;
       const facts: RangeFacts = {
@@ -305,13 +303,44 @@ export class ResultCache {
       .filter((e): e is DiffEntry => e?.kind === 'diff' && e.from === from && e.to !== to && e.walk === walk && e.history === history && e.total > 0)
       .sort((a, b) => b.total - a.total);
     for (const e of entries) {
-      const lines = await chainAbove(this.repo.root, e.to, to, opts.signal);
-      if (!lines) continue;
-      const delta = await walkRange(this.repo.root, { from: e.to, to }, pathspecs, { ...opts.walk, withFiles: true, signal: opts.signal }, Promise.resolve(lines));
+      const above = await this.walkAbove(e.to, to, pathspecs, opts);
+      if (!above) continue;
+      const { lines, delta } = above;
       resultCacheCounters.diffHead++;
       return { total: e.total + lines.length, relevant: [...delta.commits, ...e.relevant.map(copyCommit)] };
     }
     return null;
+  }
+
+  /**
+   * The commits of base..tip when they are a chain above `base` (see chainAbove), walked. The
+   * walk starts beside the chain check (usually one new commit): it is stopped when the check
+   * fails, and used only when it holds.
+   */
+  private async walkAbove(
+    base: string,
+    tip: string,
+    pathspecs: string[],
+    opts: { signal?: AbortSignal; walk?: Partial<WalkOptions>; onWalking?: () => void },
+  ): Promise<{ lines: string[]; delta: Awaited<ReturnType<typeof walkRange>> } | null> {
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort();
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const linesP = chainAbove(this.repo.root, base, tip, opts.signal);
+      const deltaP = walkRange(this.repo.root, { from: base, to: tip }, pathspecs, { ...opts.walk, withFiles: true, eager: true, signal: ctl.signal }, linesP.then((l) => l ?? []));
+      deltaP.catch(() => undefined);
+      opts.onWalking?.(); // git is at work: what waits for that (loading the Docker client) may go
+      const lines = await linesP;
+      if (!lines) {
+        ctl.abort();
+        return null;
+      }
+      return { lines, delta: await deltaP };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   async putDiff(from: string, to: string, walk: string, total: number, relevant: CommitSummary[]): Promise<void> {
