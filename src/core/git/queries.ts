@@ -573,6 +573,9 @@ export async function walkRange(
         return { commits: list, total, mid: null, newestWithFiles: withFilesCount(list, true) };
       }
       ctl.abort(); // merges came in, or a long pull: walked below as any range
+    } catch (err) {
+      ctl.abort();
+      throw err;
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
