@@ -87,7 +87,7 @@ for (const { builder, env, copyStep } of BUILDERS) test(`build (CLI, ${builder})
   assert.deepEqual([entry.kind, entry.target, entry.revision, entry.imageId, entry.result, entry.present, entry.passed, entry.builder], ['build', name, head, b.imageId, 'success', true, null, builder]);
   assert.deepEqual(entry.currentTags.sort(), b.tags.sort());
   assert.equal(entry.id, b.ledgerId);
-  assert.match((await run(['history', '--ledger', '--cwd', repo.dir])).out, new RegExp(`${name}  build  ${head.slice(0, 12)}  ${b.imageId.slice(7, 19)}`));
+  assert.match((await run(['history', '--ledger', '--cwd', repo.dir])).out, new RegExp(`${name}  build {3}${head.slice(0, 12)}  ${b.imageId.slice(7, 19)}`));
 });
 
 test('build: an uncommitted change to an input makes a dirty build, labelled so; a change to a non-input does not', async (t) => {

@@ -310,11 +310,14 @@ test('status on an honest label: verified, and the built image is read through t
   const { image, h } = ready;
   await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
   await runContainer({ image: `${image}:latest` });
-  const since = Math.floor(Date.now() / 1000) - 1;
+  // Exactly this status's window (to the millisecond): a whole-second window also caught the
+  // created containers of the tests before it (the cancel test's reads), a flaky failure in CI.
+  const since = (Date.now() / 1000).toFixed(3);
   const s = await status(h.repo.dir, 'desk');
+  const until = (Date.now() / 1000).toFixed(3);
   await new Promise((r) => setTimeout(r, 1100));
   // Only this process's: other test runs share the daemon.
-  const events = docker(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000)), '--filter', 'event=create', '--filter', `label=${VERIFY_OWNER_LABEL}=${hostname()}:${process.pid}`, '--format', '{{.Actor.Attributes.name}}']);
+  const events = docker(['events', '--since', since, '--until', until, '--filter', 'event=create', '--filter', `label=${VERIFY_OWNER_LABEL}=${hostname()}:${process.pid}`, '--format', '{{.Actor.Attributes.name}}']);
   assert.equal(s.state, 'in-sync', s.summary);
   assert.equal(s.running[0].verification.state, 'verified');
   assert.equal(s.built.verification.state, 'verified');
