@@ -173,6 +173,10 @@ test('discovery: the only Dockerfile and an image named after the folder as comp
   const noImage = (await runCli(['status', '--cwd', repo.dir])).out;
   assert.match(noImage, new RegExp(`Build it \\(provenance build, or docker build -t ${project} -f Dockerfile \\.\\)\\. There is no \\.provenance\\.json: ${project} was found by the folder name; to build another image name or Dockerfile, pin the target with a \\.provenance\\.json`));
   assert.doesNotMatch(noImage, /check the target's "image"/);
+  // --image of any other name: the only Dockerfile builds it too (no "Cannot tell which Dockerfile").
+  const other = uniqueName('other');
+  const [named] = await statuses(repo.dir, ['--image', other]);
+  assert.deepEqual([named.image, named.dockerfile, named.state], [other, 'Dockerfile', 'no-image']);
   const img = await buildBusyboxImage({ tags: [`${project}:latest`] });
   [s] = await statuses(repo.dir);
   assert.deepEqual([s.image, s.state, s.discovery.rule], [project, 'unlabeled', 'folder-name']);

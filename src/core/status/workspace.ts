@@ -184,7 +184,8 @@ export async function unknownRevisionError(repo: RepoInfo, rev: string, what = `
 
 /**
  * The target's Dockerfile: configured, else from an image label, else by name tokens
- * (`helix-ubuntu` → `Dockerfile.ubuntu-helix`), else a clear error saying how to configure it.
+ * (`helix-ubuntu` → `Dockerfile.ubuntu-helix`), else the repository's only one, else a clear
+ * error saying how to configure it.
  */
 export async function resolveDockerfile(
   repo: RepoInfo,
@@ -209,7 +210,11 @@ export async function resolveDockerfile(
   const files = stdout.split('\0').filter(Boolean);
   const found = dockerfileCandidatesForImage(target.image, files);
   if (found.length > 0) return found[0];
-  if (target.discovery) throw undecidedDockerfile(target, files.filter(isDockerfileName));
+  // The repository's only Dockerfile builds it (as zero-config takes it): `--image NAME` alone
+  // on a repository with one Dockerfile needs nothing more.
+  const all = files.filter(isDockerfileName);
+  if (all.length === 1) return all[0];
+  if (target.discovery) throw undecidedDockerfile(target, all);
   throw new ProvenanceError(
     `Cannot tell which Dockerfile builds ${target.image}.`,
     `Create .provenance.json with {"targets":[{"image":"${target.image}","dockerfile":"path/to/Dockerfile"}]}, ` +
