@@ -377,8 +377,9 @@ export function formatBuild(r: BuildResult, st: Style): string {
   const lines: string[] = [];
   if (r.result === 'success' || (r.imageId && r.smoke)) {
     const img = r.imageId ? r.imageId.replace(/^sha256:/, '').slice(0, 12) : '(no new image)';
-    const verdict = r.ok ? st.green('built') : st.red('built, smoke test failed');
-    lines.push(`${st.bold(clean(r.target))}: ${verdict} ${img} from ${rev} in ${seconds(r.startedAt, r.endedAt)}${withBuilder(r)}${r.tags.length ? ` — ${r.tags.map(clean).join(', ')}` : ''}`);
+    // The image was built either way; a failed or cancelled smoke test says so on the headline too.
+    const smoke = r.ok || !r.smoke ? '' : r.smoke.result === 'cancelled' ? `, ${st.yellow('smoke test cancelled')}` : `, ${st.red('smoke test FAILED')}`;
+    lines.push(`${st.bold(clean(r.target))}: ${r.ok ? st.green('built') : 'built'} ${img} from ${rev} in ${seconds(r.startedAt, r.endedAt)}${withBuilder(r)}${r.tags.length ? ` — ${r.tags.map(clean).join(', ')}` : ''}${smoke}`);
   } else {
     const verdict = r.result === 'cancelled' ? st.yellow('build cancelled') : st.red('build FAILED');
     lines.push(`${st.bold(clean(r.target))}: ${verdict} at ${rev}${withBuilder(r)}: ${clean(r.error ?? '')}`);

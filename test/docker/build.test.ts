@@ -300,6 +300,7 @@ test('cancel: in the middle of a smoke test, and on dispose (extension deactivat
     },
   });
   assert.equal(r.smoke.result, 'cancelled');
+  assert.match(r.smoke.reason ?? '', /^cancelled before the container (started|was ready)$/, 'says when, not just "cancelled"');
   assert.equal(r.ok, false);
   assert.ok(Date.now() - started < 20_000);
   assert.deepEqual(await smokeContainers(name), []);

@@ -9,6 +9,7 @@ import { BuildRefusedError } from '../../src/core/build/refused';
 import { ConfigError } from '../../src/core/config';
 import { provenanceDir, UNSAFE_PATH_HINT, UnsafePathError } from '../../src/core/safety/safeFiles';
 import type { BuildResult, SmokeRunResult } from '../../src/core/build/engine';
+import { formatBuild, makeStyle } from '../../src/cli/format';
 
 const SHA = 'a'.repeat(40);
 
@@ -133,4 +134,22 @@ test('engineRefusal: a refused path in the git dir is a refusal that says what, 
   assert.deepEqual(engineRefusal(new ConfigError('bad json', null), 'smoke', 'web'), { code: 'settings', message: 'bad json', hint: 'Fix .provenance.json.' });
   assert.equal(engineRefusal(new Error('boom'), 'build', 'web'), null);
   assert.equal(engineRefusal('a string', 'build', 'web'), null);
+});
+
+test('the CLI build line: the image was built either way; a failed or cancelled smoke test says which on the headline and below', async () => {
+  const st = makeStyle(false);
+  const base = { startedAt: '2026-12-02T10:00:00.000Z', endedAt: '2026-12-02T10:00:02.900Z' };
+  const lines = (r: BuildResult) => formatBuild(r, st).split('\n');
+  assert.deepEqual(lines(build({ ...base, smoke: smoke('passed') })).slice(0, 2), [
+    `app: built bbbbbbbbbbbb from aaaaaaaaaaaa in 2.9 s with BuildKit — app:aaaaaaa, app:latest`,
+    '  smoke test passed (0.0 s)',
+  ]);
+  const cancelled = build({ ...base, ok: false, result: 'cancelled', error: 'smoke test cancelled: cancelled before the container was ready', smoke: smoke('cancelled', 'cancelled before the container was ready') });
+  assert.deepEqual(lines(cancelled).slice(0, 2), [
+    `app: built bbbbbbbbbbbb from aaaaaaaaaaaa in 2.9 s with BuildKit — app:aaaaaaa, app:latest, smoke test cancelled`,
+    '  smoke test cancelled: cancelled before the container was ready',
+  ]);
+  const failed = build({ ...base, ok: false, result: 'failure', error: 'smoke test failed: container exited with code 3 before it was ready', smoke: smoke('failed', 'container exited with code 3 before it was ready') });
+  assert.match(lines(failed)[0], /^app: built bbbbbbbbbbbb from aaaaaaaaaaaa in 2\.9 s with BuildKit — app:aaaaaaa, app:latest, smoke test FAILED$/);
+  assert.equal(lines(failed)[1], '  smoke test FAILED: container exited with code 3 before it was ready');
 });

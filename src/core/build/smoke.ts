@@ -391,7 +391,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
     const last: Partial<Record<keyof ReadyProbes, string>> = {};
     let lastExec = 0;
     for (;;) {
-      if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled');
+      if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container was ready');
       const state = (await container.inspect()).State;
       if (!state.Running) {
         // The log stream ends when the container stops; its last lines may still be on the way.
@@ -440,7 +440,7 @@ export async function runSmoke(opts: RunSmokeOptions): Promise<SmokeResult> {
       await sleep(POLL_MS, abort.signal);
     }
   } catch (err) {
-    if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled');
+    if (abort.signal.aborted) return result('cancelled', 'cancelled', 'cancelled before the container was ready');
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onParentAbort);
