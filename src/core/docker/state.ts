@@ -486,7 +486,6 @@ async function collect(
   return { images, containers };
 }
 
-/** For per-item inspects: a container or image removed since the list call gives undefined. */
 /**
  * Images built within the same second in one group (`group`: all one, or per repository) tie on
  * the list's whole-second Created: inspect's exact Created of those (at most `limit`), by ID, so
@@ -512,6 +511,7 @@ async function exactCreatedOfTies(
   return exact;
 }
 
+/** For per-item inspects: a container or image removed since the list call gives undefined. */
 function skipIfGone(signal: AbortSignal) {
   return (err: unknown): undefined => {
     if (signal.aborted) throw err;

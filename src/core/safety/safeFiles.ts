@@ -32,11 +32,11 @@ import * as path from 'node:path';
 /** The folder of ours inside a repository's git common dir. */
 export const PROVENANCE_DIR = 'build-provenance';
 
-/** A path a repository planted (a link, a foreign owner, not a folder): refused, with why. */
 /** What to do about a refused path (the CLI's and the editor's hint). */
 export const UNSAFE_PATH_HINT =
   'The repository planted a link or a folder that is not yours inside its .git; remove it (provenance makes its own) if you trust the checkout.';
 
+/** A path a repository planted (a link, a foreign owner, not a folder): refused, with why. */
 export class UnsafePathError extends Error {
   constructor(
     message: string,

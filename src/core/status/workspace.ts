@@ -7,10 +7,9 @@ import { DockerEndpointError, resolveDockerEndpoints } from '../docker/endpoints
 import { readDockerState } from '../docker/state';
 import { runGit, traceSpan } from '../git/exec';
 import { findRepo, readHead, readWorktreeFile, type HeadInfo, type RepoInfo } from '../git/queries';
-import { dockerfileCandidatesForImage } from '../inputs/imageInputs';
+import { dockerfileCandidatesForImage, isDockerfileName } from '../inputs/imageInputs';
 import type { DockerEndpoint, DockerState, ImageInfo } from '../types';
 import { discoverTargets, dockerfileOnlyDiscovery } from './discovery';
-import { isDockerfileName } from '../inputs/imageInputs';
 
 export const DOCKERFILE_LABELS = ['com.docker.image.source.entrypoint', 'dev.build-provenance.dockerfile'];
 
