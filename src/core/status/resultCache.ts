@@ -314,8 +314,8 @@ export class ResultCache {
 
   /**
    * The commits of base..tip when they are a chain above `base` (see chainAbove), walked. The
-   * walk starts beside the chain check (usually one new commit): it is stopped when the check
-   * fails, and used only when it holds.
+   * walk starts beside the chain check (usually one new commit) and is used only when it holds:
+   * otherwise the listing it waits for fails, which stops it (walkRange's eager walk).
    */
   private async walkAbove(
     base: string,
@@ -323,24 +323,13 @@ export class ResultCache {
     pathspecs: string[],
     opts: { signal?: AbortSignal; walk?: Partial<WalkOptions>; onWalking?: () => void },
   ): Promise<{ lines: string[]; delta: Awaited<ReturnType<typeof walkRange>> } | null> {
-    const ctl = new AbortController();
-    const onAbort = () => ctl.abort();
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const linesP = chainAbove(this.repo.root, base, tip, opts.signal);
-      const deltaP = walkRange(this.repo.root, { from: base, to: tip }, pathspecs, { ...opts.walk, withFiles: true, eager: true, signal: ctl.signal }, linesP.then((l) => l ?? []));
-      deltaP.catch(() => undefined);
-      opts.onWalking?.(); // git is at work: what waits for that (loading the Docker client) may go
-      const lines = await linesP;
-      if (!lines) {
-        ctl.abort();
-        return null;
-      }
-      return { lines, delta: await deltaP };
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+    const linesP = chainAbove(this.repo.root, base, tip, opts.signal);
+    const chainP = linesP.then((l) => l ?? Promise.reject(new Error(`${base}..${tip} is not a chain`)));
+    const deltaP = walkRange(this.repo.root, { from: base, to: tip }, pathspecs, { ...opts.walk, withFiles: true, eager: true, signal: opts.signal }, chainP);
+    deltaP.catch(() => undefined);
+    opts.onWalking?.(); // git is at work: what waits for that (loading the Docker client) may go
+    const lines = await linesP;
+    return lines ? { lines, delta: await deltaP } : null;
   }
 
   async putDiff(from: string, to: string, walk: string, total: number, relevant: CommitSummary[]): Promise<void> {
