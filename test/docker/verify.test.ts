@@ -73,6 +73,16 @@ async function setup(t: TestContext) {
   return { image, h };
 }
 
+/** setup(), then `${image}:latest` built from commit `built` with the revision label `label`, and a container running it. */
+async function labelledRunning(t: TestContext, built: 'c1' | 'c3' | 'c4', label: 'c3' | 'c4') {
+  const ready = await setup(t);
+  if (!ready) return null;
+  const { image, h } = ready;
+  await buildImageFromCommit(h.repo.dir, h[built], { tags: [`${image}:latest`], labels: { [REV]: h[label] } });
+  const ctr = await runContainer({ image: `${image}:latest` });
+  return { ...ready, ctr };
+}
+
 async function verify(dir: string, ...args: string[]) {
   const r = await runCli(['verify', '--json', '--cwd', dir, ...args]);
   let json;
@@ -287,11 +297,9 @@ test('status on an unlabeled image: the revision comes from the content, its lat
 });
 
 test('status on a lying label: contradicts-label, never in-sync, names the file; check exits 1', async (t) => {
-  const ready = await setup(t);
+  const ready = await labelledRunning(t, 'c1', 'c4');
   if (!ready) return;
-  const { image, h } = ready;
-  await buildImageFromCommit(h.repo.dir, h.c1, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
-  await runContainer({ image: `${image}:latest` });
+  const { h } = ready;
   const s = await status(h.repo.dir, 'desk');
   assert.equal(s.state, 'contradicts-label', s.summary);
   assert.match(s.summary, /detect-render-node\.sh is the version of/);
@@ -305,11 +313,9 @@ test('status on a lying label: contradicts-label, never in-sync, names the file;
 });
 
 test('status on an honest label: verified, and the built image is read through the running container (no created container)', async (t) => {
-  const ready = await setup(t);
+  const ready = await labelledRunning(t, 'c4', 'c4');
   if (!ready) return;
-  const { image, h } = ready;
-  await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
-  await runContainer({ image: `${image}:latest` });
+  const { h } = ready;
   // Exactly this status's window (to the millisecond): a whole-second window also caught the
   // created containers of the tests before it (the cancel test's reads), a flaky failure in CI.
   const since = (Date.now() / 1000).toFixed(3);
@@ -327,11 +333,9 @@ test('status on an honest label: verified, and the built image is read through t
 });
 
 test('status: a container removed between listing and reading is unverifiable with the reason; the rest works, nothing is left behind', async (t) => {
-  const ready = await setup(t);
+  const ready = await labelledRunning(t, 'c4', 'c4');
   if (!ready) return;
-  const { image, h } = ready;
-  await buildImageFromCommit(h.repo.dir, h.c4, { tags: [`${image}:latest`], labels: { [REV]: h.c4 } });
-  const ctr = await runContainer({ image: `${image}:latest` });
+  const { h, ctr } = ready;
   const ws = await openWorkspace(h.repo.dir, { target: 'desk' });
   const state = await dockerStateFor(ws.targets[0]);
   await removeContainer(ctr.name);
@@ -404,11 +408,9 @@ test('verify: an image or container that does not exist is bad input (exit 2, wi
 });
 
 test('the refresh after a commit lists each tree once: an image and its running container with the same label share one ls-tree', async (t) => {
-  const ready = await setup(t);
+  const ready = await labelledRunning(t, 'c3', 'c3');
   if (!ready) return;
-  const { image, h } = ready;
-  await buildImageFromCommit(h.repo.dir, h.c3, { tags: [`${image}:latest`], labels: { [REV]: h.c3 } });
-  await runContainer({ image: `${image}:latest` });
+  const { h } = ready;
   // As the editor refreshes: one workspace, one memo kept across refreshes.
   const ws = await openWorkspace(h.repo.dir, { target: 'desk' });
   const memo = new ResultMemo();
