@@ -536,50 +536,32 @@ export async function walkRange(
 
   if (opts.midHint && /^[0-9a-f]{40,64}$/.test(opts.midHint)) {
     const hint = opts.midHint;
-    const ctl = new AbortController();
-    const onAbort = () => ctl.abort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const early = halves(hint, ctl.signal);
-    early.catch(() => undefined);
-    try {
-      const lines = await listing;
+    const done = await speculate(opts.signal, listing, (signal) => halves(hint, signal), async (lines, early) => {
       const { total, linear } = shape(lines);
-      const inRange = linear && total >= minSplit && lines.some((l) => l.startsWith(hint + ' '));
-      if (inRange) {
-        const [newer, older] = await early;
-        // The next hint is this range's middle, so it stays central as HEAD moves on.
-        const commits = newer.concat(older);
-        return { commits, total, mid: middleOf(lines), newestWithFiles: withFilesCount(commits, true) };
-      }
-      ctl.abort(); // stale hint: the range moved past it, or merges came in
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
-    return walkRange(root, range, pathspecs, { ...opts, midHint: undefined }, listing);
+      // A stale hint (the range moved past it, or merges came in) is not used.
+      if (!linear || total < minSplit || !lines.some((l) => l.startsWith(hint + ' '))) return null;
+      const [newer, older] = await early;
+      // The next hint is this range's middle, so it stays central as HEAD moves on.
+      const commits = newer.concat(older);
+      return { commits, total, mid: middleOf(lines), newestWithFiles: withFilesCount(commits, true) };
+    });
+    return done ?? walkRange(root, range, pathspecs, { ...opts, midHint: undefined }, listing);
   }
 
   if (opts.eager) {
-    const ctl = new AbortController();
-    const onAbort = () => ctl.abort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const early = walk(range, ctl.signal, true);
-    early.catch(() => undefined);
-    opts.onWalking?.();
-    try {
-      const lines = await listing;
+    const started = (signal: AbortSignal) => {
+      const p = walk(range, signal, true);
+      opts.onWalking?.();
+      return p;
+    };
+    const done = await speculate(opts.signal, listing, started, async (lines, early) => {
       const { total, linear } = shape(lines);
-      if (linear && total < minSplit) {
-        const list = await early;
-        return { commits: list, total, mid: null, newestWithFiles: withFilesCount(list, true) };
-      }
-      ctl.abort(); // merges came in, or a long pull: walked below as any range
-    } catch (err) {
-      ctl.abort();
-      throw err;
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
-    return walkRange(root, range, pathspecs, { ...opts, eager: false }, listing);
+      // Merges came in, or a long pull: walked below as any range.
+      if (!linear || total >= minSplit) return null;
+      const list = await early;
+      return { commits: list, total, mid: null, newestWithFiles: withFilesCount(list, true) };
+    });
+    return done ?? walkRange(root, range, pathspecs, { ...opts, eager: false }, listing);
   }
 
   const lines = await listing;
@@ -594,6 +576,35 @@ export async function walkRange(
   const [newer, older] = await halves(mid);
   const commits = newer.concat(older);
   return { commits, total, mid, newestWithFiles: withFilesCount(commits, true) };
+}
+
+/**
+ * Work started before the listing that decides whether it is wanted: `start` runs at once under a
+ * signal of its own (aborted with the caller's); `use` judges it by the listing's lines and gives
+ * the answer, or null when the early work is not wanted, which stops it. A listing that fails
+ * stops it too.
+ */
+async function speculate<T, R>(
+  signal: AbortSignal | undefined,
+  listing: Promise<string[]>,
+  start: (signal: AbortSignal) => Promise<T>,
+  use: (lines: string[], early: Promise<T>) => Promise<R | null>,
+): Promise<R | null> {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const early = start(ctl.signal);
+  early.catch(() => undefined);
+  try {
+    const done = await use(await listing, early);
+    if (done === null) ctl.abort();
+    return done;
+  } catch (err) {
+    ctl.abort();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /**
