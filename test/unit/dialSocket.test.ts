@@ -2,10 +2,13 @@
 // connection (a long-lived editor's queries of one sandbox). The pipe here is a loopback TCP
 // connection to an in-process HTTP server, standing in for `docker system dial-stdio`'s stdio.
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DialSocket, dialAgent } from '../../src/core/docker/dialStdio';
+import { DialError, DialSocket, dialAgent, dialSsh } from '../../src/core/docker/dialStdio';
 
 let server: Server;
 let port = 0;
@@ -56,5 +59,25 @@ test('requests on one kept-alive dialled connection do not pile up timeout liste
   } finally {
     process.off('warning', onWarning);
     agent.destroy();
+  }
+});
+
+test('ssh that gives up before the request is written: the error is what ssh said, not the broken pipe', async () => {
+  // A stand-in for the system ssh that cannot connect: it stops reading at once (a write to it is
+  // EPIPE from then on), says why on stderr, and exits a little later, as ssh does on a refused port.
+  const dir = mkdtempSync(join(tmpdir(), 'bp-fake-ssh-'));
+  try {
+    writeFileSync(join(dir, 'ssh'), '#!/bin/sh\nexec 0<&-\necho "ssh: connect to host 127.0.0.1 port 1: Connection refused" >&2\nsleep 0.3\nexit 255\n');
+    chmodSync(join(dir, 'ssh'), 0o755);
+    const sock = dialSsh({ hostname: '127.0.0.1', port: 1 }, 'ssh to ssh://127.0.0.1:1', { ...process.env, PATH: `${dir}:${process.env.PATH}` });
+    await new Promise((r) => setTimeout(r, 150)); // ssh has closed its stdin by now
+    const err = await new Promise<Error>((resolve) => {
+      sock.on('error', resolve);
+      sock.write('GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\n');
+    });
+    assert.ok(err instanceof DialError, `${err.name}: ${err.message} (${(err as NodeJS.ErrnoException).code})`);
+    assert.match(err.message, /Connection refused/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

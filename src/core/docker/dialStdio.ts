@@ -186,14 +186,16 @@ export function dialSsh(t: SshTarget, what: string, env: NodeJS.ProcessEnv = pro
   });
   child.stdout.on('data', (c: Buffer) => sock.feed(c));
   child.stderr.on('data', (c: Buffer) => sock.feedStderr(c));
-  child.stdin.on('error', () => undefined); // EPIPE once ssh is gone: its exit says why
+  child.stdin.on('error', () => undefined); // EPIPE once ssh is gone: its exit says why (see write)
   child.on('close', (code, signal) => {
     if (spawnError?.code === 'ENOENT') return;
     sock.end_(code === 0 || signal === 'SIGTERM' ? undefined : `ssh exited with ${signal ?? `status ${code}`}`);
   });
   const handles = [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?(): void; unref?(): void }>;
   sock.attach({
-    write: (chunk, cb) => (child.stdin.writable ? child.stdin.write(chunk, cb) : cb(new DialError(`${what}: ssh is gone`, 'ssh', ''))),
+    // A write to an ssh that gave up (a refused port, a host key it will not accept) fails with
+    // EPIPE before its exit is seen: the exit, with what ssh printed, is the connection's error.
+    write: (chunk, cb) => (child.stdin.writable ? child.stdin.write(chunk, () => cb()) : cb()),
     close: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
@@ -234,7 +236,9 @@ export function dialExec(start: () => Promise<ExecStream>, what: string): DialSo
       socket.on('close', () => sock.end_(undefined));
       socket.on('end', () => sock.end_(undefined));
       sock.attach({
-        write: (chunk, cb) => (socket.writable ? socket.write(chunk, cb) : cb(new DialError(`${what}: the exec stream is closed`, 'exec', ''))),
+        // As for ssh: a write after dial-stdio gave up fails before its end is seen; the end (with
+        // what it printed on stderr) is the connection's error.
+        write: (chunk, cb) => (socket.writable ? socket.write(chunk, () => cb()) : cb()),
         close: () => socket.destroy(),
         ref: () => socket.ref?.(),
         unref: () => socket.unref?.(),
